@@ -1,0 +1,85 @@
+//! `gantry completions SHELL`: prints a completion script. The scripts are also checked
+//! into `completions/`; a test regenerates them and fails when they differ.
+
+use clap::{Args, CommandFactory, ValueEnum};
+use clap_complete::Shell;
+
+use crate::cli::Cli;
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate for
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+impl CompletionShell {
+    fn clap_shell(self) -> Shell {
+        match self {
+            CompletionShell::Bash => Shell::Bash,
+            CompletionShell::Zsh => Shell::Zsh,
+            CompletionShell::Fish => Shell::Fish,
+            CompletionShell::Powershell => Shell::PowerShell,
+            CompletionShell::Elvish => Shell::Elvish,
+        }
+    }
+
+    /// The file name under `completions/`, as each shell's packagers expect it.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            CompletionShell::Bash => "gantry.bash",
+            CompletionShell::Zsh => "_gantry",
+            CompletionShell::Fish => "gantry.fish",
+            CompletionShell::Powershell => "_gantry.ps1",
+            CompletionShell::Elvish => "gantry.elv",
+        }
+    }
+}
+
+pub fn script(shell: CompletionShell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell.clap_shell(), &mut Cli::command(), "gantry", &mut out);
+    out
+}
+
+pub fn run(args: &CompletionsArgs) -> anyhow::Result<u8> {
+    use std::io::Write;
+    std::io::stdout().write_all(&script(args.shell))?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fails when `completions/` is stale. `GANTRY_BLESS=1 cargo test -p gantry completions`
+    /// rewrites the files.
+    #[test]
+    fn checked_in_completions_are_current() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../completions");
+        let bless = std::env::var_os("GANTRY_BLESS").is_some();
+        let mut stale = Vec::new();
+        for shell in CompletionShell::value_variants() {
+            let path = dir.join(shell.file_name());
+            let fresh = script(*shell);
+            if bless {
+                std::fs::write(&path, &fresh).unwrap();
+            } else if std::fs::read(&path).ok().as_deref() != Some(fresh.as_slice()) {
+                stale.push(path.display().to_string());
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale completion scripts {stale:?}; run `GANTRY_BLESS=1 cargo test -p gantry completions`"
+        );
+    }
+}

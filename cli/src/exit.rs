@@ -1,0 +1,112 @@
+//! Exit codes and the one-line error report. Every failure leaves gantry through
+//! [`report`], so the codes documented in the README are the only ones users see
+//! (besides a plugin's own exit code, which `plugin run` passes through).
+
+use std::fmt;
+
+/// gantry's documented exit codes. The README's table is checked against this list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    Failure,
+    Usage,
+    Refused,
+    TimedOut,
+    Findings,
+    Precondition,
+    PluginLimit,
+    PluginFault,
+    Interrupted,
+}
+
+impl Exit {
+    pub const ALL: [Exit; 10] = [
+        Exit::Success,
+        Exit::Failure,
+        Exit::Usage,
+        Exit::Refused,
+        Exit::TimedOut,
+        Exit::Findings,
+        Exit::Precondition,
+        Exit::PluginLimit,
+        Exit::PluginFault,
+        Exit::Interrupted,
+    ];
+
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::Refused => 3,
+            Exit::TimedOut => 4,
+            Exit::Findings => 5,
+            Exit::Precondition => 6,
+            Exit::PluginLimit => 10,
+            Exit::PluginFault => 11,
+            Exit::Interrupted => 130,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Exit::Success => "success",
+            Exit::Failure => "failure",
+            Exit::Usage => "usage",
+            Exit::Refused => "refused",
+            Exit::TimedOut => "timed-out",
+            Exit::Findings => "findings",
+            Exit::Precondition => "precondition",
+            Exit::PluginLimit => "plugin-limit",
+            Exit::PluginFault => "plugin-fault",
+            Exit::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// An error that carries its exit code and, where it helps, what to do next.
+#[derive(Debug)]
+pub struct Failure {
+    pub exit: Exit,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Failure {
+            exit,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Prints `error: ...` (and `hint: ...`) on stderr and returns the exit code.
+///
+/// The message is the error's context chain on one line, outermost first, so that
+/// "reading config.toml: expected `=`" reads as one sentence.
+pub fn report(err: &anyhow::Error) -> u8 {
+    let failure = err.chain().find_map(|e| e.downcast_ref::<Failure>());
+    let exit = failure.map_or(Exit::Failure, |f| f.exit);
+    let message = err
+        .chain()
+        .map(|e| e.to_string().replace('\n', " "))
+        .collect::<Vec<_>>()
+        .join(": ");
+    crate::output::error_line(&message, failure.and_then(|f| f.hint.as_deref()));
+    exit.code()
+}
