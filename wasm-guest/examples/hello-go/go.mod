@@ -1,0 +1,3 @@
+module gantry.example/hello-go
+
+go 1.21
