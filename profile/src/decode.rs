@@ -1,0 +1,261 @@
+//! From bytes to a checked profile: gunzip when gzipped, decode the protobuf, and check
+//! what the rest of the crate relies on (string indices, sample widths, location ids).
+
+use std::collections::HashMap;
+use std::io::Read as _;
+
+use prost::Message as _;
+
+use crate::error::{Error, Origin, Result};
+use crate::proto;
+
+/// A decoded profile whose references have been checked.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub(crate) raw: proto::Profile,
+    pub origin: Origin,
+}
+
+/// Whether `bytes` start like a gzip stream.
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// Whether `bytes` look like an HTML or XML page (an error page, a login form, the
+/// `/debug/pprof/` index) rather than a profile.
+pub fn looks_like_html(bytes: &[u8]) -> bool {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let head: Vec<u8> = bytes[start..bytes.len().min(start + 64)]
+        .iter()
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    head.starts_with(b"<!doctype") || head.starts_with(b"<html") || head.starts_with(b"<?xml")
+}
+
+impl Profile {
+    /// Decodes a profile, gzipped or not.
+    pub fn decode(bytes: &[u8], origin: Origin) -> Result<Profile> {
+        if looks_like_html(bytes) {
+            return Err(Error::Html { origin });
+        }
+        let raw = if is_gzip(bytes) {
+            let mut out = Vec::with_capacity(gzip_size_hint(bytes));
+            if let Err(source) = flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out) {
+                return Err(Error::Gzip { origin, source });
+            }
+            if looks_like_html(&out) {
+                return Err(Error::Html { origin });
+            }
+            proto::Profile::decode(out.as_slice())
+        } else {
+            proto::Profile::decode(bytes)
+        };
+        let raw = raw.map_err(|e| Error::Decode {
+            origin: origin.clone(),
+            detail: e.to_string(),
+        })?;
+        let profile = Profile { raw, origin };
+        profile.check()?;
+        Ok(profile)
+    }
+
+    fn check(&self) -> Result<()> {
+        let p = &self.raw;
+        let fail = |detail: String| {
+            Err(Error::Decode {
+                origin: self.origin.clone(),
+                detail,
+            })
+        };
+        if p.string_table.first().is_none_or(|s| !s.is_empty()) {
+            return fail("its string table does not start with the empty string".into());
+        }
+        let strings = p.string_table.len() as i64;
+        let bad_str = |i: i64| !(0..strings).contains(&i);
+        if p.sample_type.is_empty() {
+            return fail("it declares no sample types".into());
+        }
+        let types = p.sample_type.iter().chain(p.period_type.as_ref());
+        if types
+            .into_iter()
+            .any(|t| bad_str(t.r#type) || bad_str(t.unit))
+            || [
+                p.drop_frames,
+                p.keep_frames,
+                p.default_sample_type,
+                p.doc_url,
+            ]
+            .into_iter()
+            .chain(p.comment.iter().copied())
+            .any(bad_str)
+        {
+            return fail("a string index is out of range".into());
+        }
+        if p.mapping
+            .iter()
+            .any(|m| bad_str(m.filename) || bad_str(m.build_id))
+            || p.function
+                .iter()
+                .any(|f| bad_str(f.name) || bad_str(f.system_name) || bad_str(f.filename))
+        {
+            return fail("a string index is out of range".into());
+        }
+        let functions: HashMap<u64, ()> = p.function.iter().map(|f| (f.id, ())).collect();
+        for loc in &p.location {
+            if loc.id == 0 {
+                return fail("a location has id 0".into());
+            }
+            if let Some(line) = loc
+                .line
+                .iter()
+                .find(|l| !functions.contains_key(&l.function_id))
+            {
+                return fail(format!(
+                    "location {} refers to unknown function {}",
+                    loc.id, line.function_id
+                ));
+            }
+        }
+        let width = p.sample_type.len();
+        if let Some(s) = p.sample.iter().find(|s| s.value.len() != width) {
+            return fail(format!(
+                "a sample has {} values but the profile declares {width} sample types",
+                s.value.len()
+            ));
+        }
+        if p.sample.is_empty() {
+            return Err(Error::Empty {
+                origin: self.origin.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The string at index `i` of the string table (checked in [`Profile::decode`]).
+    pub(crate) fn str(&self, i: i64) -> &str {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| self.raw.string_table.get(i))
+            .map_or("", String::as_str)
+    }
+
+    /// The sample types as (type, unit) pairs, in order.
+    pub fn sample_types(&self) -> Vec<(String, String)> {
+        self.raw
+            .sample_type
+            .iter()
+            .map(|t| (self.str(t.r#type).to_string(), self.str(t.unit).to_string()))
+            .collect()
+    }
+
+    /// Resolves `--sample-index` the way pprof does: a name (`inuse_` may be left out for
+    /// legacy `space`/`objects` types), a position from 0, or, when not given, the
+    /// profile's default sample type, else the last one.
+    pub fn sample_index(&self, given: Option<&str>) -> Result<usize> {
+        let types = self.sample_types();
+        let Some(given) = given.filter(|g| !g.is_empty()) else {
+            let default = self.str(self.raw.default_sample_type);
+            if !default.is_empty()
+                && let Some(i) = types.iter().position(|(t, _)| t == default)
+            {
+                return Ok(i);
+            }
+            return Ok(types.len() - 1);
+        };
+        let unknown = || Error::SampleIndex {
+            given: given.to_string(),
+            available: types.iter().map(|(t, _)| t.clone()).collect(),
+        };
+        if let Ok(i) = given.parse::<i64>() {
+            return usize::try_from(i)
+                .ok()
+                .filter(|&i| i < types.len())
+                .ok_or_else(unknown);
+        }
+        let no_inuse = given.strip_prefix("inuse_").unwrap_or(given);
+        types
+            .iter()
+            .position(|(t, _)| t == given || t == no_inuse)
+            .ok_or_else(unknown)
+    }
+
+    /// Index of a location id in `raw.location`, as a dense table when ids are small.
+    pub(crate) fn location_index(&self) -> LocationIndex {
+        let max = self.raw.location.iter().map(|l| l.id).max().unwrap_or(0);
+        if max <= 4 * self.raw.location.len() as u64 + 1024 {
+            let mut dense = vec![u32::MAX; max as usize + 1];
+            for (i, l) in self.raw.location.iter().enumerate() {
+                dense[l.id as usize] = i as u32;
+            }
+            LocationIndex::Dense(dense)
+        } else {
+            LocationIndex::Sparse(
+                self.raw
+                    .location
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (l.id, i as u32))
+                    .collect(),
+            )
+        }
+    }
+
+    pub(crate) fn origin_error(&self, detail: String) -> Error {
+        Error::Decode {
+            origin: self.origin.clone(),
+            detail,
+        }
+    }
+
+    pub fn time_nanos(&self) -> i64 {
+        self.raw.time_nanos
+    }
+
+    pub fn duration_nanos(&self) -> i64 {
+        self.raw.duration_nanos
+    }
+}
+
+pub(crate) enum LocationIndex {
+    Dense(Vec<u32>),
+    Sparse(HashMap<u64, u32>),
+}
+
+impl LocationIndex {
+    pub(crate) fn get(&self, id: u64) -> Option<usize> {
+        match self {
+            LocationIndex::Dense(v) => usize::try_from(id)
+                .ok()
+                .and_then(|i| v.get(i))
+                .filter(|&&i| i != u32::MAX)
+                .map(|&i| i as usize),
+            LocationIndex::Sparse(m) => m.get(&id).map(|&i| i as usize),
+        }
+    }
+}
+
+/// The uncompressed size a gzip stream announces in its trailer, capped so that a
+/// corrupt trailer cannot make us reserve gigabytes.
+fn gzip_size_hint(bytes: &[u8]) -> usize {
+    let Some(tail) = bytes.len().checked_sub(4).map(|at| &bytes[at..]) else {
+        return 0;
+    };
+    let announced = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as usize;
+    announced.min(bytes.len().saturating_mul(32)).min(1 << 30)
+}
+
+/// `bytes` gzipped, unless they already are (Go serves profiles gzipped).
+pub fn gzipped(bytes: Vec<u8>) -> Vec<u8> {
+    if is_gzip(&bytes) {
+        return bytes;
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    match std::io::Write::write_all(&mut encoder, &bytes).and_then(|()| encoder.finish()) {
+        Ok(out) => out,
+        // Writing to memory cannot fail; keep the profile as it came if it somehow did.
+        Err(_) => bytes,
+    }
+}

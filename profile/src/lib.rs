@@ -1,0 +1,20 @@
+//! pprof profiles for gantry: fetch them from a Go service (or read a file or stdin),
+//! decode them, and report on them the way `go tool pprof` does — `top` tables with the
+//! same numbers, diffs against a base, folded stacks, flame graphs — plus goroutine leak
+//! checks over time. No terminal handling here; the CLI renders and maps errors.
+
+pub mod atomic;
+pub mod decode;
+pub mod error;
+pub mod fetch;
+pub mod folded;
+pub mod leaks;
+pub mod proto;
+mod stacks;
+pub mod top;
+pub mod units;
+
+pub use decode::Profile;
+pub use error::{Error, Origin, Result};
+pub use fetch::{FetchOptions, ProfileType, Source};
+pub use top::{TopOptions, TopReport, TopRow};

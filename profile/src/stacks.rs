@@ -1,0 +1,250 @@
+//! Walking a profile's samples as stacks of function names, the way pprof sees them at
+//! its default `functions` granularity: inlined frames expanded, unsymbolized frames named
+//! by their binary, and the profile's `drop_frames`/`keep_frames` pruning applied.
+
+use std::collections::HashMap;
+
+use regex::Regex;
+
+use crate::decode::{LocationIndex, Profile};
+use crate::error::{Error, Result};
+use crate::proto;
+
+/// Function names shared by the profiles of one report, so that a profile and its base
+/// agree on ids.
+#[derive(Debug, Default)]
+pub(crate) struct Names {
+    index: HashMap<String, u32>,
+    pub(crate) names: Vec<String>,
+}
+
+impl Names {
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), id);
+        id
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// One frame of a stack: a name id, and whether it was inlined into its caller.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Frame {
+    pub(crate) name: u32,
+    pub(crate) inlined: bool,
+}
+
+/// Precomputed frames per location, for fast walks over many samples.
+pub(crate) struct Stacks<'p> {
+    profile: &'p Profile,
+    locations: LocationIndex,
+    /// Per location: start and length in `frames`, innermost frame first.
+    spans: Vec<(u32, u32)>,
+    frames: Vec<Frame>,
+    prune: Vec<Prune>,
+    any_prune: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prune {
+    Keep,
+    /// The location's outermost function matched: drop it and everything it called.
+    Whole,
+    /// An inlined frame matched: keep the location (trimmed) but drop what it called.
+    Beneath,
+}
+
+impl<'p> Stacks<'p> {
+    /// `frames_from` supplies the drop/keep patterns: pprof applies the first profile's
+    /// patterns to a merged profile, so a base is pruned with its profile's patterns.
+    pub(crate) fn new(
+        profile: &'p Profile,
+        frames_from: &Profile,
+        names: &mut Names,
+    ) -> Result<Stacks<'p>> {
+        let raw = &profile.raw;
+        let (drop, keep) = frame_patterns(frames_from)?;
+        let functions: HashMap<u64, &proto::Function> =
+            raw.function.iter().map(|f| (f.id, f)).collect();
+        let mappings: HashMap<u64, &proto::Mapping> =
+            raw.mapping.iter().map(|m| (m.id, m)).collect();
+        let mut prune_cache: HashMap<i64, bool> = HashMap::new();
+        let mut spans = Vec::with_capacity(raw.location.len());
+        let mut frames = Vec::with_capacity(raw.location.len() * 2);
+        let mut prune = Vec::with_capacity(raw.location.len());
+        for loc in &raw.location {
+            let objfile = mappings
+                .get(&loc.mapping_id)
+                .map(|m| profile.str(m.filename))
+                .filter(|f| !f.is_empty());
+            let fallback = || match objfile {
+                Some(file) => format!("[{}]", file.rsplit('/').next().unwrap_or(file)),
+                None => "<unknown>".to_string(),
+            };
+            let mut lines: &[proto::Line] = &loc.line;
+            let mut how = Prune::Keep;
+            if let Some(drop) = &drop {
+                // Outermost first, as pprof scans: the first match prunes it and below.
+                let hit = lines.iter().rposition(|line| {
+                    let Some(f) = functions.get(&line.function_id) else {
+                        return false;
+                    };
+                    let name = profile.str(f.name);
+                    !name.is_empty()
+                        && *prune_cache.entry(f.name).or_insert_with(|| {
+                            let simple = simplify_func(name);
+                            drop.is_match(simple)
+                                && !keep.as_ref().is_some_and(|k| k.is_match(simple))
+                        })
+                });
+                if let Some(i) = hit {
+                    if i == lines.len() - 1 {
+                        how = Prune::Whole;
+                    } else {
+                        how = Prune::Beneath;
+                        lines = &lines[i + 1..];
+                    }
+                }
+            }
+            let start = frames.len() as u32;
+            if lines.is_empty() {
+                frames.push(Frame {
+                    name: names.intern(&fallback()),
+                    inlined: false,
+                });
+            }
+            for (i, line) in lines.iter().enumerate() {
+                let name = functions
+                    .get(&line.function_id)
+                    .map(|f| profile.str(f.name))
+                    .filter(|n| !n.is_empty());
+                let id = match name {
+                    Some(name) => names.intern(name),
+                    None => names.intern(&fallback()),
+                };
+                frames.push(Frame {
+                    name: id,
+                    inlined: i + 1 != lines.len(),
+                });
+            }
+            spans.push((start, frames.len() as u32 - start));
+            prune.push(how);
+        }
+        let any_prune = prune.iter().any(|p| *p != Prune::Keep);
+        Ok(Stacks {
+            profile,
+            locations: profile.location_index(),
+            spans,
+            frames,
+            prune,
+            any_prune,
+        })
+    }
+
+    /// The location indices of a sample, leaf first, after pruning.
+    pub(crate) fn sample_locations(
+        &self,
+        sample: &proto::Sample,
+        out: &mut Vec<u32>,
+    ) -> Result<()> {
+        out.clear();
+        for &id in &sample.location_id {
+            match self.locations.get(id) {
+                Some(i) => out.push(i as u32),
+                None => {
+                    return Err(self
+                        .profile
+                        .origin_error(format!("a sample refers to unknown location {id}")));
+                }
+            }
+        }
+        if self.any_prune {
+            let mut found_user = false;
+            for i in (0..out.len()).rev() {
+                let how = self.prune[out[i] as usize];
+                if how == Prune::Keep {
+                    found_user = true;
+                    continue;
+                }
+                if !found_user {
+                    continue;
+                }
+                let from = if how == Prune::Whole { i + 1 } else { i };
+                out.drain(..from);
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The frames of a location, innermost first.
+    pub(crate) fn frames(&self, location: u32) -> &[Frame] {
+        let (start, len) = self.spans[location as usize];
+        &self.frames[start as usize..(start + len) as usize]
+    }
+}
+
+fn frame_patterns(profile: &Profile) -> Result<(Option<Regex>, Option<Regex>)> {
+    let compile = |pattern: &str| {
+        Regex::new(&format!("^({pattern})$")).map_err(|e| Error::FramePattern {
+            pattern: pattern.to_string(),
+            message: e.to_string(),
+        })
+    };
+    let drop = profile.str(profile.raw.drop_frames);
+    if drop.is_empty() {
+        return Ok((None, None));
+    }
+    let keep = profile.str(profile.raw.keep_frames);
+    let keep = if keep.is_empty() {
+        None
+    } else {
+        Some(compile(keep)?)
+    };
+    Ok((Some(compile(drop)?), keep))
+}
+
+/// pprof's `simplifyFunc`: drops a leading `.` and an argument list, keeping the
+/// parentheses of `(anonymous namespace)` and `operator()`.
+fn simplify_func(name: &str) -> &str {
+    let name = name.strip_prefix('.').unwrap_or(name);
+    let mut i = 0;
+    while i < name.len() {
+        let rest = &name[i..];
+        if let Some(skip) = ["(anonymous namespace)", "operator()"]
+            .iter()
+            .find(|r| rest.starts_with(**r))
+        {
+            i += skip.len();
+        } else if rest.starts_with('(') {
+            return &name[..i];
+        } else {
+            i += rest.chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::simplify_func;
+
+    #[test]
+    fn simplify_keeps_reserved_parentheses() {
+        assert_eq!(simplify_func("foo(int)"), "foo");
+        assert_eq!(simplify_func(".bar"), "bar");
+        assert_eq!(
+            simplify_func("(anonymous namespace)::f(int)"),
+            "(anonymous namespace)::f"
+        );
+        assert_eq!(simplify_func("A::operator()(int)"), "A::operator()");
+        assert_eq!(simplify_func("main.(*T).m"), "main.");
+    }
+}

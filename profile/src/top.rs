@@ -1,0 +1,544 @@
+//! `top`: flat and cumulative values per function, trimmed, sorted and labelled the way
+//! `go tool pprof -top` does it, optionally as a diff against a base profile
+//! (`-diff_base`: the base's values are subtracted and percentages are of the base total).
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::decode::Profile;
+use crate::error::{Error, Result};
+use crate::stacks::{Names, Stacks};
+use crate::units;
+
+/// pprof's default `-nodefraction`: nodes whose |cum| is below this share are dropped.
+const NODE_FRACTION: f64 = 0.005;
+
+/// The stable schema name of [`TopReport`] in JSON.
+pub const TOP_SCHEMA: &str = "gantry.profile.top/v1";
+
+#[derive(Debug, Clone, Default)]
+pub struct TopOptions {
+    /// `--sample-index`: a sample type name or position; `None` for pprof's default.
+    pub sample_index: Option<String>,
+    /// `--nodecount`: show at most this many functions (0: all that pass the cutoff).
+    pub node_count: usize,
+    /// `--cum`: sort by cumulative value instead of flat.
+    pub cum: bool,
+}
+
+/// What `gantry profile top` shows. Values are integers in `sample_unit`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopReport {
+    pub schema: &'static str,
+    /// The profiled binary (the first mapping's file name), when the profile names it.
+    pub file: Option<String>,
+    pub build_id: Option<String>,
+    pub comments: Vec<String>,
+    pub sample_type: String,
+    pub sample_unit: String,
+    /// The unit the table uses, chosen as pprof chooses it.
+    pub display_unit: String,
+    pub doc_url: Option<String>,
+    pub time_nanos: Option<i64>,
+    pub duration_nanos: Option<i64>,
+    /// True when this is a diff against a base profile.
+    pub diff: bool,
+    /// The total the percentages are of: all samples, or the base's samples in a diff.
+    pub total: i64,
+    /// The sum of the flat values of the rows shown.
+    pub shown: i64,
+    /// Functions whose |cum| fell below `node_cutoff` and were left out.
+    pub dropped_nodes: usize,
+    pub node_cutoff: i64,
+    /// Functions left after the cutoff, before `--nodecount`.
+    pub nodes_after_cutoff: usize,
+    pub rows: Vec<TopRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopRow {
+    pub name: String,
+    pub flat: i64,
+    pub flat_percent: f64,
+    pub sum_percent: f64,
+    pub cum: i64,
+    pub cum_percent: f64,
+    /// `inline` when every call into this function was inlined, `partial-inline` when
+    /// some were; absent otherwise.
+    pub inline: Option<&'static str>,
+}
+
+struct Node {
+    name: u32,
+    flat: i64,
+    cum: i64,
+    inline_in: bool,
+    call_in: bool,
+}
+
+/// Sample values per function for one sample type, over a profile and optionally its base.
+pub(crate) struct Aggregate {
+    names: Names,
+    flat: Vec<i64>,
+    cum: Vec<i64>,
+    inline_in: Vec<bool>,
+    call_in: Vec<bool>,
+    seen: Vec<u32>,
+    stamp: u32,
+    abs_total: i64,
+    base_abs_total: i64,
+}
+
+impl Aggregate {
+    pub(crate) fn new() -> Aggregate {
+        Aggregate {
+            names: Names::default(),
+            flat: Vec::new(),
+            cum: Vec::new(),
+            inline_in: Vec::new(),
+            call_in: Vec::new(),
+            seen: Vec::new(),
+            stamp: 0,
+            abs_total: 0,
+            base_abs_total: 0,
+        }
+    }
+
+    /// Adds `sign * value[index]` of every sample of `profile`.
+    pub(crate) fn add(
+        &mut self,
+        profile: &Profile,
+        frames_from: &Profile,
+        index: usize,
+        sign: i64,
+        is_base: bool,
+    ) -> Result<()> {
+        let stacks = Stacks::new(profile, frames_from, &mut self.names)?;
+        let n = self.names.len();
+        self.flat.resize(n, 0);
+        self.cum.resize(n, 0);
+        self.inline_in.resize(n, false);
+        self.call_in.resize(n, false);
+        self.seen.resize(n, 0);
+        let mut locs = Vec::with_capacity(64);
+        for sample in &profile.raw.sample {
+            let v = sample.value[index].wrapping_mul(sign);
+            if v == 0 {
+                continue;
+            }
+            self.abs_total = self.abs_total.wrapping_add(v.wrapping_abs());
+            if is_base {
+                self.base_abs_total = self.base_abs_total.wrapping_add(v.wrapping_abs());
+            }
+            self.stamp = self.stamp.wrapping_add(1);
+            if self.stamp == 0 {
+                self.seen.fill(0);
+                self.stamp = 1;
+            }
+            stacks.sample_locations(sample, &mut locs)?;
+            let mut parent: Option<u32> = None;
+            for &loc in locs.iter().rev() {
+                for frame in stacks.frames(loc).iter().rev() {
+                    let node = frame.name as usize;
+                    if self.seen[node] != self.stamp {
+                        self.seen[node] = self.stamp;
+                        self.cum[node] = self.cum[node].wrapping_add(v);
+                    }
+                    parent = Some(frame.name);
+                }
+            }
+            if let Some(leaf) = parent {
+                let leaf = leaf as usize;
+                self.flat[leaf] = self.flat[leaf].wrapping_add(v);
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks how the kept functions are entered, as pprof labels them on its final
+    /// graph: an edge from the nearest kept caller is inline only if the first crossing
+    /// of it in every sample was an inlined frame.
+    pub(crate) fn mark_inlining(
+        &mut self,
+        profile: &Profile,
+        frames_from: &Profile,
+        index: usize,
+        kept: &[bool],
+        edges: &mut HashMap<(u32, u32), bool>,
+    ) -> Result<()> {
+        let stacks = Stacks::new(profile, frames_from, &mut self.names)?;
+        let mut locs = Vec::with_capacity(64);
+        let mut seen: HashSet<(u32, u32)> = HashSet::new();
+        for sample in &profile.raw.sample {
+            if sample.value[index] == 0 {
+                continue;
+            }
+            stacks.sample_locations(sample, &mut locs)?;
+            seen.clear();
+            let mut parent: Option<u32> = None;
+            for &loc in locs.iter().rev() {
+                for frame in stacks.frames(loc).iter().rev() {
+                    let node = frame.name;
+                    if !kept.get(node as usize).copied().unwrap_or(false) {
+                        continue;
+                    }
+                    if let Some(p) = parent
+                        && p != node
+                        && seen.insert((p, node))
+                    {
+                        edges
+                            .entry((p, node))
+                            .and_modify(|inline| *inline &= frame.inlined)
+                            .or_insert(frame.inlined);
+                    }
+                    parent = Some(node);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// pprof's `computeTotal`: the sum of |values|, of the base's only when diffing.
+    fn total(&self) -> i64 {
+        if self.base_abs_total > 0 {
+            self.base_abs_total
+        } else {
+            self.abs_total
+        }
+    }
+
+    fn nodes(&self) -> Vec<Node> {
+        (0..self.names.len())
+            .filter(|&i| self.flat[i] != 0 || self.cum[i] != 0)
+            .map(|i| Node {
+                name: i as u32,
+                flat: self.flat[i],
+                cum: self.cum[i],
+                inline_in: self.inline_in[i],
+                call_in: self.call_in[i],
+            })
+            .collect()
+    }
+}
+
+/// Builds the `top` report of `profile`, diffed against `base` when given.
+pub fn top(profile: &Profile, base: Option<&Profile>, options: &TopOptions) -> Result<TopReport> {
+    let index = profile.sample_index(options.sample_index.as_deref())?;
+    if let Some(base) = base {
+        check_compatible(profile, base)?;
+    }
+    let mut agg = Aggregate::new();
+    agg.add(profile, profile, index, 1, false)?;
+    if let Some(base) = base {
+        agg.add(base, profile, index, -1, true)?;
+    }
+    let total = agg.total();
+    let mut nodes = agg.nodes();
+    let graph_total = nodes.iter().fold(0i64, |a, n| a.wrapping_add(n.flat));
+    let node_cutoff = ((graph_total as f64 * NODE_FRACTION) as i64).wrapping_abs();
+    let before = nodes.len();
+    if node_cutoff > 0 {
+        nodes.retain(|n| n.cum.wrapping_abs() >= node_cutoff);
+    }
+    let dropped_nodes = before - nodes.len();
+    let nodes_after_cutoff = nodes.len();
+    let names = &agg.names.names;
+    let name = |n: &Node| names[n.name as usize].as_str();
+    let mut nodes = nodes;
+    if options.cum {
+        nodes.sort_unstable_by(|l, r| {
+            r.cum
+                .unsigned_abs()
+                .cmp(&l.cum.unsigned_abs())
+                .then_with(|| name(l).cmp(name(r)))
+                .then_with(|| r.flat.unsigned_abs().cmp(&l.flat.unsigned_abs()))
+        });
+    } else {
+        nodes.sort_unstable_by(|l, r| {
+            r.flat
+                .unsigned_abs()
+                .cmp(&l.flat.unsigned_abs())
+                .then_with(|| name(l).cmp(name(r)))
+                .then_with(|| r.cum.unsigned_abs().cmp(&l.cum.unsigned_abs()))
+        });
+    }
+    if options.node_count > 0 {
+        nodes.truncate(options.node_count);
+    }
+    let mut kept = vec![false; agg.names.len()];
+    for n in &nodes {
+        kept[n.name as usize] = true;
+    }
+    let mut edges = HashMap::new();
+    agg.mark_inlining(profile, profile, index, &kept, &mut edges)?;
+    if let Some(base) = base {
+        agg.mark_inlining(base, profile, index, &kept, &mut edges)?;
+    }
+    for ((_, to), inline) in edges {
+        if inline {
+            agg.inline_in[to as usize] = true;
+        } else {
+            agg.call_in[to as usize] = true;
+        }
+    }
+    for n in &mut nodes {
+        n.inline_in = agg.inline_in[n.name as usize];
+        n.call_in = agg.call_in[n.name as usize];
+    }
+    let names = &agg.names.names;
+    let name = |n: &Node| names[n.name as usize].as_str();
+
+    let (sample_type, sample_unit) = profile.sample_types().swap_remove(index);
+    let display_unit = output_unit(&nodes, total, &sample_unit);
+    let mut flat_sum = 0i64;
+    let rows = nodes
+        .iter()
+        .map(|n| {
+            flat_sum = flat_sum.wrapping_add(n.flat);
+            TopRow {
+                name: name(n).to_string(),
+                flat: n.flat,
+                flat_percent: units::ratio_percent(n.flat, total),
+                sum_percent: units::ratio_percent(flat_sum, total),
+                cum: n.cum,
+                cum_percent: units::ratio_percent(n.cum, total),
+                inline: match (n.inline_in, n.call_in) {
+                    (true, true) => Some("partial-inline"),
+                    (true, false) => Some("inline"),
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+
+    let raw = &profile.raw;
+    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let first_mapping = raw.mapping.first();
+    let mut comments: Vec<String> = Vec::new();
+    for p in std::iter::once(profile).chain(base) {
+        for &c in &p.raw.comment {
+            let c = p.str(c);
+            if !comments.iter().any(|seen| seen == c) {
+                comments.push(c.to_string());
+            }
+        }
+    }
+    let times = std::iter::once(profile)
+        .chain(base)
+        .map(Profile::time_nanos);
+    let time_nanos = times.fold(0, |min, t| if min == 0 || t < min { t } else { min });
+    let duration_nanos = std::iter::once(profile)
+        .chain(base)
+        .map(Profile::duration_nanos)
+        .fold(0i64, i64::wrapping_add);
+    Ok(TopReport {
+        schema: TOP_SCHEMA,
+        file: first_mapping
+            .map(|m| profile.str(m.filename))
+            .and_then(non_empty)
+            .map(|f| f.rsplit('/').next().unwrap_or(&f).to_string()),
+        build_id: first_mapping
+            .map(|m| profile.str(m.build_id))
+            .and_then(non_empty),
+        comments,
+        sample_type,
+        sample_unit,
+        display_unit,
+        doc_url: non_empty(profile.str(raw.doc_url)),
+        time_nanos: (time_nanos != 0).then_some(time_nanos),
+        duration_nanos: (duration_nanos != 0).then_some(duration_nanos),
+        diff: base.is_some(),
+        total,
+        shown: flat_sum,
+        dropped_nodes,
+        node_cutoff: ((total as f64 * NODE_FRACTION) as i64).wrapping_abs(),
+        nodes_after_cutoff,
+        rows,
+    })
+}
+
+/// pprof's `compatible`: same sample types (and period type) in the same order.
+pub(crate) fn check_compatible(profile: &Profile, base: &Profile) -> Result<()> {
+    let (a, b) = (profile.sample_types(), base.sample_types());
+    let same = |x: &(String, String), y: &(String, String)| {
+        x.0.trim_end_matches('s') == y.0.trim_end_matches('s')
+            && (x.1 == y.1 || units::scale(1, &x.1, &y.1).1 == units::scale(1, &y.1, &y.1).1)
+    };
+    if a.len() != b.len() || a.iter().zip(&b).any(|(x, y)| !same(x, y)) {
+        let list = |t: &[(String, String)]| {
+            t.iter()
+                .map(|(t, u)| format!("{t}/{u}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(Error::Incompatible(format!(
+            "the profile has sample types [{}] but the base has [{}]; compare profiles of the same type",
+            list(&a),
+            list(&b)
+        )));
+    }
+    Ok(())
+}
+
+/// pprof's `selectOutputUnit` for `minimum`: the unit of the smallest non-zero row value,
+/// or a larger one when the total is over 100 times bigger.
+fn output_unit(nodes: &[Node], total: i64, sample_unit: &str) -> String {
+    if nodes.is_empty() {
+        return sample_unit.to_string();
+    }
+    let mut min = 0i64;
+    for n in nodes {
+        let mut v = n.flat.wrapping_abs();
+        if v == 0 {
+            v = n.cum.wrapping_abs();
+        }
+        if v > 0 && (min == 0 || v < min) {
+            min = v;
+        }
+    }
+    let max = total;
+    if min == 0 {
+        min = max;
+    }
+    let (_, min_unit) = units::scale(min, sample_unit, "minimum");
+    let (_, max_unit) = units::scale(max, sample_unit, "minimum");
+    let mut unit = min_unit.clone();
+    if min_unit != max_unit && min.wrapping_mul(100) < max {
+        unit = units::scale(min.wrapping_mul(100), sample_unit, "minimum").1;
+    }
+    if unit.is_empty() {
+        sample_unit.to_string()
+    } else {
+        unit
+    }
+}
+
+impl TopReport {
+    fn value(&self, v: i64) -> String {
+        units::scaled_label(v, &self.sample_unit, &self.display_unit)
+    }
+
+    /// The header lines `go tool pprof -top` prints above the table.
+    pub fn header(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(file) = &self.file {
+            lines.push(format!("File: {file}"));
+        }
+        if let Some(id) = &self.build_id {
+            lines.push(format!("Build ID: {id}"));
+        }
+        lines.extend(
+            self.comments
+                .iter()
+                .filter(|c| !c.starts_with('#'))
+                .cloned(),
+        );
+        lines.push(format!("Type: {}", self.sample_type));
+        if let Some(url) = &self.doc_url {
+            lines.push(format!("Doc: {url}"));
+        }
+        if let Some(t) = self.time_nanos {
+            lines.push(format!("Time: {}", format_utc(t)));
+        }
+        if let Some(d) = self.duration_nanos {
+            let (total_ns, unit) = units::scale(self.total, &self.sample_unit, "nanoseconds");
+            let ratio = if unit == "ns" && total_ns != 0.0 {
+                format!("({})", units::percentage(total_ns as i64, d))
+            } else {
+                String::new()
+            };
+            lines.push(format!(
+                "Duration: {}, Total samples = {} {ratio}",
+                units::label(d, "nanoseconds"),
+                self.value(self.total)
+            ));
+        }
+        lines.push(format!(
+            "Showing nodes accounting for {}, {} of {} total",
+            self.value(self.shown),
+            units::percentage(self.shown, self.total).trim(),
+            self.value(self.total)
+        ));
+        if self.total != 0 {
+            if self.dropped_nodes > 0 {
+                lines.push(format!(
+                    "Dropped {} node{} (cum <= {})",
+                    self.dropped_nodes,
+                    if self.dropped_nodes > 1 { "s" } else { "" },
+                    self.value(self.node_cutoff)
+                ));
+            }
+            if !self.rows.is_empty() && self.rows.len() < self.nodes_after_cutoff {
+                lines.push(format!(
+                    "Showing top {} nodes out of {}",
+                    self.rows.len(),
+                    self.nodes_after_cutoff
+                ));
+            }
+        }
+        lines
+    }
+
+    /// The report as `go tool pprof -top` prints it.
+    pub fn to_table(&self) -> String {
+        let mut out = self.header().join("\n");
+        out.push('\n');
+        out.push_str(&format!(
+            "{:>10} {:>5}% {:>5}% {:>10} {:>5}%\n",
+            "flat", "flat", "sum", "cum", "cum"
+        ));
+        let mut flat_sum = 0i64;
+        for row in &self.rows {
+            flat_sum = flat_sum.wrapping_add(row.flat);
+            let inline = row.inline.map(|i| format!(" ({i})")).unwrap_or_default();
+            out.push_str(&format!(
+                "{:>10} {} {} {:>10} {}  {}{inline}\n",
+                self.value(row.flat),
+                units::percentage(row.flat, self.total),
+                units::percentage(flat_sum, self.total),
+                self.value(row.cum),
+                units::percentage(row.cum, self.total),
+                row.name
+            ));
+        }
+        out
+    }
+}
+
+/// `2006-01-02 15:04:05 UTC` for a Unix time in nanoseconds.
+fn format_utc(nanos: i64) -> String {
+    let secs = nanos.div_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_utc;
+
+    #[test]
+    fn utc_time_format() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            format_utc(1_795_707_311_000_000_000),
+            "2026-11-26 15:35:11 UTC"
+        );
+    }
+}

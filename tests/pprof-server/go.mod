@@ -1,0 +1,3 @@
+module gantry.test/pprof-server
+
+go 1.22
