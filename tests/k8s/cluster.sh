@@ -8,6 +8,9 @@
 #   tests/k8s/cluster.sh down    stop what `up` started (by PID)
 #   tests/k8s/cluster.sh env     print the exports for a running cluster
 #
+# With GANTRY_K8S_OWNER_PID set, `up` also starts a watchdog that runs `down` once
+# that process has exited (the test suites use it so that no process outlives them).
+#
 # Binaries are built from the Go module proxy into
 # ${XDG_CACHE_HOME:-$HOME/.cache}/gantry/k8s/<version>/bin and reused.
 # The cluster's state (certificates, etcd data, logs, PIDs, kubeconfigs) lives in
@@ -31,6 +34,7 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/gantry/k8s"
 ROOT="$CACHE/$K8S_VERSION"
 BIN="$ROOT/bin"
 RUN="${GANTRY_K8S_RUN_DIR:-$CACHE/run}"
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 
 log() { echo "cluster.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -146,6 +150,9 @@ wait_for() {
     local deadline=$((SECONDS + seconds))
     until "$@" >/dev/null 2>&1; do
         [ $SECONDS -lt $deadline ] || die "$what not ready after ${seconds}s (logs in $RUN/logs)"
+        for name in $(ls "$RUN/pids"); do
+            alive "$name" || die "$name exited: $(tail -n 3 "$RUN/logs/$name.log" 2>/dev/null)"
+        done
         sleep 0.5
     done
 }
@@ -203,6 +210,7 @@ KUBECONFIG
 
 print_env() {
     echo "export KUBECONFIG=$RUN/kubeconfig"
+    echo "export PATH=\"$BIN:\$PATH\""
 }
 
 healthy() {
@@ -249,14 +257,14 @@ cmd_up() {
         --service-account-issuer https://kubernetes.default.svc \
         --service-account-key-file "$RUN/pki/sa.pub" \
         --service-account-signing-key-file "$RUN/pki/sa.key" \
-        --service-cluster-ip-range 10.96.0.0/16 --allow-privileged=true
+        --service-cluster-ip-range 10.96.0.0/16 --allow-privileged=true \
+        --endpoint-reconciler-type none
     wait_for kube-apiserver 120 kubectl_admin get --raw /readyz
     start kube-controller-manager "$BIN/kube-controller-manager" \
         --kubeconfig "$RUN/kubeconfig" --authentication-kubeconfig "$RUN/kubeconfig" \
         --authorization-kubeconfig "$RUN/kubeconfig" --bind-address 127.0.0.1 \
         --secure-port "$(free_port)" --leader-elect=false \
-        --service-account-private-key-file "$RUN/pki/sa.key" --root-ca-file "$RUN/pki/ca.crt" \
-        --controllers '*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller'
+        --service-account-private-key-file "$RUN/pki/sa.key" --root-ca-file "$RUN/pki/ca.crt"
     start kube-scheduler "$BIN/kube-scheduler" \
         --kubeconfig "$RUN/kubeconfig" --authentication-kubeconfig "$RUN/kubeconfig" \
         --authorization-kubeconfig "$RUN/kubeconfig" --bind-address 127.0.0.1 \
@@ -302,6 +310,12 @@ roleRef:
 YAML
     wait_for "the simulated node" 60 node_ready
     wait_for "the default service account" 60 kubectl_admin -n default get serviceaccount default
+    if [ -n "${GANTRY_K8S_OWNER_PID:-}" ]; then
+        # Tests pass their PID: the cluster goes down when they exit, however they exit.
+        nohup bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" down' \
+            watchdog "$GANTRY_K8S_OWNER_PID" "$SELF" >"$RUN/logs/watchdog.log" 2>&1 </dev/null 9>&- &
+        echo $! >"$RUN/pids/watchdog"
+    fi
     log "ready"
     print_env
 }
@@ -313,10 +327,11 @@ node_ready() {
 stop_all() {
     local name pid
     [ -d "$RUN/pids" ] || return 0
-    for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    for name in watchdog kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
         [ -f "$RUN/pids/$name" ] || continue
         pid=$(cat "$RUN/pids/$name")
-        if kill -0 "$pid" 2>/dev/null; then
+        # The watchdog runs `down` as itself.
+        if [ "$pid" != $$ ] && kill -0 "$pid" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
             for _ in $(seq 1 50); do
                 kill -0 "$pid" 2>/dev/null || break
