@@ -63,6 +63,8 @@ pub enum OutputFormat {
 pub enum Command {
     /// Run, install and manage sandboxed WebAssembly plugins
     Plugin(commands::plugin::PluginArgs),
+    /// Scale deployments, statefulsets, replicasets or any resource with /scale, and watch them to readiness
+    Scale(commands::scale::ScaleArgs),
     /// Print a shell completion script
     Completions(commands::completions::CompletionsArgs),
     /// Run the installed plugin that provides this command

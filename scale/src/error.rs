@@ -118,15 +118,15 @@ impl Error {
     /// What the user can do about it, where there is something to say.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            Error::Config(_) => Some(
-                "pass --kubeconfig FILE or set KUBECONFIG; --context picks a context in it",
-            ),
+            Error::Config(_) => {
+                Some("pass --kubeconfig FILE or set KUBECONFIG; --context picks a context in it")
+            }
             Error::Forbidden { .. } => Some(
                 "ask your cluster admin for RBAC access (`kubectl auth can-i patch deployments/scale`), or use another --context",
             ),
-            Error::Unreachable { .. } => Some(
-                "check that the API server is running and reachable (`kubectl cluster-info`)",
-            ),
+            Error::Unreachable { .. } => {
+                Some("check that the API server is running and reachable (`kubectl cluster-info`)")
+            }
             Error::ReplicasMismatch { .. }
             | Error::ResourceVersionMismatch { .. }
             | Error::Conflict { .. } => {
@@ -140,7 +140,12 @@ impl Error {
     }
 
     /// Turns a client error into the error a user should see for `action` on `target`.
-    pub(crate) fn from_kube(err: kube::Error, url: &str, action: &'static str, target: &str) -> Self {
+    pub(crate) fn from_kube(
+        err: kube::Error,
+        url: &str,
+        action: &'static str,
+        target: &str,
+    ) -> Self {
         match err {
             kube::Error::Api(status) if status.code == 403 => Error::Forbidden {
                 action,

@@ -60,7 +60,10 @@ impl Plan {
         if self.after == self.before {
             None
         } else if self.after == 0 {
-            Some(format!("{} would scale to 0 (from {})", self.target, self.before))
+            Some(format!(
+                "{} would scale to 0 (from {})",
+                self.target, self.before
+            ))
         } else if self.before == 0 || (self.after - self.before).abs() * 2 > self.before {
             Some(format!(
                 "{} would change by more than 50% ({} -> {})",
@@ -299,7 +302,19 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(err.to_string().contains("expected resourceVersion 6, but it is 7"));
-        assert!(check(&p, &Preconditions { current_replicas: Some(2), resource_version: Some("7".into()) }).is_ok());
+        assert!(
+            err.to_string()
+                .contains("expected resourceVersion 6, but it is 7")
+        );
+        assert!(
+            check(
+                &p,
+                &Preconditions {
+                    current_replicas: Some(2),
+                    resource_version: Some("7".into())
+                }
+            )
+            .is_ok()
+        );
     }
 }

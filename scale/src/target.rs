@@ -141,12 +141,7 @@ pub fn parse(args: &[String], selector: Option<&str>, all: bool) -> Result<Vec<R
     Ok(requests)
 }
 
-fn builtin(
-    group: &str,
-    kind: &str,
-    plural: &str,
-    workload: Workload,
-) -> ResourceType {
+fn builtin(group: &str, kind: &str, plural: &str, workload: Workload) -> ResourceType {
     let api_version = if group.is_empty() {
         "v1".to_string()
     } else {
@@ -276,7 +271,9 @@ fn find_in(list: &APIResourceList, name: &str) -> Result<Option<ResourceType>, E
     if !list.resources.iter().any(|r| r.name == scale) {
         return Err(Error::NotScalable(resource.display_name()));
     }
-    Ok(Some(well_known(&format!("{}.{}", res.name, resource.api.group)).unwrap_or(resource)))
+    Ok(Some(
+        well_known(&format!("{}.{}", res.name, resource.api.group)).unwrap_or(resource),
+    ))
 }
 
 /// An `Api` for objects of this type in the connection's namespace.
@@ -309,11 +306,12 @@ pub async fn resolve(conn: &Connection, requests: &[Request]) -> Result<Vec<Targ
                 let list = api(conn, &resource, &namespace)
                     .list_metadata(&params)
                     .await
-                    .map_err(|e| {
-                        Error::from_kube(e, &conn.url, "list", &resource.api.plural)
-                    })?;
-                let mut names: Vec<String> =
-                    list.items.into_iter().filter_map(|o| o.metadata.name).collect();
+                    .map_err(|e| Error::from_kube(e, &conn.url, "list", &resource.api.plural))?;
+                let mut names: Vec<String> = list
+                    .items
+                    .into_iter()
+                    .filter_map(|o| o.metadata.name)
+                    .collect();
                 if names.is_empty() {
                     return Err(Error::NothingMatched {
                         resource: resource.api.plural.clone(),
@@ -367,7 +365,10 @@ mod tests {
         let got = parse(&strings(&["deploy,rs"]), Some("app=web"), false).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].pick, Pick::Selector("app=web".into()));
-        assert_eq!(parse(&strings(&["deploy"]), None, true).unwrap()[0].pick, Pick::All);
+        assert_eq!(
+            parse(&strings(&["deploy"]), None, true).unwrap()[0].pick,
+            Pick::All
+        );
     }
 
     #[test]
@@ -382,7 +383,10 @@ mod tests {
     #[test]
     fn knows_kubectl_short_names() {
         assert_eq!(well_known("deploy").unwrap().api.plural, "deployments");
-        assert_eq!(well_known("deployments.apps").unwrap().workload, Workload::Deployment);
+        assert_eq!(
+            well_known("deployments.apps").unwrap().workload,
+            Workload::Deployment
+        );
         assert_eq!(well_known("sts").unwrap().api.kind, "StatefulSet");
         assert_eq!(well_known("rc").unwrap().api.api_version, "v1");
         assert!(well_known("deployments.example.com").is_none());

@@ -3,7 +3,8 @@
 //!
 //! - Deployment: the controller observed the latest generation; not
 //!   `ProgressDeadlineExceeded` (an error); every desired replica updated; no old
-//!   replicas left; every updated replica available.
+//!   replicas left; every updated replica available. Beyond kubectl, no replicas above
+//!   the desired count left, so a scale-down is complete only when its pods are gone.
 //! - StatefulSet: observed generation; every desired replica ready; a partitioned
 //!   rolling update has updated its share; otherwise the update revision is current.
 //!   Beyond kubectl, pods above the desired count must be gone, so a scale-down is
@@ -58,9 +59,15 @@ pub struct PodProblem {
 /// What a waiter reports as it goes.
 #[derive(Debug, Clone)]
 pub enum Update {
-    Progress { index: usize, progress: Progress },
+    Progress {
+        index: usize,
+        progress: Progress,
+    },
     /// The current problems of the target's pods (replacing the previous list).
-    Problems { index: usize, problems: Vec<PodProblem> },
+    Problems {
+        index: usize,
+        problems: Vec<PodProblem>,
+    },
 }
 
 /// How waiting for one target ended.
@@ -194,10 +201,12 @@ async fn watch_one(
             ev = pods.next(), if !pods_done => Source::Pod(ev),
         };
         let error = match event {
-            Source::Object(None) => return Err(Error::CannotWait {
-                target: name,
-                reason: "the watch ended".into(),
-            }),
+            Source::Object(None) => {
+                return Err(Error::CannotWait {
+                    target: name,
+                    reason: "the watch ended".into(),
+                });
+            }
             Source::Pod(None) => {
                 pods_done = true;
                 None
@@ -240,7 +249,10 @@ async fn watch_one(
                 };
                 if changed {
                     let list = problems.values().flatten().cloned().collect();
-                    let _ = tx.send(Update::Problems { index, problems: list });
+                    let _ = tx.send(Update::Problems {
+                        index,
+                        problems: list,
+                    });
                 }
                 None
             }
@@ -323,9 +335,9 @@ async fn evaluate(
         Workload::Deployment => deployment(&name, &obj.try_parse().map_err(parse_error)?),
         Workload::StatefulSet => Ok(statefulset(&obj.try_parse().map_err(parse_error)?)),
         Workload::ReplicaSet => Ok(replicaset(&obj.try_parse().map_err(parse_error)?)),
-        Workload::ReplicationController => {
-            Ok(replication_controller(&obj.try_parse().map_err(parse_error)?))
-        }
+        Workload::ReplicationController => Ok(replication_controller(
+            &obj.try_parse().map_err(parse_error)?,
+        )),
         Workload::Other => {
             // The scale subresource knows where this type keeps its replica counts.
             let scale = api
@@ -397,6 +409,12 @@ pub fn deployment(name: &str, d: &Deployment) -> Result<Progress, Error> {
             "{} old replicas are pending termination",
             p.current - p.updated
         );
+    } else if spec_replicas.is_some_and(|want| p.current > want) {
+        // Beyond kubectl: a scale-down is complete when the extra pods are gone.
+        p.message = format!(
+            "{} extra replicas are pending termination",
+            p.current - p.desired
+        );
     } else if p.available < p.updated {
         p.message = format!(
             "{} of {} updated replicas are available",
@@ -428,14 +446,14 @@ pub fn statefulset(s: &StatefulSet) -> Progress {
         return p;
     }
     let strategy = spec.update_strategy.unwrap_or_default();
-    let rolling = strategy.type_.as_deref().is_none_or(|t| t == "RollingUpdate");
+    let rolling = strategy
+        .type_
+        .as_deref()
+        .is_none_or(|t| t == "RollingUpdate");
     if p.ready < p.desired {
         p.message = format!("waiting for {} pods to be ready", p.desired - p.ready);
     } else if p.current > p.desired {
-        p.message = format!(
-            "{} pods are pending termination",
-            p.current - p.desired
-        );
+        p.message = format!("{} pods are pending termination", p.current - p.desired);
     } else if let Some(partition) = strategy
         .rolling_update
         .and_then(|r| r.partition)
@@ -598,10 +616,20 @@ mod tests {
             "1 out of 3 new replicas have been updated"
         );
         v["status"] = serde_json::json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3, "availableReplicas": 3});
-        assert!(deployment("d", &deploy(v.clone())).unwrap().message.contains("1 old replicas"));
+        assert!(
+            deployment("d", &deploy(v.clone()))
+                .unwrap()
+                .message
+                .contains("1 old replicas")
+        );
         v["status"]["replicas"] = 3.into();
         v["status"]["availableReplicas"] = 2.into();
-        assert!(deployment("d", &deploy(v.clone())).unwrap().message.contains("2 of 3 updated"));
+        assert!(
+            deployment("d", &deploy(v.clone()))
+                .unwrap()
+                .message
+                .contains("2 of 3 updated")
+        );
         v["status"]["availableReplicas"] = 3.into();
         assert!(deployment("d", &deploy(v.clone())).unwrap().complete);
 
@@ -620,11 +648,17 @@ mod tests {
             }))
             .unwrap()
         };
-        let p = statefulset(&sts(serde_json::json!({"observedGeneration": 1, "replicas": 2, "readyReplicas": 1})));
+        let p = statefulset(&sts(
+            serde_json::json!({"observedGeneration": 1, "replicas": 2, "readyReplicas": 1}),
+        ));
         assert_eq!(p.message, "waiting for 1 pods to be ready");
-        let p = statefulset(&sts(serde_json::json!({"observedGeneration": 1, "replicas": 3, "readyReplicas": 3})));
+        let p = statefulset(&sts(
+            serde_json::json!({"observedGeneration": 1, "replicas": 3, "readyReplicas": 3}),
+        ));
         assert!(!p.complete);
-        let p = statefulset(&sts(serde_json::json!({"observedGeneration": 1, "replicas": 2, "readyReplicas": 2, "currentRevision": "a", "updateRevision": "a"})));
+        let p = statefulset(&sts(
+            serde_json::json!({"observedGeneration": 1, "replicas": 2, "readyReplicas": 2, "currentRevision": "a", "updateRevision": "a"}),
+        ));
         assert!(p.complete);
     }
 

@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod plugin;
+pub mod scale;
 
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::{self, Config};
@@ -36,6 +37,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     };
     match command {
         Command::Plugin(args) => plugin::run(args, &ctx),
+        Command::Scale(args) => scale::run(args, &ctx),
         Command::External(argv) => plugin::run_external(argv, &ctx),
         Command::Completions(args) => completions::run(&args),
     }

@@ -1,0 +1,710 @@
+//! `gantry scale` against a real control plane: etcd, kube-apiserver,
+//! kube-controller-manager, kube-scheduler and a kwok node, built and started by
+//! `tests/k8s/cluster.sh` on 127.0.0.1. The cluster is started once per test binary and
+//! goes down when the binary exits (the script's watchdog follows our PID). Each test
+//! works in a namespace of its own, so they run in parallel.
+//!
+//! Set GANTRY_SKIP_K8S=1 to skip these tests (they say so loudly); by default they run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
+
+struct Cluster {
+    kubeconfig: PathBuf,
+    limited: PathBuf,
+    bin: PathBuf,
+    run_dir: PathBuf,
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/k8s/cluster.sh")
+}
+
+/// Starts a cluster in `run_dir` (building the binaries on first use).
+fn start_cluster(run_dir: &Path) -> Cluster {
+    let out = Command::new("bash")
+        .arg(script())
+        .arg("up")
+        .env("GANTRY_K8S_RUN_DIR", run_dir)
+        .env("GANTRY_K8S_OWNER_PID", std::process::id().to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running tests/k8s/cluster.sh");
+    assert!(out.status.success(), "tests/k8s/cluster.sh up failed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let kubeconfig = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("export KUBECONFIG="))
+        .expect("cluster.sh prints export KUBECONFIG=");
+    let kubeconfig = PathBuf::from(kubeconfig);
+    let bin = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("export PATH=\""))
+        .and_then(|p| p.split(':').next())
+        .expect("cluster.sh prints export PATH=");
+    Cluster {
+        limited: run_dir.join("kubeconfig-limited"),
+        kubeconfig,
+        bin: PathBuf::from(bin),
+        run_dir: run_dir.to_path_buf(),
+    }
+}
+
+fn skip() -> bool {
+    if std::env::var_os("GANTRY_SKIP_K8S").is_some_and(|v| v == "1") {
+        eprintln!("SKIPPED: GANTRY_SKIP_K8S=1, so this test did not run against Kubernetes");
+        return true;
+    }
+    false
+}
+
+fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("gantry-scale-tests-{}", std::process::id()));
+        start_cluster(&dir)
+    })
+}
+
+impl Cluster {
+    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(self.bin.join("kubectl"))
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running kubectl");
+        let mut pipe = child.stdin.take().expect("kubectl stdin");
+        if let Some(input) = stdin {
+            pipe.write_all(input.as_bytes())
+                .expect("writing to kubectl");
+        }
+        drop(pipe);
+        let out = child.wait_with_output().expect("kubectl output");
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn apply(&self, yaml: &str) {
+        self.kubectl(&["apply", "-f", "-"], Some(yaml));
+    }
+
+    fn namespace(&self, ns: &str) {
+        self.apply(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"
+        ));
+    }
+
+    fn jsonpath(&self, ns: &str, what: &str, path: &str) -> String {
+        let out = self.kubectl(
+            &["-n", ns, "get", what, "-o", &format!("jsonpath={path}")],
+            None,
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn replicas(&self, ns: &str, what: &str) -> String {
+        self.jsonpath(ns, what, "{.spec.replicas}")
+    }
+
+    fn gantry(&self, args: &[&str]) -> Output {
+        self.gantry_with(&self.kubeconfig, args)
+    }
+
+    fn gantry_with(&self, kubeconfig: &Path, args: &[&str]) -> Output {
+        Command::new(GANTRY)
+            .arg("scale")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(args)
+            .env("CI", "true")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("running gantry")
+    }
+}
+
+fn deployment(ns: &str, name: &str, replicas: u32, labels: &str, extra_pod_spec: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: {ns}
+  labels: {{{labels}}}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      {extra_pod_spec}
+      containers:
+      - name: app
+        image: registry.invalid/web:1
+"#
+    )
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_code(out: &Output, want: i32) {
+    assert_eq!(
+        code(out),
+        want,
+        "stdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// The error report is one `error:` line, plus a `hint:` line at most.
+fn assert_one_error_line(stderr: &str) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("hint:")).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+}
+
+#[test]
+fn scales_by_name_in_both_target_forms() {
+    if skip() {
+        return;
+    }
+    let c = cluster();
+    let ns = "by-name";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 2, "tier: front", ""));
+    let out = c.gantry(&["deploy/web", "--replicas", "3", "-n", ns]);
+    assert_code(&out, 0);
+    assert_eq!(
+        text(&out.stdout),
+        "deployment.apps/web scaled from 2 to 3 replicas\n"
+    );
+    assert_eq!(c.replicas(ns, "deployment/web"), "3");
+    // kubectl's `TYPE NAME` form.
+    let out = c.gantry(&["deployment", "web", "--replicas", "2", "-n", ns]);
+    assert_code(&out, 0);
+    assert_eq!(c.replicas(ns, "deployment/web"), "2");
+    // A name that does not exist.
+    let out = c.gantry(&["deploy/nope", "--replicas", "2", "-n", ns]);
+    assert_code(&out, 1);
+    assert!(text(&out.stderr).contains("deployment.apps/nope not found in namespace by-name"));
+}
+
+#[test]
+fn scales_by_selector_and_all() {
+    if skip() {
+        return;
+    }
+    let c = cluster();
+    let ns = "by-selector";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "a", 2, "tier: front", ""));
+    c.apply(&deployment(ns, "b", 2, "tier: front", ""));
+    c.apply(&deployment(ns, "c", 2, "tier: back", ""));
+    let out = c.gantry(&[
+        "deploy",
+        "-l",
+        "tier=front",
+        "--replicas",
+        "3",
+        "-n",
+        ns,
+        "-o",
+        "json",
+    ]);
+    assert_code(&out, 0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let results = json["results"].as_array().expect("results array");
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(results[0]["before"], 2);
+    assert_eq!(results[0]["after"], 3);
+    assert_eq!(results[0]["kind"], "Deployment");
+    assert_eq!(results[0]["group"], "apps");
+    assert_eq!(results[0]["dry_run"], "none");
+    assert!(results[0]["wait"].is_null());
+    assert_eq!(c.replicas(ns, "deployment/a"), "3");
+    assert_eq!(c.replicas(ns, "deployment/b"), "3");
+    assert_eq!(c.replicas(ns, "deployment/c"), "2");
+
+    let out = c.gantry(&["deployments", "--all", "--replicas", "4", "-n", ns, "--yes"]);
+    assert_code(&out, 0);
+    for d in ["a", "b", "c"] {
+        assert_eq!(c.replicas(ns, &format!("deployment/{d}")), "4");
+    }
+    let out = c.gantry(&["deploy", "-l", "tier=none", "--replicas", "1", "-n", ns]);
+    assert_code(&out, 1);
+    assert!(text(&out.stderr).contains("no deployments matched selector tier=none"));
+}
+
+#[test]
+fn scales_a_custom_resource_through_discovery() {
+    if skip() {
+        return;
+    }
+    let c = cluster();
+    let ns = "crd";
+    c.namespace(ns);
+    c.apply(
+        r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wg]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {replicas: {type: integer}}}
+          status: {type: object, properties: {replicas: {type: integer}}}
+"#,
+    );
+    c.kubectl(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/widgets.example.com",
+        ],
+        None,
+    );
+    c.apply(&format!(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\n  namespace: {ns}\nspec:\n  replicas: 2\n"
+    ));
+    // The API server may take a moment to serve a new CRD in discovery.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let out = loop {
+        let out = c.gantry(&["widgets/w1", "--replicas", "3", "-n", ns]);
+        if code(&out) == 0 || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_code(&out, 0);
+    assert_eq!(
+        text(&out.stdout),
+        "widget.example.com/w1 scaled from 2 to 3 replicas\n"
+    );
+    assert_eq!(c.replicas(ns, "widget/w1"), "3");
+    // By short name and by group-qualified singular.
+    assert_code(&c.gantry(&["wg/w1", "--replicas", "4", "-n", ns]), 0);
+    assert_code(
+        &c.gantry(&["widget.example.com/w1", "--replicas", "5", "-n", ns]),
+        0,
+    );
+    assert_eq!(c.replicas(ns, "widget/w1"), "5");
+    // A type without /scale is refused as a usage error.
+    let out = c.gantry(&["configmaps/x", "--replicas", "1", "-n", ns]);
+    assert_code(&out, 2);
+    assert!(text(&out.stderr).contains("configmap has no /scale subresource"));
+}
+
+#[test]
+fn precondition_mismatch_names_expected_and_actual() {
+    if skip() {
+        return;
+    }
+    let c = cluster();
+    let ns = "precondition";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 2, "tier: front", ""));
+    let out = c.gantry(&[
+        "deploy/web",
+        "--replicas",
+        "3",
+        "--current-replicas",
+        "5",
+        "-n",
+        ns,
+    ]);
+    assert_code(&out, 6);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("expected 5 current replicas, but it has 2"),
+        "{stderr}"
+    );
+    assert_one_error_line(&stderr);
+    let out = c.gantry(&[
+        "deploy/web",
+        "--replicas",
+        "3",
+        "--resource-version",
+        "1",
+        "-n",
+        ns,
+    ]);
+    assert_code(&out, 6);
+    assert!(text(&out.stderr).contains("expected resourceVersion 1, but it is "));
+    assert_eq!(c.replicas(ns, "deployment/web"), "2");
+
+    // The right resourceVersion goes through.
+    let rv = c.jsonpath(ns, "deployment/web", "{.metadata.resourceVersion}");
+    let out = c.gantry(&[
+        "deploy/web",
+        "--replicas",
+        "3",
+        "--resource-version",
+        &rv,
+        "-n",
+        ns,
+    ]);
+    assert_code(&out, 0);
+    assert_eq!(c.replicas(ns, "deployment/web"), "3");
+
+    c.apply(&deployment(ns, "other", 2, "tier: front", ""));
+    let out = c.gantry(&[
+        "deploy/web",
+        "deploy/other",
+        "--replicas",
+        "3",
+        "--resource-version",
+        &rv,
+        "-n",
+        ns,
+    ]);
+    assert_code(&out, 2);
+}
+
+#[test]
+fn concurrent_scalers_lose_no_update() {
+    if skip() {
+        return;
+    }
+    let c = cluster();
+    let ns = "concurrent";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 4, "tier: front", ""));
+    // Eight writers all expect 4 replicas; only one may win, and its value must stick.
+    let kubeconfig = c.kubeconfig.clone();
+    let handles: Vec<_> = (5..13)
+        .map(|n| {
+            let kubeconfig = kubeconfig.clone();
+            std::thread::spawn(move || {
+                let out = Command::new(GANTRY)
+                    .args([
+                        "scale",
+                        "deploy/web",
+                        "--current-replicas",
+                        "4",
+                        "--yes",
+                        "-n",
+                        ns,
+                    ])
+                    .args(["--replicas", &n.to_string(), "--kubeconfig"])
+                    .arg(&kubeconfig)
+                    .env("CI", "true")
+                    .stdin(Stdio::null())
+                    .output()
+                    .expect("running gantry");
+                (n, out)
+            })
+        })
+        .collect();
+    let results: Vec<(i32, Output)> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    let winners: Vec<i32> = results
+        .iter()
+        .filter(|(_, o)| code(o) == 0)
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one writer must win: {winners:?}");
+    for (_, out) in results.iter().filter(|(_, o)| code(o) != 0) {
+        assert_code(out, 6);
+        assert!(text(&out.stderr).contains("precondition failed"));
+    }
+    assert_eq!(c.replicas(ns, "deployment/web"), winners[0].to_string());
+}
+
+#[test]
+fn dry_runs_show_the_diff_and_change_nothing() {
+    if skip() {
+        return;
+    }
+    let c = cluster();
+    let ns = "dry-run";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 2, "tier: front", ""));
+    let rv = c.jsonpath(ns, "deployment/web", "{.metadata.resourceVersion}");
+    for mode in ["server", "client"] {
+        // Scaling to 0 needs no confirmation in a dry run: nothing changes.
+        let out = c.gantry(&["deploy/web", "--replicas", "0", "--dry-run", mode, "-n", ns]);
+        assert_code(&out, 0);
+        assert_eq!(
+            text(&out.stdout),
+            format!(
+                "deployment.apps/web (dry run: {mode})\n-  spec.replicas: 2\n+  spec.replicas: 0\n"
+            )
+        );
+    }
+    assert_eq!(c.replicas(ns, "deployment/web"), "2");
+    assert_eq!(
+        c.jsonpath(ns, "deployment/web", "{.metadata.resourceVersion}"),
+        rv
+    );
+    // The server validates a server dry run: a negative count is refused by clap, an
+    // unknown name by the server.
+    let out = c.gantry(&[
+        "deploy/nope",
+        "--replicas",
+        "1",
+        "--dry-run",
+        "server",
+        "-n",
+        ns,
+    ]);
+    assert_code(&out, 1);
+}
+
+#[test]
+fn wait_completes_when_the_rollout_does() {
+    if skip() {
+        return;
+    }
+    let c = cluster();
+    let ns = "wait-ok";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 2, "tier: front", ""));
+    let out = c.gantry(&[
+        "deploy/web",
+        "--replicas",
+        "3",
+        "--wait",
+        "--timeout",
+        "90s",
+        "-n",
+        ns,
+        "-o",
+        "json",
+    ]);
+    assert_code(&out, 0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let wait = &json["results"][0]["wait"];
+    assert_eq!(wait["outcome"], "complete", "{json}");
+    assert_eq!(wait["progress"]["ready"], 3);
+    assert_eq!(wait["progress"]["available"], 3);
+    assert_eq!(wait["progress"]["updated"], 3);
+    assert_eq!(
+        c.jsonpath(ns, "deployment/web", "{.status.availableReplicas}"),
+        "3"
+    );
+    // Without a terminal, progress is plain log lines on stderr.
+    let out = c.gantry(&[
+        "deploy/web",
+        "--replicas",
+        "2",
+        "--wait",
+        "--timeout",
+        "90s",
+        "-n",
+        ns,
+    ]);
+    assert_code(&out, 0);
+    assert!(text(&out.stdout).contains("deployment.apps/web complete: 2/2 ready"));
+    assert!(text(&out.stderr).contains("deployment.apps/web: ready "));
+}
+
+#[test]
+fn wait_times_out_naming_what_is_not_ready() {
+    if skip() {
+        return;
+    }
+    let c = cluster();
+    let ns = "wait-timeout";
+    c.namespace(ns);
+    c.apply(&deployment(
+        ns,
+        "stuck",
+        1,
+        "tier: front",
+        "nodeSelector: {disk: none}",
+    ));
+    let out = c.gantry(&[
+        "deploy/stuck",
+        "--replicas",
+        "2",
+        "--wait",
+        "--timeout",
+        "4s",
+        "-n",
+        ns,
+    ]);
+    assert_code(&out, 4);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "timed out after 4s waiting for 1 of 1 targets: deployment.apps/stuck (0/2 ready"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Unschedulable"), "{stderr}");
+    // The change itself was made.
+    assert_eq!(c.replicas(ns, "deployment/stuck"), "2");
+}
+
+#[test]
+fn limited_user_is_denied_with_one_clear_line() {
+    if skip() {
+        return;
+    }
+    let c = cluster();
+    // The limited user may read deployments in `default`, not scale them.
+    c.apply(&deployment("default", "rbac-web", 2, "tier: front", ""));
+    let out = c.gantry_with(
+        &c.limited,
+        &["deploy/rbac-web", "--replicas", "3", "-n", "default"],
+    );
+    assert_code(&out, 1);
+    let stderr = text(&out.stderr);
+    assert_one_error_line(&stderr);
+    assert!(stderr.starts_with("error: forbidden: "), "{stderr}");
+    assert!(
+        stderr.contains("User \"limited\" cannot get resource \"deployments/scale\""),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: "), "{stderr}");
+    assert_eq!(c.replicas("default", "deployment/rbac-web"), "2");
+}
+
+#[test]
+fn refuses_risky_changes_without_a_terminal_unless_yes() {
+    if skip() {
+        return;
+    }
+    let c = cluster();
+    let ns = "refusal";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 4, "tier: front", ""));
+    for replicas in ["0", "7", "1"] {
+        let out = c.gantry(&["deploy/web", "--replicas", replicas, "-n", ns]);
+        assert_code(&out, 3);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("refusing to scale without confirmation"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--yes"), "{stderr}");
+    }
+    assert_eq!(c.replicas(ns, "deployment/web"), "4");
+    let out = c.gantry(&["deploy/web", "--replicas", "0", "-n", ns, "--yes"]);
+    assert_code(&out, 0);
+    assert_eq!(c.replicas(ns, "deployment/web"), "0");
+}
+
+/// Stops a cluster of its own when the test ends, pass or fail.
+struct Down(PathBuf);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .arg("down")
+            .env("GANTRY_K8S_RUN_DIR", &self.0)
+            .stdin(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn api_server_stopped_mid_wait_gives_one_clear_line() {
+    if skip() {
+        return;
+    }
+    // A cluster of its own: this test kills its API server.
+    let dir = std::env::temp_dir().join(format!("gantry-scale-apiserver-{}", std::process::id()));
+    let _down = Down(dir.clone());
+    let c = start_cluster(&dir);
+    let ns = "default";
+    c.apply(&deployment(
+        ns,
+        "stuck",
+        1,
+        "tier: front",
+        "nodeSelector: {disk: none}",
+    ));
+    let child = Command::new(GANTRY)
+        .args([
+            "scale",
+            "deploy/stuck",
+            "--replicas",
+            "2",
+            "--wait",
+            "--timeout",
+            "120s",
+            "-n",
+            ns,
+        ])
+        .arg("--kubeconfig")
+        .arg(&c.kubeconfig)
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running gantry");
+    // Let it scale and start watching, then stop the API server under it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.replicas(ns, "deployment/stuck") != "2" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let pid =
+        std::fs::read_to_string(c.run_dir.join("pids/kube-apiserver")).expect("apiserver pid");
+    let killed = Command::new("kill").arg(pid.trim()).status().expect("kill");
+    assert!(killed.success());
+    let started = Instant::now();
+    let out = child.wait_with_output().expect("gantry output");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "gantry took {:?} to notice",
+        started.elapsed()
+    );
+    assert_code(&out, 1);
+    let stderr = text(&out.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("cannot reach the API server at https://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(errors[0].contains("deployment.apps/stuck"), "{stderr}");
+}
