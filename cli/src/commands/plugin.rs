@@ -1,10 +1,31 @@
-//! `gantry plugin ...` and plugin-provided commands.
+//! `gantry plugin run|install|list|info|remove|new` and plugin-provided commands
+//! (`gantry NAME ARGS...`). The sandbox itself is `gantry_plugins`; this module turns
+//! flags and configuration into its options and its errors into exit codes.
+//!
+//! Other commands that run plugins (hooks) use [`host`], [`run_options`] and
+//! [`failure`] so that limits, caching and error reporting stay the same everywhere.
 
 use std::ffi::OsString;
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use gantry_plugins::{
+    CommandIo, ErrorClass, Grants, Host, LimitOverrides, Limits, Manifest, ModuleCache, Origin,
+    Plugin, PluginError, PluginStore, RunOptions,
+};
+use serde::Serialize;
 
+use crate::builtins;
 use crate::commands::Context;
+use crate::exit::{Exit, Failure};
+use crate::output;
+
+mod scaffold;
+
+const MIB: u64 = 1024 * 1024;
 
 #[derive(Debug, Args)]
 pub struct PluginArgs {
@@ -13,12 +34,525 @@ pub struct PluginArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum PluginCommand {}
-
-pub fn run(args: PluginArgs, _ctx: &Context) -> anyhow::Result<u8> {
-    match args.command {}
+pub enum PluginCommand {
+    /// Run a plugin (installed, built-in, or a .wasm file) as a command
+    Run(RunArgs),
+    /// Install a plugin from a .wasm file (with NAME.toml beside it if its manifest is not embedded)
+    Install(InstallArgs),
+    /// List installed and built-in plugins
+    List,
+    /// Show a plugin's manifest, checksum and effective limits
+    Info {
+        /// An installed or built-in plugin, or a .wasm file
+        plugin: String,
+    },
+    /// Remove an installed plugin
+    Remove {
+        /// The installed plugin's name
+        name: String,
+    },
+    /// Create a Rust plugin project in a new directory NAME
+    New {
+        /// The plugin's name: [a-z][a-z0-9-]{0,31}
+        name: String,
+    },
 }
 
-pub fn run_external(_argv: Vec<OsString>, _ctx: &Context) -> anyhow::Result<u8> {
-    anyhow::bail!("plugin commands are not available yet")
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// An installed or built-in plugin's name, or a path to a .wasm file
+    #[arg(value_name = "NAME|FILE.wasm")]
+    pub plugin: String,
+
+    /// Linear memory limit in MiB [default: plugins.memory_mib, else 128]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub memory_mib: Option<u64>,
+
+    /// Wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]
+    #[arg(long, value_name = "DUR", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    /// Let the plugin read this directory (read-only; seen at its absolute path)
+    #[arg(long = "grant-read", value_name = "DIR")]
+    pub grant_read: Vec<PathBuf>,
+
+    /// Let the plugin read this environment variable
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Vec<String>,
+
+    /// Arguments for the plugin
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The plugin's .wasm file
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+
+    /// Refuse to install unless the file has this SHA-256 (hex)
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+
+    /// Install without asking
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if d.is_zero() {
+        return Err("the timeout must be positive".to_string());
+    }
+    Ok(d)
+}
+
+pub fn run(args: PluginArgs, ctx: &Context) -> anyhow::Result<u8> {
+    match args.command {
+        PluginCommand::Run(args) => run_plugin(args, ctx),
+        PluginCommand::Install(args) => install(args, ctx),
+        PluginCommand::List => list(ctx),
+        PluginCommand::Info { plugin } => info(&plugin, ctx),
+        PluginCommand::Remove { name } => remove(&name, ctx),
+        PluginCommand::New { name } => scaffold::new(&name, ctx),
+    }
+}
+
+/// `gantry NAME ARGS...`: the installed (or else built-in) plugin whose manifest
+/// provides command NAME.
+pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
+    let mut argv = argv.into_iter();
+    let command = argv.next().unwrap_or_default();
+    let command = command.to_string_lossy().into_owned();
+    let args = argv
+        .map(|a| {
+            a.into_string().map_err(|a| {
+                Failure::new(
+                    Exit::Usage,
+                    format!("argument {a:?} is not valid Unicode; plugins take Unicode arguments"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let host = host()?;
+    let installed = store()?.find_command(&command).map_err(failure)?;
+    let plugin = match installed {
+        Some(installed) => host.load_file(&installed.wasm).map_err(failure)?,
+        None => match builtin_providing(&command) {
+            Some(builtin) => load_builtin(&host, builtin)?,
+            None => {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!("unknown command `{command}`"),
+                )
+                .hint(
+                    "`gantry --help` lists gantry's commands, `gantry plugin list` the plugins; `gantry plugin install FILE.wasm` adds one",
+                )
+                .into());
+            }
+        },
+    };
+    run_loaded(&host, &plugin, &args, run_options(ctx))
+}
+
+/// The process's plugin host, caching compiled modules in the user cache dir.
+pub fn host() -> anyhow::Result<Host> {
+    Host::new(ModuleCache::default_dir()).map_err(failure)
+}
+
+fn store() -> anyhow::Result<PluginStore> {
+    PluginStore::default_root().map(PluginStore::new).ok_or_else(|| {
+        Failure::new(Exit::Failure, "cannot find the user data directory")
+            .hint("set GANTRY_PLUGIN_DIR to the directory to keep plugins in")
+            .into()
+    })
+}
+
+/// Run options from the configuration's caps; plugin logs go to stderr with `-v`.
+pub fn run_options(ctx: &Context) -> RunOptions {
+    let config = &ctx.config.plugins;
+    let defaults = Limits::default();
+    let limits = Limits {
+        memory_bytes: config
+            .memory_mib
+            .map_or(defaults.memory_bytes, |mib| mib.saturating_mul(MIB)),
+        deadline: config.timeout.unwrap_or(defaults.deadline),
+        stdout_bytes: config
+            .stdout_mib
+            .map_or(defaults.stdout_bytes, |mib| mib.saturating_mul(MIB)),
+        stderr_bytes: config
+            .stderr_kib
+            .map_or(defaults.stderr_bytes, |kib| kib.saturating_mul(1024)),
+    };
+    let log: Option<gantry_plugins::LogSink> = (ctx.verbose > 0)
+        .then(|| Arc::new(Mutex::new(std::io::stderr())) as gantry_plugins::LogSink);
+    RunOptions {
+        limits,
+        overrides: LimitOverrides::default(),
+        grants: Grants::default(),
+        log,
+    }
+}
+
+/// A plugin error as a documented exit code, with a hint where one helps.
+pub fn failure(err: PluginError) -> anyhow::Error {
+    let exit = match err.class() {
+        ErrorClass::Limit => Exit::PluginLimit,
+        ErrorClass::Fault => Exit::PluginFault,
+        ErrorClass::Interrupted => Exit::Interrupted,
+        ErrorClass::Usage => Exit::Usage,
+        ErrorClass::Other => Exit::Failure,
+    };
+    let hint = match &err {
+        PluginError::NotFound { .. } => Some(
+            "`gantry plugin list` shows installed and built-in plugins; pass a path to run a .wasm file",
+        ),
+        PluginError::Trap { .. } => Some("this is a bug in the plugin; run with -v to see its log"),
+        _ => None,
+    };
+    let failure = Failure::new(exit, err.to_string());
+    match hint {
+        Some(hint) => failure.hint(hint).into(),
+        None => failure.into(),
+    }
+}
+
+/// A plugin named on the command line: a path if it looks like one, else an installed
+/// plugin, else a built-in.
+fn resolve(host: &Host, spec: &str) -> anyhow::Result<Plugin> {
+    let looks_like_path = spec.ends_with(".wasm") || spec.contains('/') || spec.contains('\\');
+    if looks_like_path {
+        return host.load_file(Path::new(spec)).map_err(failure);
+    }
+    if let Some(installed) = store()?.get(spec) {
+        return host.load_file(&installed.wasm).map_err(failure);
+    }
+    if let Some(builtin) = builtins::find(spec) {
+        return load_builtin(host, builtin);
+    }
+    Err(failure(PluginError::NotFound {
+        name: spec.to_string(),
+    }))
+}
+
+fn load_builtin(host: &Host, builtin: &builtins::Builtin) -> anyhow::Result<Plugin> {
+    host.load_bytes(builtin.wasm, Origin::BuiltIn(builtin.name.to_string()))
+        .map_err(failure)
+}
+
+fn builtin_providing(command: &str) -> Option<&'static builtins::Builtin> {
+    builtins::all().iter().find(|b| {
+        Manifest::embedded_in(b.wasm)
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.provides.command.as_deref() == Some(command))
+    })
+}
+
+fn run_plugin(args: RunArgs, ctx: &Context) -> anyhow::Result<u8> {
+    let host = host()?;
+    let plugin = resolve(&host, &args.plugin)?;
+    let mut opts = run_options(ctx);
+    opts.overrides = LimitOverrides {
+        memory_bytes: args.memory_mib.map(|mib| mib * MIB),
+        deadline: args.timeout,
+    };
+    opts.grants = Grants {
+        read_dirs: args.grant_read,
+        read_files: Vec::new(),
+        env: args.env,
+    };
+    run_loaded(&host, &plugin, &args.args, opts)
+}
+
+/// Runs a command plugin on the terminal; Ctrl-C stops it and exits 130.
+fn run_loaded(host: &Host, plugin: &Plugin, args: &[String], opts: RunOptions) -> anyhow::Result<u8> {
+    let interrupt = host.interrupt_handle();
+    // Failing to install the handler only means Ctrl-C kills gantry the default way.
+    let _ = ctrlc::set_handler(move || interrupt.interrupt());
+    let code = host
+        .run_command(plugin, args, &opts, CommandIo::inherit())
+        .map_err(failure)?;
+    // WASI exit codes are below 126; anything else would be a wasmtime bug.
+    Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// What `list`, `info` and `install` print about a plugin.
+#[derive(Debug, Serialize)]
+struct Record<'a> {
+    name: &'a str,
+    version: String,
+    source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    description: Option<&'a str>,
+    command: Option<&'a str>,
+    hooks: &'a [String],
+}
+
+impl<'a> Record<'a> {
+    fn new(manifest: &'a Manifest, source: &'static str, path: Option<&Path>) -> Self {
+        Record {
+            name: &manifest.name,
+            version: manifest.version.to_string(),
+            source,
+            path: path.map(|p| p.display().to_string()),
+            description: manifest.description.as_deref(),
+            command: manifest.provides.command.as_deref(),
+            hooks: &manifest.provides.hooks,
+        }
+    }
+}
+
+fn list(ctx: &Context) -> anyhow::Result<u8> {
+    let installed = store()?.list().map_err(failure)?;
+    let builtin: Vec<Manifest> = builtins::all()
+        .iter()
+        .filter_map(|b| Manifest::embedded_in(b.wasm).ok().flatten())
+        .collect();
+    let mut records: Vec<Record> = installed
+        .iter()
+        .map(|p| Record::new(&p.manifest, "installed", Some(&p.wasm)))
+        .chain(builtin.iter().map(|m| Record::new(m, "built-in", None)))
+        .collect();
+    records.sort_by(|a, b| (a.name, a.source).cmp(&(b.name, b.source)));
+    let mut out = std::io::stdout().lock();
+    if ctx.json() {
+        serde_json::to_writer_pretty(&mut out, &records)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
+    let rows: Vec<[String; 5]> = records
+        .iter()
+        .map(|r| {
+            let mut provides = Vec::new();
+            if let Some(command) = r.command {
+                provides.push(format!("command {command}"));
+            }
+            provides.extend(r.hooks.iter().map(|h| format!("hook {h}")));
+            [
+                r.name.to_string(),
+                r.version.clone(),
+                r.source.to_string(),
+                provides.join(", "),
+                r.description.unwrap_or("").to_string(),
+            ]
+        })
+        .collect();
+    print_table(
+        &mut out,
+        ["NAME", "VERSION", "SOURCE", "PROVIDES", "DESCRIPTION"],
+        &rows,
+    )?;
+    Ok(0)
+}
+
+fn print_table(
+    out: &mut impl std::io::Write,
+    header: [&str; 5],
+    rows: &[[String; 5]],
+) -> std::io::Result<()> {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        text.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(header))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+struct Details<'a> {
+    #[serde(flatten)]
+    record: Record<'a>,
+    sha256: String,
+    env_grants: &'a [String],
+    requested_memory_mib: Option<u64>,
+    requested_timeout_ms: Option<u64>,
+    effective_memory_mib: u64,
+    effective_timeout_ms: u64,
+}
+
+fn details<'a>(
+    host: &Host,
+    plugin: &'a Plugin,
+    manifest: &'a Manifest,
+    source: &'static str,
+    ctx: &Context,
+) -> Details<'a> {
+    let path = match plugin.origin() {
+        Origin::File(path) => Some(path.as_path()),
+        Origin::BuiltIn(_) => None,
+    };
+    let limits = host.effective_limits(plugin, &run_options(ctx));
+    Details {
+        record: Record::new(manifest, source, path),
+        sha256: plugin.sha256(),
+        env_grants: &manifest.grants.env,
+        requested_memory_mib: manifest.limits.memory_mib,
+        requested_timeout_ms: manifest.limits.timeout_ms,
+        effective_memory_mib: limits.memory_bytes / MIB,
+        effective_timeout_ms: u64::try_from(limits.deadline.as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+fn print_details(out: &mut impl std::io::Write, d: &Details) -> std::io::Result<()> {
+    let r = &d.record;
+    writeln!(out, "name:         {}", r.name)?;
+    writeln!(out, "version:      {}", r.version)?;
+    writeln!(out, "source:       {}", r.source)?;
+    if let Some(path) = &r.path {
+        writeln!(out, "path:         {path}")?;
+    }
+    if let Some(description) = r.description {
+        writeln!(out, "description:  {description}")?;
+    }
+    writeln!(out, "command:      {}", r.command.unwrap_or("-"))?;
+    let hooks = if r.hooks.is_empty() {
+        "-".to_string()
+    } else {
+        r.hooks.join(", ")
+    };
+    writeln!(out, "hooks:        {hooks}")?;
+    let env = if d.env_grants.is_empty() {
+        "none".to_string()
+    } else {
+        d.env_grants.join(", ")
+    };
+    writeln!(out, "env grants:   {env}")?;
+    let requested = |v: Option<u64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v} {unit}"));
+    writeln!(
+        out,
+        "memory:       {} MiB (requested {})",
+        d.effective_memory_mib,
+        requested(d.requested_memory_mib, "MiB")
+    )?;
+    writeln!(
+        out,
+        "timeout:      {} ms (requested {})",
+        d.effective_timeout_ms,
+        requested(d.requested_timeout_ms, "ms")
+    )?;
+    writeln!(out, "sha256:       {}", d.sha256)
+}
+
+fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {
+    let host = host()?;
+    let plugin = resolve(&host, spec)?;
+    let Some(manifest) = plugin.manifest() else {
+        return Err(failure(PluginError::NoManifest {
+            origin: plugin.origin().to_string(),
+        }));
+    };
+    let source = match plugin.origin() {
+        Origin::BuiltIn(_) => "built-in",
+        Origin::File(path) if store()?.get(&manifest.name).is_some_and(|i| i.wasm == *path) => {
+            "installed"
+        }
+        Origin::File(_) => "file",
+    };
+    let d = details(&host, &plugin, manifest, source, ctx);
+    let mut out = std::io::stdout().lock();
+    if ctx.json() {
+        serde_json::to_writer_pretty(&mut out, &d)?;
+        writeln!(out)?;
+    } else {
+        print_details(&mut out, &d)?;
+    }
+    Ok(0)
+}
+
+fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
+    let host = host()?;
+    let store = store()?;
+    let staged = store
+        .stage(&host, &args.path, args.sha256.as_deref())
+        .map_err(failure)?;
+    let manifest = staged.manifest.clone();
+    let d = details(&host, &staged.plugin, &manifest, "file", ctx);
+    if !args.yes {
+        if !output::interactive() {
+            return Err(Failure::new(
+                Exit::Refused,
+                format!(
+                    "installing plugin `{}` needs confirmation and there is no terminal to ask on",
+                    manifest.name
+                ),
+            )
+            .hint("review it with `gantry plugin info FILE.wasm`, then pass -y to install without a prompt")
+            .into());
+        }
+        let mut err = std::io::stderr().lock();
+        writeln!(err, "About to install this plugin:")?;
+        print_details(&mut err, &d)?;
+        if let Some(existing) = store.get(&manifest.name) {
+            writeln!(
+                err,
+                "This replaces the installed version {}.",
+                existing.manifest.version
+            )?;
+        }
+        write!(err, "Install `{}`? [y/N] ", manifest.name)?;
+        err.flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+            return Err(Failure::new(Exit::Refused, "not installed: declined").into());
+        }
+    }
+    let sha256 = staged.plugin.sha256();
+    let installed = store.commit(staged).map_err(failure)?;
+    if ctx.json() {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({
+                "name": manifest.name,
+                "version": manifest.version.to_string(),
+                "path": installed.wasm.display().to_string(),
+                "sha256": sha256,
+            }),
+        )?;
+        writeln!(out)?;
+    } else if !ctx.quiet {
+        eprintln!(
+            "installed {} {} to {}",
+            manifest.name,
+            manifest.version,
+            installed.wasm.display()
+        );
+    }
+    Ok(0)
+}
+
+fn remove(name: &str, ctx: &Context) -> anyhow::Result<u8> {
+    let store = store()?;
+    if store.get(name).is_none() && builtins::find(name).is_some() {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!("`{name}` is built into gantry and cannot be removed"),
+        )
+        .into());
+    }
+    store.remove(name).map_err(failure)?;
+    if !ctx.quiet {
+        eprintln!("removed {name}");
+    }
+    Ok(0)
 }
