@@ -63,6 +63,10 @@ pub enum OutputFormat {
 pub enum Command {
     /// Run, install and manage sandboxed WebAssembly plugins
     Plugin(commands::plugin::PluginArgs),
+    /// Run an ONNX model inside the sandbox (tract), on JSON input tensors
+    Infer(commands::infer::InferArgs),
+    /// Forecast the peak load of a series with the bundled model, or backtest it against baselines
+    Forecast(commands::forecast::ForecastArgs),
     /// Scale deployments, statefulsets, replicasets or any resource with /scale, and watch them to readiness
     Scale(commands::scale::ScaleArgs),
     /// Print a shell completion script

@@ -2,6 +2,8 @@
 //! into a library crate, so the logic is testable without a terminal.
 
 pub mod completions;
+pub mod forecast;
+pub mod infer;
 pub mod plugin;
 pub mod scale;
 
@@ -38,6 +40,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match command {
         Command::Plugin(args) => plugin::run(args, &ctx),
         Command::Scale(args) => scale::run(args, &ctx),
+        Command::Infer(args) => infer::run(args, &ctx),
+        Command::Forecast(args) => forecast::run(args, &ctx),
         Command::External(argv) => plugin::run_external(argv, &ctx),
         Command::Completions(args) => completions::run(&args),
     }
