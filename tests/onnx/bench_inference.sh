@@ -28,8 +28,10 @@ PY
 
 host=$(rustc -vV | sed -n 's/^host: //p')
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}/native-guest
+# Thin codegen settings keep this build to minutes; tract's kernels are the same either way.
 cargo build --quiet --release --manifest-path wasm-guest/Cargo.toml -p gantry-inference \
-  --target "$host" --target-dir "$target_dir"
+  --target "$host" --target-dir "$target_dir" \
+  --config profile.release.lto=false --config profile.release.codegen-units=16
 native=$target_dir/$host/release/gantry-inference
 
 for batch in 1 256; do
