@@ -71,6 +71,9 @@ pub enum Command {
     Scale(commands::scale::ScaleArgs),
     /// Print a shell completion script
     Completions(commands::completions::CompletionsArgs),
+    /// Write the man pages into a directory
+    #[command(hide = true)]
+    GenerateMan(commands::generate_man::GenerateManArgs),
     /// Run the installed plugin that provides this command
     #[command(external_subcommand)]
     External(Vec<OsString>),

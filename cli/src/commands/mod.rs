@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod forecast;
+pub mod generate_man;
 pub mod infer;
 pub mod plugin;
 pub mod scale;
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let command = match cli.command {
         // Needs no configuration: it must work even when the config file is broken.
         Command::Completions(args) => return completions::run(&args),
+        Command::GenerateMan(args) => return generate_man::run(&args),
         command => command,
     };
     let ctx = Context {
@@ -44,5 +46,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Forecast(args) => forecast::run(args, &ctx),
         Command::External(argv) => plugin::run_external(argv, &ctx),
         Command::Completions(args) => completions::run(&args),
+        Command::GenerateMan(args) => generate_man::run(&args),
     }
 }
