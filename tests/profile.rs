@@ -178,10 +178,11 @@ fn go_top(file: &Path, unit: &str, extra: &[&str]) -> PprofTop {
             (t[5].to_string(), number(t[0]), number(t[3]))
         })
         .collect();
+    let (shown, total) = (number(shown), number(total));
     PprofTop {
         lines,
-        shown: number(shown),
-        total: number(total),
+        shown,
+        total,
         dropped,
         rows,
     }
@@ -674,7 +675,7 @@ fn ctrl_c_during_capture_leaves_nothing_behind() {
     let server = Server::start(&["-burn"]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cpu.pb.gz");
-    let mut child = Command::new(GANTRY)
+    let child = Command::new(GANTRY)
         .args(["profile", "save", &server.url(), "--seconds", "5", "-O"])
         .arg(&out)
         .stdin(Stdio::null())

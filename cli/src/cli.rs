@@ -69,6 +69,8 @@ pub enum Command {
     Forecast(commands::forecast::ForecastArgs),
     /// Scale deployments, statefulsets, replicasets or any resource with /scale, and watch them to readiness
     Scale(commands::scale::ScaleArgs),
+    /// Capture and read pprof profiles: top, diffs, flame graphs, goroutine leak checks
+    Profile(commands::profile::ProfileArgs),
     /// Print a shell completion script
     Completions(commands::completions::CompletionsArgs),
     /// Write the man pages into a directory

@@ -6,6 +6,7 @@ pub mod forecast;
 pub mod generate_man;
 pub mod infer;
 pub mod plugin;
+pub mod profile;
 pub mod scale;
 
 use crate::cli::{Cli, Command, OutputFormat};
@@ -44,6 +45,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Scale(args) => scale::run(args, &ctx),
         Command::Infer(args) => infer::run(args, &ctx),
         Command::Forecast(args) => forecast::run(args, &ctx),
+        Command::Profile(args) => profile::run(args, &ctx),
         Command::External(argv) => plugin::run_external(argv, &ctx),
         Command::Completions(args) => completions::run(&args),
         Command::GenerateMan(args) => generate_man::run(&args),
