@@ -31,7 +31,11 @@ impl Run {
     /// The `error:` line gantry printed, which must be the first line of its stderr.
     fn error_line(&self) -> &str {
         let line = self.stderr.lines().next().unwrap_or("");
-        assert!(line.starts_with("error: "), "no error line in {:?}", self.stderr);
+        assert!(
+            line.starts_with("error: "),
+            "no error line in {:?}",
+            self.stderr
+        );
         line
     }
 }
@@ -157,7 +161,11 @@ fn memory_grow_loop_hits_the_memory_limit() {
 
     let run = sb.run_fixture("memory_grow", &["--memory-mib", "16"]);
     assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
-    assert!(run.error_line().contains("memory limit of 16 MiB"), "{}", run.stderr);
+    assert!(
+        run.error_line().contains("memory limit of 16 MiB"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -174,7 +182,11 @@ fn the_memory_cap_comes_from_the_config_file() {
         wasm.to_str().unwrap(),
     ]);
     assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
-    assert!(run.error_line().contains("memory limit of 8 MiB"), "{}", run.stderr);
+    assert!(
+        run.error_line().contains("memory limit of 8 MiB"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -210,7 +222,11 @@ fn a_plugin_blocked_in_a_host_call_is_abandoned_at_the_deadline() {
     let sb = Sandbox::new();
     let run = sb.run_fixture("sleep_forever", &["--timeout", "1s"]);
     assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
-    assert!(run.error_line().contains("hit its deadline of 1s"), "{}", run.stderr);
+    assert!(
+        run.error_line().contains("hit its deadline of 1s"),
+        "{}",
+        run.stderr
+    );
     assert_within(&run, Duration::from_secs(2));
 }
 
@@ -303,8 +319,9 @@ fn traps_are_named() {
     let run = sb.run_fixture("unreachable", &[]);
     assert_eq!(run.code, PLUGIN_FAULT, "{}", run.stderr);
     assert!(
-        run.error_line()
-            .starts_with("error: plugin `unreachable` trapped: wasm `unreachable` instruction executed"),
+        run.error_line().starts_with(
+            "error: plugin `unreachable` trapped: wasm `unreachable` instruction executed"
+        ),
         "{}",
         run.stderr
     );
@@ -321,7 +338,10 @@ fn truncated_and_garbage_modules_are_refused() {
     for path in [&truncated, &garbage] {
         let run = sb.run(&["plugin", "run", path.to_str().unwrap()]);
         assert_eq!(run.code, PLUGIN_FAULT, "{}", run.stderr);
-        let expected = format!("error: {} is not a valid WebAssembly module: ", path.display());
+        let expected = format!(
+            "error: {} is not a valid WebAssembly module: ",
+            path.display()
+        );
         assert!(run.error_line().starts_with(&expected), "{}", run.stderr);
     }
     let run = sb.run(&["plugin", "run", sb.path("missing.wasm").to_str().unwrap()]);
@@ -372,7 +392,11 @@ fn a_granted_directory_is_readable_but_cannot_be_escaped() {
     let run = read("sub/../inside.txt");
     assert_eq!(run.code, 0, "{}", run.stderr);
 
-    for escape in ["../secret.txt", "sub/../../secret.txt", "../granted/../secret.txt"] {
+    for escape in [
+        "../secret.txt",
+        "sub/../../secret.txt",
+        "../granted/../secret.txt",
+    ] {
         let run = read(escape);
         assert_eq!(run.code, EPERM, "{escape}: {}", run.stderr);
         assert!(run.stdout.is_empty(), "{escape}");
@@ -395,7 +419,10 @@ fn a_read_only_grant_cannot_be_written() {
         assert_eq!(run.code, EPERM, "{target}: {}", run.stderr);
     }
     assert!(!granted.join("new.txt").exists());
-    assert_eq!(std::fs::read_to_string(granted.join("inside.txt")).unwrap(), "inside");
+    assert_eq!(
+        std::fs::read_to_string(granted.join("inside.txt")).unwrap(),
+        "inside"
+    );
     let run = sb.run_fixture("open_file", &["--grant-read", grant, "--", "r", "nope.txt"]);
     assert_eq!(run.code, ENOENT, "{}", run.stderr);
 }
@@ -414,7 +441,13 @@ fn only_granted_environment_variables_are_visible() {
 
     let run = sb.run_cmd(
         sb.command()
-            .args(["plugin", "run", wasm.to_str().unwrap(), "--env", "GANTRY_TEST_SECRET"])
+            .args([
+                "plugin",
+                "run",
+                wasm.to_str().unwrap(),
+                "--env",
+                "GANTRY_TEST_SECRET",
+            ])
             .env("GANTRY_TEST_SECRET", "hunter2")
             .env("GANTRY_TEST_OTHER", "no"),
     );
@@ -445,7 +478,11 @@ fn the_module_cache_survives_corruption() {
         let run = sb.run(&["plugin", "run", wasm.to_str().unwrap()]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert_eq!(run.stdout_text(), "hello from wat\n");
-        assert_eq!(cache_entries(&sb), entries, "the entry was rebuilt in place");
+        assert_eq!(
+            cache_entries(&sb),
+            entries,
+            "the entry was rebuilt in place"
+        );
     }
 }
 
@@ -467,7 +504,11 @@ fn concurrent_first_runs_share_the_cache_safely() {
             .collect();
         for child in children {
             let out = child.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             assert_eq!(out.stdout, b"hello from wat\n");
         }
         assert_eq!(cache_entries(&sb).len(), 1);
@@ -488,7 +529,7 @@ fn cache_entries(sb: &Sandbox) -> Vec<PathBuf> {
 fn ctrl_c_stops_the_plugin_with_130() {
     let sb = Sandbox::new();
     let wasm = sb.fixture("infinite_loop");
-    let mut child = sb
+    let child = sb
         .command()
         .args(["plugin", "run", wasm.to_str().unwrap(), "--timeout", "60s"])
         .stderr(Stdio::piped())
@@ -503,7 +544,10 @@ fn ctrl_c_stops_the_plugin_with_130() {
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(out.status.code(), Some(130));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("error: plugin `infinite_loop` was interrupted"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: plugin `infinite_loop` was interrupted"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -518,11 +562,26 @@ fn install_needs_confirmation_then_runs_as_a_command() {
     let path = wasm.to_str().unwrap();
     let run = sb.run(&["plugin", "install", path]);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.error_line().contains("needs confirmation"), "{}", run.stderr);
+    assert!(
+        run.error_line().contains("needs confirmation"),
+        "{}",
+        run.stderr
+    );
 
-    let run = sb.run(&["plugin", "install", path, "--sha256", &"ab".repeat(32), "-y"]);
+    let run = sb.run(&[
+        "plugin",
+        "install",
+        path,
+        "--sha256",
+        &"ab".repeat(32),
+        "-y",
+    ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.error_line().contains("checksum mismatch"), "{}", run.stderr);
+    assert!(
+        run.error_line().contains("checksum mismatch"),
+        "{}",
+        run.stderr
+    );
 
     let run = sb.run(&["plugin", "install", path, "-y"]);
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -48,7 +48,9 @@ fn engine(epoch: bool) -> Engine {
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("cpu_bound_20M_calls");
-    group.sample_size(20).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
 
     let plain = engine(false);
     let module = Module::new(&plain, CPU_BOUND).expect("module");

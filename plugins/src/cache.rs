@@ -106,7 +106,12 @@ impl ModuleCache {
     }
 
     /// Checks an entry's header and deserializes it, or says why it is not trusted.
-    fn trusted(&self, engine: &Engine, entry: &[u8], module_sha: &[u8; 32]) -> Result<Module, String> {
+    fn trusted(
+        &self,
+        engine: &Engine,
+        entry: &[u8],
+        module_sha: &[u8; 32],
+    ) -> Result<Module, String> {
         let header = entry
             .get(..HEADER_LEN)
             .ok_or_else(|| "the entry is shorter than its header".to_string())?;
@@ -210,8 +215,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::default();
         let cache = ModuleCache::new(dir.path().join("modules"), &engine);
-        let bytes = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 7))"#)
-            .unwrap();
+        let bytes =
+            wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 7))"#).unwrap();
         let sha = sha256(&bytes);
         (dir, engine, cache, bytes, sha)
     }

@@ -42,7 +42,9 @@ pub enum PluginError {
     #[error("{origin} is not a valid WebAssembly module: {reason}")]
     InvalidModule { origin: String, reason: String },
 
-    #[error("{origin} does not export `_start`; a plugin must be a WASI command module (wasm32-wasip1 binary)")]
+    #[error(
+        "{origin} does not export `_start`; a plugin must be a WASI command module (wasm32-wasip1 binary)"
+    )]
     NotACommand { origin: String },
 
     #[error("plugin `{plugin}` could not be started: {reason}")]
@@ -57,7 +59,9 @@ pub enum PluginError {
         source: ManifestError,
     },
 
-    #[error("{origin} has no manifest (no `gantry-plugin` section and no .toml beside it); only `gantry plugin run FILE.wasm` can run it")]
+    #[error(
+        "{origin} has no manifest (no `gantry-plugin` section and no .toml beside it); only `gantry plugin run FILE.wasm` can run it"
+    )]
     NoManifest { origin: String },
 
     #[error("plugin `{plugin}` does not provide hook `{hook}` (its manifest declares: {declared})")]

@@ -175,18 +175,27 @@ mod tests {
             read_dirs: vec![dir.path().join("nope")],
             ..Grants::default()
         };
-        assert!(matches!(missing.prepare(&[]), Err(PluginError::Grant { .. })));
+        assert!(matches!(
+            missing.prepare(&[]),
+            Err(PluginError::Grant { .. })
+        ));
         let file_as_dir = Grants {
             read_files: vec![dir.path().to_path_buf()],
             ..Grants::default()
         };
-        assert!(matches!(file_as_dir.prepare(&[]), Err(PluginError::Grant { .. })));
+        assert!(matches!(
+            file_as_dir.prepare(&[]),
+            Err(PluginError::Grant { .. })
+        ));
     }
 
     #[test]
     fn env_grants_pass_only_named_variables_that_exist() {
         let grants = Grants {
-            env: vec!["PATH".to_string(), "GANTRY_TEST_SURELY_UNSET_VARIABLE".to_string()],
+            env: vec![
+                "PATH".to_string(),
+                "GANTRY_TEST_SURELY_UNSET_VARIABLE".to_string(),
+            ],
             ..Grants::default()
         };
         let prepared = grants.prepare(&["PATH".to_string()]).unwrap();

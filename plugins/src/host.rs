@@ -181,12 +181,11 @@ impl Host {
             })
             .map_err(|e| PluginError::io("starting the epoch thread", e))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi).map_err(|e| {
-            PluginError::Io {
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)
+            .map_err(|e| PluginError::Io {
                 context: "linking WASI".to_string(),
                 source: std::io::Error::other(e.to_string()),
-            }
-        })?;
+            })?;
         let cache = cache_dir.map(|dir| ModuleCache::new(dir, &engine));
         Ok(Host {
             engine,
@@ -231,19 +230,20 @@ impl Host {
         };
         let embedded = manifest::embedded(bytes).map_err(invalid)?;
         let manifest = match embedded.or(sidecar) {
-            Some(text) => Some(Manifest::parse(&text).map_err(|source| {
-                PluginError::Manifest {
+            Some(text) => Some(
+                Manifest::parse(&text).map_err(|source| PluginError::Manifest {
                     origin: origin.to_string(),
                     source,
-                }
-            })?),
+                })?,
+            ),
             None => None,
         };
         let name = match (&manifest, &origin) {
             (Some(m), _) => m.name.clone(),
-            (None, Origin::File(path)) => path
-                .file_stem()
-                .map_or_else(|| "plugin".to_string(), |s| s.to_string_lossy().into_owned()),
+            (None, Origin::File(path)) => path.file_stem().map_or_else(
+                || "plugin".to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
             (None, Origin::BuiltIn(name)) => name.clone(),
         };
         let sha256 = cache::sha256(bytes);
@@ -260,8 +260,10 @@ impl Host {
                 origin: origin.to_string(),
             });
         }
-        let pre = self.linker.instantiate_pre(&module).map_err(|e| {
-            match e.downcast_ref::<wasmtime::UnknownImportError>() {
+        let pre =
+            self.linker.instantiate_pre(&module).map_err(|e| match e
+                .downcast_ref::<wasmtime::UnknownImportError>()
+            {
                 Some(missing) => PluginError::MissingImport {
                     plugin: name.clone(),
                     module: missing.module().to_string(),
@@ -271,8 +273,7 @@ impl Host {
                     plugin: name.clone(),
                     reason: root_message(&e),
                 },
-            }
-        })?;
+            })?;
         Ok(Plugin {
             name,
             manifest,
@@ -285,7 +286,11 @@ impl Host {
 
     /// The limits a run of `plugin` with `opts` gets.
     pub fn effective_limits(&self, plugin: &Plugin, opts: &RunOptions) -> Limits {
-        let requests = plugin.manifest.as_ref().map(|m| m.limits).unwrap_or_default();
+        let requests = plugin
+            .manifest
+            .as_ref()
+            .map(|m| m.limits)
+            .unwrap_or_default();
         opts.limits.effective(&requests, &opts.overrides)
     }
 
@@ -364,7 +369,15 @@ impl Host {
             "--gantry-hook".to_string(),
             hook.to_string(),
         ];
-        let code = self.run(plugin, argv, opts, &limits, Input::Bytes(stdin), stdout, stderr)?;
+        let code = self.run(
+            plugin,
+            argv,
+            opts,
+            &limits,
+            Input::Bytes(stdin),
+            stdout,
+            stderr,
+        )?;
         let protocol = |problem: String| PluginError::Protocol {
             plugin: plugin.name.clone(),
             hook: hook.to_string(),
@@ -589,7 +602,10 @@ fn classify(plugin: &str, result: wasmtime::Result<()>) -> Result<i32, PluginErr
 
 fn trap_message(trap: Trap) -> String {
     let text = trap.to_string();
-    let text = text.strip_prefix("wasm trap: ").unwrap_or(&text).to_string();
+    let text = text
+        .strip_prefix("wasm trap: ")
+        .unwrap_or(&text)
+        .to_string();
     match trap {
         Trap::StackOverflow => format!("{text} (unbounded recursion?)"),
         Trap::UnreachableCodeReached => {

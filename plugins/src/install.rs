@@ -252,7 +252,10 @@ mod tests {
 
         store.remove("thing").unwrap();
         assert!(store.list().unwrap().is_empty());
-        assert!(matches!(store.remove("thing"), Err(PluginError::NotFound { .. })));
+        assert!(matches!(
+            store.remove("thing"),
+            Err(PluginError::NotFound { .. })
+        ));
     }
 
     #[test]
@@ -262,7 +265,10 @@ mod tests {
         let store = PluginStore::new(dir.path().join("plugins"));
         let src = dir.path().join("thing.wasm");
         std::fs::write(&src, module("thing", "x")).unwrap();
-        let err = store.stage(&host, &src, Some(&"0".repeat(64))).err().unwrap();
+        let err = store
+            .stage(&host, &src, Some(&"0".repeat(64)))
+            .err()
+            .unwrap();
         assert!(matches!(err, PluginError::ChecksumMismatch { .. }), "{err}");
     }
 
@@ -272,8 +278,11 @@ mod tests {
         let host = Host::new(None).unwrap();
         let store = PluginStore::new(dir.path().join("plugins"));
         let src = dir.path().join("bare.wasm");
-        std::fs::write(&src, wat::parse_str(r#"(module (func (export "_start")))"#).unwrap())
-            .unwrap();
+        std::fs::write(
+            &src,
+            wat::parse_str(r#"(module (func (export "_start")))"#).unwrap(),
+        )
+        .unwrap();
         let err = store.stage(&host, &src, None).err().unwrap();
         assert!(matches!(err, PluginError::NoManifest { .. }), "{err}");
     }

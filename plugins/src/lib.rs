@@ -64,5 +64,7 @@ pub use grants::{Grants, guest_path};
 pub use host::{CommandIo, Host, Input, InterruptHandle, LogSink, Origin, Plugin, RunOptions};
 pub use install::{Installed, PluginStore, Staged};
 pub use limits::{LimitBreach, LimitOverrides, Limits};
-pub use manifest::{API_VERSION, GrantRequests, LimitRequests, Manifest, ManifestError, Provides, valid_name};
+pub use manifest::{
+    API_VERSION, GrantRequests, LimitRequests, Manifest, ManifestError, Provides, valid_name,
+};
 pub use output::{SharedBuffer, Sink};

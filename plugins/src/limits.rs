@@ -55,11 +55,9 @@ impl Limits {
     /// replaces both.
     pub fn effective(&self, requests: &LimitRequests, overrides: &LimitOverrides) -> Limits {
         let memory_bytes = overrides.memory_bytes.unwrap_or_else(|| {
-            requests
-                .memory_mib
-                .map_or(self.memory_bytes, |mib| {
-                    mib.saturating_mul(MIB).min(self.memory_bytes)
-                })
+            requests.memory_mib.map_or(self.memory_bytes, |mib| {
+                mib.saturating_mul(MIB).min(self.memory_bytes)
+            })
         });
         let deadline = overrides.deadline.unwrap_or_else(|| {
             requests.timeout_ms.map_or(self.deadline, |ms| {
@@ -79,7 +77,10 @@ impl Limits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LimitBreach {
     /// The plugin asked for more linear memory than allowed (at start or by growing).
-    Memory { limit_bytes: u64, requested_bytes: u64 },
+    Memory {
+        limit_bytes: u64,
+        requested_bytes: u64,
+    },
     /// The plugin was still running at its deadline.
     Deadline { deadline: Duration },
     /// The plugin wrote more than allowed to stdout.
@@ -270,7 +271,9 @@ mod tests {
             ..Limits::default()
         });
         assert!(limiter.memory_growing(0, 65536, None).unwrap());
-        let err = limiter.memory_growing(65536, 2 * 1024 * 1024, None).unwrap_err();
+        let err = limiter
+            .memory_growing(65536, 2 * 1024 * 1024, None)
+            .unwrap_err();
         let breach = &err.downcast_ref::<LimitExceeded>().unwrap().0;
         assert_eq!(
             breach,
@@ -288,19 +291,32 @@ mod tests {
     fn limiter_caps_tables() {
         let mut limiter = Limiter::new(&Limits::default());
         assert!(limiter.table_growing(0, 10, None).unwrap());
-        assert!(limiter.table_growing(0, MAX_TABLE_ELEMENTS + 1, None).is_err());
+        assert!(
+            limiter
+                .table_growing(0, MAX_TABLE_ELEMENTS + 1, None)
+                .is_err()
+        );
     }
 
     #[test]
     fn breaches_name_their_config_keys() {
-        let out = LimitBreach::Stdout { limit_bytes: 16 * MIB }.to_string();
-        assert!(out.contains("16 MiB") && out.contains("plugins.stdout_mib"), "{out}");
+        let out = LimitBreach::Stdout {
+            limit_bytes: 16 * MIB,
+        }
+        .to_string();
+        assert!(
+            out.contains("16 MiB") && out.contains("plugins.stdout_mib"),
+            "{out}"
+        );
         let err = LimitBreach::Stderr { limit_bytes: MIB }.to_string();
         assert!(err.contains("plugins.stderr_kib"), "{err}");
         let deadline = LimitBreach::Deadline {
             deadline: Duration::from_secs(2),
         }
         .to_string();
-        assert!(deadline.contains("2s") && deadline.contains("--timeout"), "{deadline}");
+        assert!(
+            deadline.contains("2s") && deadline.contains("--timeout"),
+            "{deadline}"
+        );
     }
 }

@@ -124,10 +124,8 @@ impl Manifest {
             }
         }
         for name in &self.grants.env {
-            let ok = !name.is_empty()
-                && !name.contains('=')
-                && !name.contains('\0')
-                && name.is_ascii();
+            let ok =
+                !name.is_empty() && !name.contains('=') && !name.contains('\0') && name.is_ascii();
             if !ok {
                 return Err(ManifestError::Invalid(format!(
                     "grants.env entry {name:?} is not an environment variable name"
@@ -239,9 +237,8 @@ env = ["HOME"]
 
     #[test]
     fn other_api_versions_are_refused_with_the_supported_one() {
-        let err =
-            Manifest::parse("name = \"a\"\nversion = \"1.0.0\"\napi = 2\nnew_key = true\n")
-                .unwrap_err();
+        let err = Manifest::parse("name = \"a\"\nversion = \"1.0.0\"\napi = 2\nnew_key = true\n")
+            .unwrap_err();
         assert_eq!(
             err,
             ManifestError::UnsupportedApi {
@@ -255,8 +252,8 @@ env = ["HOME"]
 
     #[test]
     fn unknown_keys_and_bad_hooks_are_refused() {
-        let err = Manifest::parse("name = \"a\"\nversion = \"1.0.0\"\napi = 1\nfoo = 1\n")
-            .unwrap_err();
+        let err =
+            Manifest::parse("name = \"a\"\nversion = \"1.0.0\"\napi = 1\nfoo = 1\n").unwrap_err();
         assert!(err.to_string().contains("foo"), "{err}");
         let err = Manifest::parse(
             "name = \"a\"\nversion = \"1.0.0\"\napi = 1\n[provides]\nhooks = [\"Scale Forecast\"]\n",
@@ -278,7 +275,10 @@ env = ["HOME"]
         .unwrap();
         let text = embedded(&wasm).unwrap().unwrap();
         assert_eq!(Manifest::parse(&text).unwrap().name, "x");
-        assert_eq!(embedded(&wat::parse_str("(module)").unwrap()).unwrap(), None);
+        assert_eq!(
+            embedded(&wat::parse_str("(module)").unwrap()).unwrap(),
+            None
+        );
         assert!(embedded(b"\0asm garbage").is_err());
     }
 }

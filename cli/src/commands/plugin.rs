@@ -162,11 +162,13 @@ pub fn host() -> anyhow::Result<Host> {
 }
 
 fn store() -> anyhow::Result<PluginStore> {
-    PluginStore::default_root().map(PluginStore::new).ok_or_else(|| {
-        Failure::new(Exit::Failure, "cannot find the user data directory")
-            .hint("set GANTRY_PLUGIN_DIR to the directory to keep plugins in")
-            .into()
-    })
+    PluginStore::default_root()
+        .map(PluginStore::new)
+        .ok_or_else(|| {
+            Failure::new(Exit::Failure, "cannot find the user data directory")
+                .hint("set GANTRY_PLUGIN_DIR to the directory to keep plugins in")
+                .into()
+        })
 }
 
 /// Run options from the configuration's caps; plugin logs go to stderr with `-v`.
@@ -267,7 +269,12 @@ fn run_plugin(args: RunArgs, ctx: &Context) -> anyhow::Result<u8> {
 }
 
 /// Runs a command plugin on the terminal; Ctrl-C stops it and exits 130.
-fn run_loaded(host: &Host, plugin: &Plugin, args: &[String], opts: RunOptions) -> anyhow::Result<u8> {
+fn run_loaded(
+    host: &Host,
+    plugin: &Plugin,
+    args: &[String],
+    opts: RunOptions,
+) -> anyhow::Result<u8> {
     let interrupt = host.interrupt_handle();
     // Failing to install the handler only means Ctrl-C kills gantry the default way.
     let _ = ctrlc::set_handler(move || interrupt.interrupt());
@@ -436,7 +443,8 @@ fn print_details(out: &mut impl std::io::Write, d: &Details) -> std::io::Result<
         d.env_grants.join(", ")
     };
     writeln!(out, "env grants:   {env}")?;
-    let requested = |v: Option<u64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v} {unit}"));
+    let requested =
+        |v: Option<u64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v} {unit}"));
     writeln!(
         out,
         "memory:       {} MiB (requested {})",
@@ -462,7 +470,11 @@ fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {
     };
     let source = match plugin.origin() {
         Origin::BuiltIn(_) => "built-in",
-        Origin::File(path) if store()?.get(&manifest.name).is_some_and(|i| i.wasm == *path) => {
+        Origin::File(path)
+            if store()?
+                .get(&manifest.name)
+                .is_some_and(|i| i.wasm == *path) =>
+        {
             "installed"
         }
         Origin::File(_) => "file",

@@ -146,9 +146,11 @@ pub fn new(name: &str, ctx: &Context) -> anyhow::Result<u8> {
     }
     let dir = Path::new(name);
     if dir.exists() {
-        return Err(Failure::new(Exit::Usage, format!("{} already exists", dir.display()))
-            .hint("choose another name or remove it")
-            .into());
+        return Err(
+            Failure::new(Exit::Usage, format!("{} already exists", dir.display()))
+                .hint("choose another name or remove it")
+                .into(),
+        );
     }
     for (path, text) in files(name) {
         let path = dir.join(path);
@@ -179,7 +181,10 @@ mod tests {
         let manifest = gantry_plugins::Manifest::parse(manifest).unwrap();
         assert_eq!(manifest.name, "my-plugin");
         assert_eq!(manifest.provides.command.as_deref(), Some("my-plugin"));
-        let (_, cargo) = files.iter().find(|(p, _)| p.ends_with("Cargo.toml")).unwrap();
+        let (_, cargo) = files
+            .iter()
+            .find(|(p, _)| p.ends_with("Cargo.toml"))
+            .unwrap();
         let cargo: toml::Table = cargo.parse().unwrap();
         assert!(cargo["dependencies"]["gantry-plugin-sdk"].is_table());
     }
