@@ -96,7 +96,12 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
         stderr_terminal: false,
     };
     let code = host
-        .run_command(&guest, &["infer".to_string(), guest_model], &opts, io)
+        .run_command(
+            &guest,
+            &["infer".to_string(), guest_model.clone()],
+            &opts,
+            io,
+        )
         .map_err(|e| match e {
             PluginError::Limit {
                 breach: LimitBreach::Memory { .. },
@@ -124,7 +129,14 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
             10 => Exit::PluginLimit,
             _ => Exit::Failure,
         };
-        let message = format!("{}: {message}", args.model.display());
+        // The guest names the model by its path inside the sandbox; say it as the user did.
+        let shown = args.model.display().to_string();
+        let message = message.replace(&guest_model, &shown);
+        let message = if message.contains(&shown) {
+            message
+        } else {
+            format!("{shown}: {message}")
+        };
         return Err(Failure::new(exit, message).into());
     }
     if ctx.verbose > 0 && !log.is_empty() {
@@ -151,7 +163,7 @@ fn print_table(outputs: &serde_json::Map<String, Value>) {
         .map(|(name, t)| {
             let shape = t["shape"].to_string();
             let data = t["data"].as_array().map(Vec::as_slice).unwrap_or_default();
-            let mut values: Vec<String> = data.iter().take(SHOWN).map(Value::to_string).collect();
+            let mut values: Vec<String> = data.iter().take(SHOWN).map(short_number).collect();
             if data.len() > SHOWN {
                 values.push(format!("… ({} values; -o json prints all)", data.len()));
             }
@@ -173,5 +185,13 @@ fn print_table(outputs: &serde_json::Map<String, Value>) {
     println!("{:w0$}  {:w1$}  VALUES", "OUTPUT", "SHAPE");
     for (name, shape, values) in rows {
         println!("{name:w0$}  {shape:w1$}  {values}");
+    }
+}
+
+/// A number as people read it: f32 outputs (widened to f64 in JSON) at f32 precision.
+fn short_number(v: &Value) -> String {
+    match v.as_f64() {
+        Some(x) if f64::from(x as f32) == x => (x as f32).to_string(),
+        _ => v.to_string(),
     }
 }
