@@ -57,7 +57,7 @@ fn run_gantry(args: &[&str]) -> Output {
         .args(args)
         .current_dir(repo())
         .env("GANTRY_CACHE_DIR", tmp.join("inference-cache"))
-        .env("XDG_CONFIG_HOME", &config_home)
+        .env("XDG_CONFIG_HOME", config_home)
         .env_remove("GANTRY_CONFIG")
         .stdin(Stdio::null())
         .output()
