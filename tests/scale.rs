@@ -563,6 +563,7 @@ fn wait_times_out_naming_what_is_not_ready() {
         "4s",
         "-n",
         ns,
+        "--yes",
     ]);
     assert_code(&out, 4);
     let stderr = text(&out.stderr);
@@ -669,6 +670,7 @@ fn api_server_stopped_mid_wait_gives_one_clear_line() {
             "120s",
             "-n",
             ns,
+            "--yes",
         ])
         .arg("--kubeconfig")
         .arg(&c.kubeconfig)
@@ -686,7 +688,11 @@ fn api_server_stopped_mid_wait_gives_one_clear_line() {
     std::thread::sleep(Duration::from_secs(1));
     let pid =
         std::fs::read_to_string(c.run_dir.join("pids/kube-apiserver")).expect("apiserver pid");
-    let killed = Command::new("kill").arg(pid.trim()).status().expect("kill");
+    // SIGKILL: a server that dies, not one that drains its watches for a minute.
+    let killed = Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let started = Instant::now();
     let out = child.wait_with_output().expect("gantry output");

@@ -4,13 +4,16 @@
 #     `kubectl rollout status`, both watching the same rollout in the same run;
 #  2. start-up: one GET of /scale, including process start, kubeconfig and TLS
 #     (hyperfine): `gantry scale --dry-run client` vs `kubectl get --raw`.
-# Usage: tests/k8s/bench_scale.sh [ROUNDS]   (builds gantry --release first)
+# Usage: tests/k8s/bench_scale.sh [ROUNDS]   (builds gantry --release first, unless
+#        GANTRY=path/to/gantry names the binary to measure)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-10}
 eval "$(tests/k8s/cluster.sh up)"
-cargo build --release -q -p gantry
-gantry="${CARGO_TARGET_DIR:-target}/release/gantry"
+if [ -z "${GANTRY:-}" ]; then
+    cargo build --release -q -p gantry
+fi
+gantry="${GANTRY:-${CARGO_TARGET_DIR:-target}/release/gantry}"
 ns=bench-scale
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl -n "$ns" create deployment web --image=registry.invalid/web:1 --replicas=1 \
