@@ -199,9 +199,11 @@ pub async fn apply(
             })?
     } else {
         let patch = serde_json::json!({ "spec": { "replicas": plan.after } });
-        let mut params = PatchParams::default();
-        params.dry_run = server_dry_run;
-        params.field_manager = Some("gantry".into());
+        let params = PatchParams {
+            dry_run: server_dry_run,
+            field_manager: Some("gantry".into()),
+            ..PatchParams::default()
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
