@@ -245,7 +245,6 @@ pub fn top(profile: &Profile, base: Option<&Profile>, options: &TopOptions) -> R
     let nodes_after_cutoff = nodes.len();
     let names = &agg.names.names;
     let name = |n: &Node| names[n.name as usize].as_str();
-    let mut nodes = nodes;
     if options.cum {
         nodes.sort_unstable_by(|l, r| {
             r.cum
