@@ -13,7 +13,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::Cli;
-use crate::exit::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,7 +36,7 @@ mod tests {
     #[test]
     fn exit_code_table_matches_readme() {
         let readme = include_str!("../../README.md");
-        for exit in super::Exit::ALL {
+        for exit in crate::exit::Exit::ALL {
             let row = format!("| {} | `{}` |", exit.code(), exit.name());
             assert!(readme.contains(&row), "README exit-code table lacks: {row}");
         }

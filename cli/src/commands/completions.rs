@@ -34,7 +34,8 @@ impl CompletionShell {
     }
 
     /// The file name under `completions/`, as each shell's packagers expect it.
-    pub fn file_name(self) -> &'static str {
+    #[cfg(test)]
+    fn file_name(self) -> &'static str {
         match self {
             CompletionShell::Bash => "gantry.bash",
             CompletionShell::Zsh => "_gantry",
