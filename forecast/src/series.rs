@@ -353,23 +353,14 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// `2014-04-10T00:04:00Z` for a Unix time.
 pub fn format_time(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    // humantime formats only years 1970 through 9999; outside them, the raw number.
+    match u64::try_from(t) {
+        Ok(secs) if secs < 253_402_300_800 => {
+            let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            humantime::format_rfc3339_seconds(at).to_string()
+        }
+        _ => format!("@{t}"),
+    }
 }
 
 #[cfg(test)]

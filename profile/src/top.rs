@@ -507,25 +507,17 @@ impl TopReport {
 
 /// `2006-01-02 15:04:05 UTC` for a Unix time in nanoseconds.
 fn format_utc(nanos: i64) -> String {
-    let secs = nanos.div_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    // humantime formats only years 1970 through 9999; outside them, the raw number.
+    match u64::try_from(nanos.div_euclid(1_000_000_000)) {
+        Ok(secs) if secs < 253_402_300_800 => {
+            let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            humantime::format_rfc3339_seconds(at)
+                .to_string()
+                .replace('T', " ")
+                .replace('Z', " UTC")
+        }
+        _ => format!("@{nanos}ns"),
+    }
 }
 
 #[cfg(test)]

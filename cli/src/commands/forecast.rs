@@ -8,12 +8,10 @@ use std::time::Duration;
 use clap::Args;
 use gantry_forecast::series::{self, Series};
 use gantry_forecast::{Backtest, ForecastError, Forecaster};
-use gantry_plugins::Origin;
 use serde_json::json;
 
-use crate::builtins;
 use crate::commands::Context;
-use crate::commands::infer::GUEST;
+use crate::commands::infer;
 use crate::commands::plugin;
 use crate::exit::{Exit, Failure};
 
@@ -44,16 +42,8 @@ fn failure(err: ForecastError) -> anyhow::Error {
 
 pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
     let series = series::load(&args.metrics).map_err(|e| failure(e.into()))?;
-    let builtin = builtins::find(GUEST).ok_or_else(|| {
-        Failure::new(
-            Exit::Failure,
-            "this gantry was built without its inference guest",
-        )
-    })?;
     let host = plugin::host()?;
-    let guest = host
-        .load_bytes(builtin.wasm, Origin::BuiltIn(GUEST.to_string()))
-        .map_err(plugin::failure)?;
+    let guest = infer::load_guest(&host)?;
     let forecaster = Forecaster {
         host: &host,
         plugin: &guest,

@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use gantry_plugins::{
-    CommandIo, Grants, Input, LimitBreach, LimitOverrides, Origin, PluginError, SharedBuffer,
+    CommandIo, Grants, Host, Input, LimitBreach, LimitOverrides, Origin, Plugin, PluginError,
+    SharedBuffer,
 };
 use serde_json::Value;
 
@@ -20,6 +21,18 @@ use crate::exit::{Exit, Failure};
 /// The built-in guest that runs models.
 pub const GUEST: &str = "inference";
 const MIB: u64 = 1024 * 1024;
+/// Loads the bundled inference guest (compiled once, then from the module cache).
+pub fn load_guest(host: &Host) -> anyhow::Result<Plugin> {
+    let builtin = builtins::find(GUEST).ok_or_else(|| {
+        Failure::new(
+            Exit::Failure,
+            "this gantry was built without its inference guest",
+        )
+    })?;
+    host.load_bytes(builtin.wasm, Origin::BuiltIn(GUEST.to_string()))
+        .map_err(plugin::failure)
+}
+
 /// Values shown per output in the table; `-o json` prints them all.
 const SHOWN: usize = 8;
 
@@ -67,16 +80,8 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
         })?;
     let guest_model = gantry_plugins::guest_path(&model).map_err(plugin::failure)?;
 
-    let builtin = builtins::find(GUEST).ok_or_else(|| {
-        Failure::new(
-            Exit::Failure,
-            "this gantry was built without its inference guest",
-        )
-    })?;
     let host = plugin::host()?;
-    let guest = host
-        .load_bytes(builtin.wasm, Origin::BuiltIn(GUEST.to_string()))
-        .map_err(plugin::failure)?;
+    let guest = load_guest(&host)?;
     let mut opts = plugin::run_options(ctx);
     opts.overrides = LimitOverrides {
         memory_bytes: args.memory_mib.map(|mib| mib * MIB),
