@@ -139,7 +139,16 @@ pub async fn wait_all(
     while remaining > 0 {
         tokio::select! {
             update = rx.recv() => {
-                let Some(update) = update else { break };
+                let Some(update) = update else {
+                    // Every watch has ended; one that ended in an error (a lost
+                    // server, a failed rollout) is the outcome, not a timeout.
+                    while let Some(joined) = tasks.join_next().await {
+                        if let Ok(Err(err)) = joined {
+                            return Err(err);
+                        }
+                    }
+                    break;
+                };
                 match &update {
                     Update::Progress { index, progress } => {
                         let state = &mut states[*index];
