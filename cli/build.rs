@@ -19,14 +19,19 @@ struct Bundled {
     package: &'static str,
     /// Its directory, relative to `wasm-guest/`.
     dir: &'static str,
+    /// Whether to ship its machine code too, compiled here for the target, so that
+    /// the first run does not spend seconds compiling it.
+    precompile: bool,
 }
 
 /// Every bundled plugin. Adding one is one line here.
 #[rustfmt::skip]
 const BUNDLED: &[Bundled] = &[
-    Bundled { name: "hello", package: "hello", dir: "examples/hello" },
-    Bundled { name: "naive-forecast", package: "naive-forecast", dir: "examples/naive-forecast" },
-    Bundled { name: "inference", package: "gantry-inference", dir: "inference" },
+    Bundled { name: "hello", package: "hello", dir: "examples/hello", precompile: false },
+    Bundled { name: "naive-forecast", package: "naive-forecast", dir: "examples/naive-forecast", precompile: false },
+    // tract makes this module 17 MB; compiling it takes 15-30 s of CPU, the others a
+    // fraction of a second.
+    Bundled { name: "inference", package: "gantry-inference", dir: "inference", precompile: true },
 ];
 
 /// Crates of `wasm-guest/` the bundled plugins depend on by path.
@@ -130,9 +135,17 @@ fn build() -> Result<(), String> {
         if !wasm.is_file() {
             return Err(format!("the build did not produce {}", wasm.display()));
         }
+        let precompiled = match bundled.precompile {
+            true => precompile(&wasm, &out_dir.join(format!("{}.cwasm", bundled.name)))?,
+            false => None,
+        };
+        let precompiled = match precompiled {
+            Some(path) => format!("Some(include_bytes!({:?}))", path.display().to_string()),
+            None => "None".to_string(),
+        };
         let _ = writeln!(
             table,
-            "    Builtin {{ name: {:?}, wasm: include_bytes!({:?}) }},",
+            "    Builtin {{ name: {:?}, wasm: include_bytes!({:?}), precompiled: {precompiled} }},",
             bundled.name,
             wasm.display().to_string()
         );
@@ -140,6 +153,43 @@ fn build() -> Result<(), String> {
     table.push(']');
     std::fs::write(out_dir.join("builtins.rs"), table)
         .map_err(|e| format!("writing {}: {e}", out_dir.display()))
+}
+
+/// Compiles `wasm` for the build's target into `out`, unless `out` already holds the
+/// compilation of these very bytes. Returns `None`, with a warning, when wasmtime
+/// cannot compile for the target: the binary then compiles the module on first use.
+fn precompile(wasm: &Path, out: &Path) -> Result<Option<PathBuf>, String> {
+    let target = env_var("TARGET")?;
+    let bytes = std::fs::read(wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
+    // `OUT_DIR` is specific to this build script's build, and so to its wasmtime; the
+    // key only has to cover what changes between runs of the same script.
+    let key = format!("{target} {:016x}", fnv1a(&bytes));
+    let key_file = out.with_extension("cwasm.key");
+    if out.is_file() && std::fs::read_to_string(&key_file).is_ok_and(|k| k == key) {
+        return Ok(Some(out.to_path_buf()));
+    }
+    match gantry_engine::precompile_portable(&target, &bytes) {
+        Ok(code) => {
+            std::fs::write(out, code).map_err(|e| format!("writing {}: {e}", out.display()))?;
+            std::fs::write(&key_file, key)
+                .map_err(|e| format!("writing {}: {e}", key_file.display()))?;
+            Ok(Some(out.to_path_buf()))
+        }
+        Err(e) => {
+            println!(
+                "cargo::warning=not precompiling {} for {target} ({e}); it will be compiled on first use",
+                wasm.display()
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// FNV-1a, enough to tell whether the module changed since the last precompile.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn env_var(name: &str) -> Result<String, String> {

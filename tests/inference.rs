@@ -35,28 +35,20 @@ fn model_path(name: &str) -> PathBuf {
 
 /// Runs the real binary with a shared module cache and no user configuration.
 fn gantry(args: &[&str]) -> Output {
-    // The first run compiles the 17 MB guest into the module cache; doing that once,
-    // before the tests run in parallel, spares each of them compiling it again.
-    static WARM: std::sync::Once = std::sync::Once::new();
-    WARM.call_once(|| {
-        let out = run_gantry(&["plugin", "info", "inference"]);
-        assert!(
-            out.status.success(),
-            "gantry plugin info inference: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-    run_gantry(args)
+    gantry_with_cache(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("inference-cache"),
+        args,
+    )
 }
 
-fn run_gantry(args: &[&str]) -> Output {
+fn gantry_with_cache(cache: &Path, args: &[&str]) -> Output {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let config_home = tmp.join("inference-config-home");
     std::fs::create_dir_all(&config_home).expect("creating a config home");
     Command::new(env!("CARGO_BIN_EXE_gantry"))
         .args(args)
         .current_dir(repo())
-        .env("GANTRY_CACHE_DIR", tmp.join("inference-cache"))
+        .env("GANTRY_CACHE_DIR", cache)
         .env("XDG_CONFIG_HOME", config_home)
         .env_remove("GANTRY_CONFIG")
         .stdin(Stdio::null())
@@ -415,6 +407,30 @@ fn forecast_on_the_example_series() {
     assert!(text.contains("4032 samples every 5m"), "{text}");
     assert!(text.contains("24 steps (2h)"), "{text}");
     assert!(text.contains("p90 peak"), "{text}");
+}
+
+/// The guest's machine code ships in the binary: a first run with an empty module cache
+/// compiles nothing, so it writes no cache entry.
+#[test]
+fn the_first_forecast_runs_the_shipped_machine_code() {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cold-inference-cache");
+    let _ = std::fs::remove_dir_all(&cache);
+    let out = gantry_with_cache(&cache, &["forecast", "--metrics", EXAMPLE]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let entries: Vec<_> = std::fs::read_dir(cache.join("modules"))
+        .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(entries.is_empty(), "compiled into the cache: {entries:?}");
+
+    let info = stdout_json(&gantry_with_cache(
+        &cache,
+        &["plugin", "info", "inference", "-o", "json"],
+    ));
+    assert_eq!(info["machine_code"], "shipped in the binary", "{info}");
 }
 
 #[test]

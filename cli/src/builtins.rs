@@ -1,12 +1,31 @@
 //! The plugins embedded in the `gantry` binary and listed as built-in. `build.rs`
 //! compiles them from `wasm-guest/` for `wasm32-wasip1`; its `BUNDLED` list says which.
 
+use gantry_plugins::{Host, Origin, Plugin, PluginError};
+
 /// A plugin module shipped inside the binary. Its manifest is in the module's
 /// `gantry-plugin` custom section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Builtin {
     pub name: &'static str,
     pub wasm: &'static [u8],
+    /// Its machine code for this binary's target, compiled by `build.rs` under
+    /// `gantry_engine::portable_config`, for modules too big to compile on every
+    /// first run.
+    pub precompiled: Option<&'static [u8]>,
+}
+
+impl Builtin {
+    /// The plugin, using the shipped machine code when this CPU can run it.
+    pub fn load(&self, host: &Host) -> Result<Plugin, PluginError> {
+        let origin = Origin::BuiltIn(self.name.to_string());
+        match self.precompiled {
+            // SAFETY: `build.rs` wrote these bytes with `Engine::precompile_module`
+            // from `self.wasm`, and they are part of this binary.
+            Some(code) => unsafe { host.load_precompiled(self.wasm, code, origin) },
+            None => host.load_bytes(self.wasm, origin),
+        }
+    }
 }
 
 static BUILTINS: &[Builtin] = include!(concat!(env!("OUT_DIR"), "/builtins.rs"));

@@ -38,6 +38,8 @@ pub enum CacheOutcome {
     Rebuilt(String),
     /// The host runs without a cache.
     Disabled,
+    /// Machine code compiled at build time and shipped in the binary was used.
+    Precompiled,
 }
 
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use wasmtime::{Config, Engine, InstancePre, Linker, Module, Store, Trap, UpdateDeadline};
+use wasmtime::{Engine, InstancePre, Linker, Module, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
@@ -163,9 +163,7 @@ impl Host {
     /// A host whose compiled modules are cached in `cache_dir` (see
     /// [`ModuleCache::default_dir`]), or not cached with `None`.
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Host, PluginError> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config).map_err(|e| PluginError::Io {
+        let engine = Engine::new(&gantry_engine::host_config()).map_err(|e| PluginError::Io {
             context: "starting the WebAssembly engine".to_string(),
             source: std::io::Error::other(e.to_string()),
         })?;
@@ -209,13 +207,35 @@ impl Host {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(PluginError::io(format!("reading {}", sidecar.display()), e)),
         };
-        self.load_with(&bytes, sidecar, Origin::File(path.to_path_buf()))
+        self.load_with(&bytes, sidecar, Origin::File(path.to_path_buf()), None)
     }
 
     /// Loads a module held in memory, e.g. a built-in embedded in the binary. Its
     /// manifest must be embedded.
     pub fn load_bytes(&self, bytes: &[u8], origin: Origin) -> Result<Plugin, PluginError> {
-        self.load_with(bytes, None, origin)
+        self.load_with(bytes, None, origin, None)
+    }
+
+    /// Like [`Host::load_bytes`], with the module's machine code compiled ahead of time
+    /// by `Engine::precompile_module` under [`gantry_engine::portable_config`]. That
+    /// code is used when this machine can run it (wasmtime checks the version,
+    /// settings and CPU features it needs); otherwise the module is compiled here, as
+    /// `load_bytes` does.
+    ///
+    /// # Safety
+    ///
+    /// `precompiled` must be wasmtime's compilation of `bytes`, from a trusted source
+    /// such as the binary's own build: wasmtime checks that it is compatible, not that
+    /// its machine code is what it claims to be.
+    pub unsafe fn load_precompiled(
+        &self,
+        bytes: &[u8],
+        precompiled: &[u8],
+        origin: Origin,
+    ) -> Result<Plugin, PluginError> {
+        // SAFETY: the caller vouches that `precompiled` came from wasmtime.
+        let module = unsafe { Module::deserialize(&self.engine, precompiled) }.ok();
+        self.load_with(bytes, None, origin, module)
     }
 
     pub(crate) fn load_with(
@@ -223,6 +243,7 @@ impl Host {
         bytes: &[u8],
         sidecar: Option<String>,
         origin: Origin,
+        precompiled: Option<Module>,
     ) -> Result<Plugin, PluginError> {
         let invalid = |reason: String| PluginError::InvalidModule {
             origin: origin.to_string(),
@@ -247,9 +268,10 @@ impl Host {
             (None, Origin::BuiltIn(name)) => name.clone(),
         };
         let sha256 = cache::sha256(bytes);
-        let compiled = match &self.cache {
-            Some(cache) => cache.load_or_compile(&self.engine, bytes, &sha256),
-            None => Module::new(&self.engine, bytes).map(|m| (m, CacheOutcome::Disabled)),
+        let compiled = match (precompiled, &self.cache) {
+            (Some(module), _) => Ok((module, CacheOutcome::Precompiled)),
+            (None, Some(cache)) => cache.load_or_compile(&self.engine, bytes, &sha256),
+            (None, None) => Module::new(&self.engine, bytes).map(|m| (m, CacheOutcome::Disabled)),
         };
         let (module, cache) = compiled.map_err(|e| invalid(root_message(&e)))?;
         if !matches!(
@@ -621,4 +643,46 @@ fn root_message(err: &wasmtime::Error) -> String {
         .last()
         .map(|e| e.to_string().replace('\n', " "))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module() -> Vec<u8> {
+        wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "_start")))"#).unwrap()
+    }
+
+    fn origin() -> Origin {
+        Origin::BuiltIn("precompiled".to_string())
+    }
+
+    #[test]
+    fn precompiled_code_is_used_when_it_fits_the_engine() {
+        let host = Host::new(None).unwrap();
+        let wasm = module();
+        let code = Engine::new(&gantry_engine::host_config())
+            .unwrap()
+            .precompile_module(&wasm)
+            .unwrap();
+        // SAFETY: `code` is wasmtime's compilation of `wasm`, made just above.
+        let plugin = unsafe { host.load_precompiled(&wasm, &code, origin()) }.unwrap();
+        assert_eq!(plugin.cache_outcome(), &CacheOutcome::Precompiled);
+    }
+
+    #[test]
+    fn precompiled_code_the_engine_cannot_run_is_compiled_again() {
+        let host = Host::new(None).unwrap();
+        let wasm = module();
+        // Code compiled without the deadline checks this engine relies on.
+        let mut config = gantry_engine::host_config();
+        config.epoch_interruption(false);
+        let code = Engine::new(&config)
+            .unwrap()
+            .precompile_module(&wasm)
+            .unwrap();
+        // SAFETY: `code` is wasmtime's compilation of `wasm`, made just above.
+        let plugin = unsafe { host.load_precompiled(&wasm, &code, origin()) }.unwrap();
+        assert_eq!(plugin.cache_outcome(), &CacheOutcome::Disabled);
+    }
 }

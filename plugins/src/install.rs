@@ -82,7 +82,12 @@ impl PluginStore {
                 ));
             }
         };
-        let plugin = host.load_with(&bytes, sidecar.clone(), Origin::File(path.to_path_buf()))?;
+        let plugin = host.load_with(
+            &bytes,
+            sidecar.clone(),
+            Origin::File(path.to_path_buf()),
+            None,
+        )?;
         let manifest = plugin
             .manifest()
             .cloned()

@@ -8,8 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use gantry_plugins::{
-    CommandIo, Grants, Host, Input, LimitBreach, LimitOverrides, Origin, Plugin, PluginError,
-    SharedBuffer,
+    CommandIo, Grants, Host, Input, LimitBreach, LimitOverrides, Plugin, PluginError, SharedBuffer,
 };
 use serde_json::Value;
 
@@ -21,7 +20,7 @@ use crate::exit::{Exit, Failure};
 /// The built-in guest that runs models.
 pub const GUEST: &str = "inference";
 const MIB: u64 = 1024 * 1024;
-/// Loads the bundled inference guest (compiled once, then from the module cache).
+/// Loads the bundled inference guest, with the machine code shipped in the binary.
 pub fn load_guest(host: &Host) -> anyhow::Result<Plugin> {
     let builtin = builtins::find(GUEST).ok_or_else(|| {
         Failure::new(
@@ -29,8 +28,7 @@ pub fn load_guest(host: &Host) -> anyhow::Result<Plugin> {
             "this gantry was built without its inference guest",
         )
     })?;
-    host.load_bytes(builtin.wasm, Origin::BuiltIn(GUEST.to_string()))
-        .map_err(plugin::failure)
+    builtin.load(host).map_err(plugin::failure)
 }
 
 /// Values shown per output in the table; `-o json` prints them all.

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use gantry_plugins::{
-    CommandIo, ErrorClass, Grants, Host, LimitOverrides, Limits, Manifest, ModuleCache, Origin,
-    Plugin, PluginError, PluginStore, RunOptions,
+    CacheOutcome, CommandIo, ErrorClass, Grants, Host, LimitOverrides, Limits, Manifest,
+    ModuleCache, Origin, Plugin, PluginError, PluginStore, RunOptions,
 };
 use serde::Serialize;
 
@@ -140,7 +140,7 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
     let plugin = match installed {
         Some(installed) => host.load_file(&installed.wasm).map_err(failure)?,
         None => match builtin_providing(&command) {
-            Some(builtin) => load_builtin(&host, builtin)?,
+            Some(builtin) => builtin.load(&host).map_err(failure)?,
             None => {
                 return Err(Failure::new(
                     Exit::Usage,
@@ -231,16 +231,11 @@ fn resolve(host: &Host, spec: &str) -> anyhow::Result<Plugin> {
         return host.load_file(&installed.wasm).map_err(failure);
     }
     if let Some(builtin) = builtins::find(spec) {
-        return load_builtin(host, builtin);
+        return builtin.load(host).map_err(failure);
     }
     Err(failure(PluginError::NotFound {
         name: spec.to_string(),
     }))
-}
-
-fn load_builtin(host: &Host, builtin: &builtins::Builtin) -> anyhow::Result<Plugin> {
-    host.load_bytes(builtin.wasm, Origin::BuiltIn(builtin.name.to_string()))
-        .map_err(failure)
 }
 
 fn builtin_providing(command: &str) -> Option<&'static builtins::Builtin> {
@@ -389,6 +384,8 @@ struct Details<'a> {
     #[serde(flatten)]
     record: Record<'a>,
     sha256: String,
+    /// Where the module's machine code came from this time.
+    machine_code: &'static str,
     env_grants: &'a [String],
     requested_memory_mib: Option<u64>,
     requested_timeout_ms: Option<u64>,
@@ -411,6 +408,13 @@ fn details<'a>(
     Details {
         record: Record::new(manifest, source, path),
         sha256: plugin.sha256(),
+        machine_code: match plugin.cache_outcome() {
+            CacheOutcome::Precompiled => "shipped in the binary",
+            CacheOutcome::Hit => "from the module cache",
+            CacheOutcome::Miss => "compiled now, then cached",
+            CacheOutcome::Rebuilt(_) => "recompiled over an untrusted cache entry",
+            CacheOutcome::Disabled => "compiled now (no cache)",
+        },
         env_grants: &manifest.grants.env,
         requested_memory_mib: manifest.limits.memory_mib,
         requested_timeout_ms: manifest.limits.timeout_ms,
@@ -457,7 +461,8 @@ fn print_details(out: &mut impl std::io::Write, d: &Details) -> std::io::Result<
         d.effective_timeout_ms,
         requested(d.requested_timeout_ms, "ms")
     )?;
-    writeln!(out, "sha256:       {}", d.sha256)
+    writeln!(out, "sha256:       {}", d.sha256)?;
+    writeln!(out, "machine code: {}", d.machine_code)
 }
 
 fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {

@@ -1,6 +1,7 @@
 //! Loads an ONNX model with tract and runs it on named input tensors. Every way a
 //! user's model or input can be wrong ends in an [`InferError`] that names the problem.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use tract_onnx::pb::ModelProto;
@@ -113,7 +114,9 @@ pub fn decode(bytes: &[u8], what: &str) -> Result<ModelProto, InferError> {
 
 /// A model ready to run on inputs of the shapes it was prepared for.
 pub struct Prepared {
-    plan: Arc<TypedRunnableModel>,
+    /// One execution state for every run: spawning a fresh one per run costs about as
+    /// much as a small model's arithmetic.
+    state: RefCell<TypedSimpleState>,
     input_names: Vec<String>,
     output_names: Vec<String>,
 }
@@ -239,10 +242,13 @@ pub fn prepare(
             "the model cannot run on inputs of these shapes: {e:#}"
         ))
     })?;
-    let plan = typed.into_runnable().map_err(model_error)?;
+    let state = typed
+        .into_runnable()
+        .and_then(|plan| plan.spawn())
+        .map_err(model_error)?;
     Ok((
         Prepared {
-            plan,
+            state: RefCell::new(state),
             input_names: declared.into_iter().map(|d| d.name).collect(),
             output_names,
         },
@@ -265,12 +271,13 @@ impl Prepared {
             .as_ref()
             .map(|g| g.output.iter().map(|o| o.name.clone()).collect())
             .unwrap_or_default();
-        let plan = model
+        let state = model
             .into_optimized()
             .and_then(|m| m.into_runnable())
+            .and_then(|plan| plan.spawn())
             .map_err(model_error)?;
         Ok(Prepared {
-            plan,
+            state: RefCell::new(state),
             input_names,
             output_names,
         })
@@ -283,7 +290,7 @@ impl Prepared {
     /// Runs the plan; outputs come back in the model's declared order, by name.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<(String, Tensor)>, InferError> {
         let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
-        let outputs = self.plan.run(values).map_err(model_error)?;
+        let outputs = self.state.borrow_mut().run(values).map_err(model_error)?;
         Ok(self
             .output_names
             .iter()
