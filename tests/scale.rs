@@ -580,6 +580,109 @@ fn wait_times_out_naming_what_is_not_ready() {
     assert_eq!(c.replicas(ns, "deployment/stuck"), "2");
 }
 
+/// `KUBECONFIG` naming two files (clusters and contexts in one, users in the other),
+/// `--context`, and a user whose token comes from an exec credential plugin (a shell
+/// script here, hence Unix only).
+#[cfg(unix)]
+#[test]
+fn kubeconfig_files_merge_and_exec_plugins_supply_credentials() {
+    if skip() {
+        return;
+    }
+    let c = cluster();
+    let ns = "exec-auth";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 2, "tier: front", ""));
+
+    let dir = c.run_dir.join("exec-auth");
+    std::fs::create_dir_all(&dir).unwrap();
+    let admin = std::fs::read_to_string(&c.kubeconfig).unwrap();
+    let server = admin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .expect("the admin kubeconfig names its server");
+    let calls = dir.join("calls");
+    let plugin = dir.join("credential-plugin.sh");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho called >> '{calls}'\nprintf '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"%s\"}}}}' \"$(cat '{token}')\"\n",
+            calls = calls.display(),
+            token = c.run_dir.join("pki/admin.token").display(),
+        ),
+    )
+    .unwrap();
+    let failing = dir.join("failing-plugin.sh");
+    std::fs::write(
+        &failing,
+        "#!/bin/sh\necho 'no credentials for you' >&2\nexit 1\n",
+    )
+    .unwrap();
+    for script in [&plugin, &failing] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let clusters = dir.join("clusters.yaml");
+    std::fs::write(
+        &clusters,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: {server}\n    certificate-authority: {ca}\ncontexts:\n- name: by-exec\n  context: {{cluster: local, user: exec-user, namespace: {ns}}}\n- name: broken\n  context: {{cluster: local, user: failing-user, namespace: {ns}}}\ncurrent-context: broken\n",
+            ca = c.run_dir.join("pki/ca.crt").display(),
+        ),
+    )
+    .unwrap();
+    let users = dir.join("users.yaml");
+    let exec_user = |name: &str, command: &Path| {
+        format!(
+            "- name: {name}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+            command.display()
+        )
+    };
+    std::fs::write(
+        &users,
+        format!(
+            "apiVersion: v1\nkind: Config\nusers:\n{}{}",
+            exec_user("exec-user", &plugin),
+            exec_user("failing-user", &failing)
+        ),
+    )
+    .unwrap();
+    let merged = std::env::join_paths([&clusters, &users]).unwrap();
+    let scale = |extra: &[&str]| {
+        Command::new(GANTRY)
+            .arg("scale")
+            .args(extra)
+            .args(["deploy/web", "--replicas", "3"])
+            .env("KUBECONFIG", &merged)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("running gantry")
+    };
+
+    let out = scale(&["--context", "by-exec"]);
+    assert_code(&out, 0);
+    assert_eq!(c.replicas(ns, "deployment/web"), "3");
+    assert!(
+        std::fs::read_to_string(&calls).is_ok_and(|s| s.contains("called")),
+        "the exec plugin was not run"
+    );
+
+    // The current context's user has a plugin that fails: one line, nothing scaled.
+    c.kubectl(&["-n", ns, "scale", "deploy/web", "--replicas", "2"], None);
+    let out = scale(&[]);
+    assert_code(&out, 1);
+    let stderr = text(&out.stderr);
+    assert_one_error_line(&stderr);
+    assert!(
+        stderr.starts_with(
+            "error: the kubeconfig's exec credential plugin failed: it exited with code 1: no credentials for you\n"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(c.replicas(ns, "deployment/web"), "2");
+}
+
 #[test]
 fn limited_user_is_denied_with_one_clear_line() {
     if skip() {

@@ -17,6 +17,9 @@ pub enum Error {
     #[error("could not load the Kubernetes client configuration: {0}")]
     Config(String),
 
+    #[error("the kubeconfig's exec credential plugin failed: {0}")]
+    Credentials(String),
+
     #[error("no target given: name TYPE/NAME, or a TYPE with -l SELECTOR or --all")]
     NoTarget,
 
@@ -121,6 +124,9 @@ impl Error {
             Error::Config(_) => {
                 Some("pass --kubeconfig FILE or set KUBECONFIG; --context picks a context in it")
             }
+            Error::Credentials(_) => Some(
+                "run the user's `exec` command from the kubeconfig yourself to see why; you may need to log in again",
+            ),
             Error::Forbidden { .. } => Some(
                 "ask your cluster admin for RBAC access (`kubectl auth can-i patch deployments/scale`), or use another --context",
             ),
