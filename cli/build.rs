@@ -135,14 +135,15 @@ fn build() -> Result<(), String> {
         if !wasm.is_file() {
             return Err(format!("the build did not produce {}", wasm.display()));
         }
-        let precompiled = match bundled.precompile {
-            true => precompile(&wasm, &out_dir.join(format!("{}.cwasm", bundled.name)))?,
-            false => None,
+        let precompiled = if bundled.precompile {
+            precompile(&wasm, &out_dir.join(format!("{}.cwasm", bundled.name)))?
+        } else {
+            None
         };
-        let precompiled = match precompiled {
-            Some(path) => format!("Some(include_bytes!({:?}))", path.display().to_string()),
-            None => "None".to_string(),
-        };
+        let precompiled = precompiled.map_or_else(
+            || "None".to_string(),
+            |path| format!("Some(include_bytes!({:?}))", path.display().to_string()),
+        );
         let _ = writeln!(
             table,
             "    Builtin {{ name: {:?}, wasm: include_bytes!({:?}), precompiled: {precompiled} }},",

@@ -15,10 +15,14 @@
 //!
 //! One [`Host`] holds one wasmtime engine (compiled with epoch interruption, with a
 //! ticker thread that advances the epoch every 10 ms) and the WASI preview 1 linker;
-//! make one per process and share it. Every run gets a fresh store: no preopened
-//! directories and no environment beyond its [`Grants`], stdout and stderr capped and
-//! streamed to the caller's sinks as they are written, memory capped by a resource
-//! limiter that also refuses oversized initial memory, and a wall-clock deadline
+//! make one per process and share it. Its settings come from the `gantry-engine` crate,
+//! which a build script also uses to compile a module ahead of time; such machine code
+//! loads with [`Host::load_precompiled`] and skips the compile on first use.
+//!
+//! Every run gets a fresh store: no preopened directories and no environment beyond its
+//! [`Grants`], stdout and stderr capped and streamed to the caller's sinks as they are
+//! written, memory capped by a resource limiter that also refuses oversized initial
+//! memory, and a wall-clock deadline
 //! checked inside wasm on every epoch tick. A plugin blocked in a host call (reading
 //! stdin, sleeping) past its deadline is abandoned 0.5 s later: the call returns the
 //! deadline error, the plugin's output is cut off, and its thread is left to end on
