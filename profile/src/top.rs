@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::decode::Profile;
 use crate::error::{Error, Result};
-use crate::stacks::{Names, Stacks};
+use crate::stacks::{Names, Stacks, Unsymbolized};
 use crate::units;
 
 /// pprof's default `-nodefraction`: nodes whose |cum| is below this share are dropped.
@@ -114,7 +114,12 @@ impl Aggregate {
         sign: i64,
         is_base: bool,
     ) -> Result<()> {
-        let stacks = Stacks::new(profile, frames_from, &mut self.names)?;
+        let stacks = Stacks::new(
+            profile,
+            frames_from,
+            &mut self.names,
+            Unsymbolized::ByBinary,
+        )?;
         let n = self.names.len();
         self.flat.resize(n, 0);
         self.cum.resize(n, 0);
@@ -167,7 +172,12 @@ impl Aggregate {
         kept: &[bool],
         edges: &mut HashMap<(u32, u32), bool>,
     ) -> Result<()> {
-        let stacks = Stacks::new(profile, frames_from, &mut self.names)?;
+        let stacks = Stacks::new(
+            profile,
+            frames_from,
+            &mut self.names,
+            Unsymbolized::ByBinary,
+        )?;
         let mut locs = Vec::with_capacity(64);
         let mut seen: HashSet<(u32, u32)> = HashSet::new();
         for sample in &profile.raw.sample {
