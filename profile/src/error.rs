@@ -37,7 +37,7 @@ pub enum Error {
     },
     #[error("reading standard input: {0}")]
     ReadStdin(std::io::Error),
-    #[error("invalid source {0:?}: expected http(s)://HOST:PORT[/PATH], a .pb/.pb.gz file, or -")]
+    #[error("invalid source {0:?}: expected http(s)://HOST:PORT[/PATH], a profile file, or -")]
     BadSource(String),
     #[error("invalid --header {0:?}: expected NAME:VALUE")]
     BadHeader(String),
