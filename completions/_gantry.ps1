@@ -66,8 +66,8 @@ Register-ArgumentCompleter -Native -CommandName 'gantry' -ScriptBlock {
             break
         }
         'gantry;plugin;run' {
-            [CompletionResult]::new('--memory-mib', '--memory-mib', [CompletionResultType]::ParameterName, 'Linear memory limit in MiB [default: plugins.memory_mib, else 128]')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]')
+            [CompletionResult]::new('--memory-mib', '--memory-mib', [CompletionResultType]::ParameterName, 'Plugin memory limit in MiB [default: plugins.memory_mib, else 128]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Plugin wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]')
             [CompletionResult]::new('--grant-read', '--grant-read', [CompletionResultType]::ParameterName, 'Let the plugin read this directory (read-only; seen at its absolute path)')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Let the plugin read this environment variable')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR in the environment means never, unless `always`)')
@@ -196,8 +196,8 @@ Register-ArgumentCompleter -Native -CommandName 'gantry' -ScriptBlock {
         'gantry;infer' {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Input tensors as JSON: {"NAME":{"shape":[..],"data":[..]}} or nested arrays; - for stdin')
             [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'Input tensors as JSON: {"NAME":{"shape":[..],"data":[..]}} or nested arrays; - for stdin')
-            [CompletionResult]::new('--memory-mib', '--memory-mib', [CompletionResultType]::ParameterName, 'Linear memory limit in MiB [default: plugins.memory_mib, else 128]')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]')
+            [CompletionResult]::new('--memory-mib', '--memory-mib', [CompletionResultType]::ParameterName, 'Plugin memory limit in MiB [default: plugins.memory_mib, else 128]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Plugin wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR in the environment means never, unless `always`)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: tables for people, JSON with a stable schema for machines')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: tables for people, JSON with a stable schema for machines')
@@ -215,6 +215,8 @@ Register-ArgumentCompleter -Native -CommandName 'gantry' -ScriptBlock {
         'gantry;forecast' {
             [CompletionResult]::new('--metrics', '--metrics', [CompletionResultType]::ParameterName, 'The series: CSV `timestamp,value` with a header, or JSON ([{"t","v"}], [[t,v]], a Prometheus range query)')
             [CompletionResult]::new('--horizon', '--horizon', [CompletionResultType]::ParameterName, 'Steps (samples) ahead to forecast the peak over, 1 to 72')
+            [CompletionResult]::new('--memory-mib', '--memory-mib', [CompletionResultType]::ParameterName, 'Plugin memory limit in MiB [default: plugins.memory_mib, else 128]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Plugin wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR in the environment means never, unless `always`)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: tables for people, JSON with a stable schema for machines')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: tables for people, JSON with a stable schema for machines')

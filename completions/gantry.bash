@@ -242,7 +242,7 @@ _gantry() {
             return 0
             ;;
         gantry__subcmd__forecast)
-            opts="-o -v -q -h -V --metrics --horizon --backtest --color --output --verbose --quiet --config --help --version"
+            opts="-o -v -q -h -V --metrics --horizon --backtest --memory-mib --timeout --color --output --verbose --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -253,6 +253,14 @@ _gantry() {
                     return 0
                     ;;
                 --horizon)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-mib)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

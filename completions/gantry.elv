@@ -61,8 +61,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gantry;plugin;run'= {
-            cand --memory-mib 'Linear memory limit in MiB [default: plugins.memory_mib, else 128]'
-            cand --timeout 'Wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]'
+            cand --memory-mib 'Plugin memory limit in MiB [default: plugins.memory_mib, else 128]'
+            cand --timeout 'Plugin wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]'
             cand --grant-read 'Let the plugin read this directory (read-only; seen at its absolute path)'
             cand --env 'Let the plugin read this environment variable'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
@@ -177,8 +177,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
         &'gantry;infer'= {
             cand -i 'Input tensors as JSON: {"NAME":{"shape":[..],"data":[..]}} or nested arrays; - for stdin'
             cand --input 'Input tensors as JSON: {"NAME":{"shape":[..],"data":[..]}} or nested arrays; - for stdin'
-            cand --memory-mib 'Linear memory limit in MiB [default: plugins.memory_mib, else 128]'
-            cand --timeout 'Wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]'
+            cand --memory-mib 'Plugin memory limit in MiB [default: plugins.memory_mib, else 128]'
+            cand --timeout 'Plugin wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
             cand -o 'Output format: tables for people, JSON with a stable schema for machines'
             cand --output 'Output format: tables for people, JSON with a stable schema for machines'
@@ -195,6 +195,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
         &'gantry;forecast'= {
             cand --metrics 'The series: CSV `timestamp,value` with a header, or JSON ([{"t","v"}], [[t,v]], a Prometheus range query)'
             cand --horizon 'Steps (samples) ahead to forecast the peak over, 1 to 72'
+            cand --memory-mib 'Plugin memory limit in MiB [default: plugins.memory_mib, else 128]'
+            cand --timeout 'Plugin wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
             cand -o 'Output format: tables for people, JSON with a stable schema for machines'
             cand --output 'Output format: tables for people, JSON with a stable schema for machines'

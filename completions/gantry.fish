@@ -59,8 +59,8 @@ complete -c gantry -n "__fish_gantry_using_subcommand plugin; and not __fish_see
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and not __fish_seen_subcommand_from run install list info remove new help" -f -a "remove" -d 'Remove an installed plugin'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and not __fish_seen_subcommand_from run install list info remove new help" -f -a "new" -d 'Create a Rust plugin project in a new directory NAME'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and not __fish_seen_subcommand_from run install list info remove new help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -l memory-mib -d 'Linear memory limit in MiB [default: plugins.memory_mib, else 128]' -r
-complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -l timeout -d 'Wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]' -r
+complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -l memory-mib -d 'Plugin memory limit in MiB [default: plugins.memory_mib, else 128]' -r
+complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -l timeout -d 'Plugin wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]' -r
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -l grant-read -d 'Let the plugin read this directory (read-only; seen at its absolute path)' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -l env -d 'Let the plugin read this environment variable' -r
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
@@ -133,8 +133,8 @@ complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_su
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from help" -f -a "new" -d 'Create a Rust plugin project in a new directory NAME'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gantry -n "__fish_gantry_using_subcommand infer" -s i -l input -d 'Input tensors as JSON: {"NAME":{"shape":[..],"data":[..]}} or nested arrays; - for stdin' -r -F
-complete -c gantry -n "__fish_gantry_using_subcommand infer" -l memory-mib -d 'Linear memory limit in MiB [default: plugins.memory_mib, else 128]' -r
-complete -c gantry -n "__fish_gantry_using_subcommand infer" -l timeout -d 'Wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]' -r
+complete -c gantry -n "__fish_gantry_using_subcommand infer" -l memory-mib -d 'Plugin memory limit in MiB [default: plugins.memory_mib, else 128]' -r
+complete -c gantry -n "__fish_gantry_using_subcommand infer" -l timeout -d 'Plugin wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]' -r
 complete -c gantry -n "__fish_gantry_using_subcommand infer" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -147,6 +147,8 @@ complete -c gantry -n "__fish_gantry_using_subcommand infer" -s h -l help -d 'Pr
 complete -c gantry -n "__fish_gantry_using_subcommand infer" -s V -l version -d 'Print version'
 complete -c gantry -n "__fish_gantry_using_subcommand forecast" -l metrics -d 'The series: CSV `timestamp,value` with a header, or JSON ([{"t","v"}], [[t,v]], a Prometheus range query)' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand forecast" -l horizon -d 'Steps (samples) ahead to forecast the peak over, 1 to 72' -r
+complete -c gantry -n "__fish_gantry_using_subcommand forecast" -l memory-mib -d 'Plugin memory limit in MiB [default: plugins.memory_mib, else 128]' -r
+complete -c gantry -n "__fish_gantry_using_subcommand forecast" -l timeout -d 'Plugin wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]' -r
 complete -c gantry -n "__fish_gantry_using_subcommand forecast" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -3,8 +3,9 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
+use crate::base::{ColorChoice, OutputFormat};
 use crate::commands;
 
 #[derive(Debug, Parser)]
@@ -44,19 +45,6 @@ pub struct GlobalArgs {
     /// Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]
     #[arg(long, value_name = "FILE", global = true, env = "GANTRY_CONFIG")]
     pub config: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
