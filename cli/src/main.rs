@@ -7,13 +7,12 @@ mod commands;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::base::Context;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    commands::completions::complete_if_asked();
+    let cli = cli::parse(base::plugin_summaries);
     base::init_color(cli.global.color);
     let code = match dispatch(cli) {
         Ok(code) => code,

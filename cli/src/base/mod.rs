@@ -16,7 +16,10 @@ pub use exit::{Exit, Failure, report};
 pub use output::{
     ColorChoice, OutputFormat, confirm, error_line, init_color, interactive, warn_line,
 };
-pub use sandbox::{LimitArgs, host, load_builtin, plugin_failure, run_options};
+pub use sandbox::{
+    LimitArgs, PluginSummary, host, load_builtin, plugin_failure, plugin_name_candidates,
+    plugin_summaries, run_options,
+};
 
 /// Every built-in plugin, in a stable order.
 pub fn builtins() -> &'static [Builtin] {

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use gantry_plugins::{
-    ErrorClass, Grants, Host, LimitOverrides, Limits, LogSink, MIB, ModuleCache, Plugin,
-    PluginError, RunOptions,
+    ErrorClass, Grants, Host, LimitOverrides, Limits, LogSink, MIB, Manifest, ModuleCache, Plugin,
+    PluginError, PluginStore, RunOptions,
 };
 
 use super::Context;
@@ -103,4 +104,61 @@ pub fn plugin_failure(err: PluginError) -> anyhow::Error {
         Some(hint) => failure.hint(hint).into(),
         None => failure.into(),
     }
+}
+
+/// A plugin as help and completions show it, read from its manifest without compiling it.
+pub struct PluginSummary {
+    pub plugin: String,
+    pub command: Option<String>,
+    /// The manifest's description, with control characters escaped.
+    pub description: Option<String>,
+}
+
+/// Installed plugins, then the built-in ones that no installed plugin shadows. Plugins
+/// whose manifest cannot be read are left out: help and completion must not fail.
+pub fn plugin_summaries() -> Vec<PluginSummary> {
+    let installed = PluginStore::default_root()
+        .map(PluginStore::new)
+        .and_then(|store| store.list().ok())
+        .unwrap_or_default();
+    let builtin = builtins::all()
+        .iter()
+        .filter_map(|b| Manifest::embedded_in(b.wasm).ok().flatten());
+    let mut summaries: Vec<PluginSummary> = Vec::new();
+    for manifest in installed.into_iter().map(|i| i.manifest).chain(builtin) {
+        if summaries.iter().any(|s| s.plugin == manifest.name) {
+            continue;
+        }
+        summaries.push(PluginSummary {
+            plugin: manifest.name,
+            command: manifest.provides.command,
+            description: manifest.description.as_deref().map(escape_control),
+        });
+    }
+    summaries
+}
+
+/// Completes a plugin's name, for arguments that name one.
+pub fn plugin_name_candidates() -> ArgValueCandidates {
+    ArgValueCandidates::new(|| {
+        plugin_summaries()
+            .into_iter()
+            .map(|p| CompletionCandidate::new(p.plugin).help(p.description.map(Into::into)))
+            .collect::<Vec<_>>()
+    })
+}
+
+/// Text from a plugin with every control character escaped, so that it can never move
+/// the cursor, erase a line or change colours on the user's terminal.
+fn escape_control(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }

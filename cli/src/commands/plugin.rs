@@ -37,11 +37,13 @@ pub enum PluginCommand {
     /// Show a plugin's manifest, checksum and effective limits
     Info {
         /// An installed or built-in plugin, or a .wasm file
+        #[arg(add = base::plugin_name_candidates())]
         plugin: String,
     },
     /// Remove an installed plugin
     Remove {
         /// The installed plugin's name
+        #[arg(add = base::plugin_name_candidates())]
         name: String,
     },
     /// Create a Rust plugin project in a new directory NAME
@@ -54,7 +56,7 @@ pub enum PluginCommand {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// An installed or built-in plugin's name, or a path to a .wasm file
-    #[arg(value_name = "NAME|FILE.wasm")]
+    #[arg(value_name = "NAME|FILE.wasm", add = base::plugin_name_candidates())]
     pub plugin: String,
 
     #[command(flatten)]
@@ -68,8 +70,13 @@ pub struct RunArgs {
     #[arg(long = "env", value_name = "NAME")]
     pub env: Vec<String>,
 
-    /// Arguments for the plugin
-    #[arg(last = true, value_name = "ARGS")]
+    /// Arguments for the plugin: everything after its name that is not one of the options
+    /// above, and everything after `--`
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
     pub args: Vec<String>,
 }
 
