@@ -78,3 +78,29 @@ pub fn complete_if_asked() {
 fn completion_command() -> clap::Command {
     cli::with_plugin_commands(Cli::command(), base::plugin_summaries())
 }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fails when `completions/` is stale. `GANTRY_BLESS=1 cargo test -p gantry completions`
+    /// rewrites the files.
+    #[test]
+    fn checked_in_completions_are_current() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../completions");
+        let bless = std::env::var_os("GANTRY_BLESS").is_some();
+        let mut stale = Vec::new();
+        for shell in CompletionShell::value_variants() {
+            let path = dir.join(shell.file_name());
+            let fresh = script(*shell);
+            if bless {
+                std::fs::write(&path, &fresh).unwrap();
+            } else if std::fs::read(&path).ok().as_deref() != Some(fresh.as_slice()) {
+                stale.push(path.display().to_string());
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale completion scripts {stale:?}; run `GANTRY_BLESS=1 cargo test -p gantry completions`"
+        );
+    }
+}
