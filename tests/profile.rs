@@ -43,6 +43,70 @@ fn cpu_top_matches_go_tool_pprof() {
     assert_same_top(&cpu, &["--nodecount", "10"], &["-nodecount=10"]);
 }
 
+/// A profile where `callee` is inlined into `caller` with most of the weight, and called
+/// from `other` with `called_weight`.
+fn inline_and_called(called_weight: i64) -> Vec<u8> {
+    use gantry_profile::proto;
+    use prost::Message as _;
+    let strings = ["", "samples", "count", "main", "caller", "callee", "other"];
+    let function = |id: u64| proto::Function {
+        id,
+        name: id as i64 + 2,
+        system_name: id as i64 + 2,
+        ..Default::default()
+    };
+    let line = |function_id| proto::Line {
+        function_id,
+        ..Default::default()
+    };
+    let location = |id, lines: Vec<proto::Line>| proto::Location {
+        id,
+        line: lines,
+        ..Default::default()
+    };
+    let sample = |location_id: Vec<u64>, value| proto::Sample {
+        location_id,
+        value: vec![value],
+        label: Vec::new(),
+    };
+    proto::Profile {
+        sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+        sample: vec![
+            sample(vec![1, 3], 10_000),
+            sample(vec![2, 4, 3], called_weight),
+        ],
+        location: vec![
+            location(1, vec![line(3), line(2)]),
+            location(2, vec![line(3)]),
+            location(3, vec![line(1)]),
+            location(4, vec![line(4)]),
+        ],
+        function: (1..=4).map(function).collect(),
+        string_table: strings.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// pprof drops edges lighter than 0.1% of the total (`-edgefraction`) from its graph
+/// before it marks rows inline, so a rare plain call does not make a row partial-inline.
+#[test]
+fn inline_marks_ignore_edges_pprof_drops() {
+    let dir = tempfile::tempdir().unwrap();
+    for (called_weight, mark) in [(1, "inline"), (9, "inline"), (11, "partial-inline")] {
+        let file = dir.path().join(format!("inline{called_weight}.pb"));
+        std::fs::write(&file, inline_and_called(called_weight)).unwrap();
+        let report = assert_same_top(&file, &[], &[]);
+        let callee = report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "callee")
+            .expect("a callee row");
+        assert_eq!(callee["inline"], mark, "{report}");
+    }
+}
+
 #[test]
 fn heap_top_matches_go_tool_pprof_for_every_sample_type() {
     let server = Server::start(&[]);
