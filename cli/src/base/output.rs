@@ -45,9 +45,14 @@ pub const ERROR: Style = AnsiColor::Red.on_default().bold();
 pub const HINT: Style = AnsiColor::Cyan.on_default().bold();
 pub const WARN: Style = AnsiColor::Yellow.on_default().bold();
 
-pub fn error_line(message: &str, hint: Option<&str>) {
+/// `error: MESSAGE`, then `caused by: ...` for each cause (given with `-v`), then the
+/// hint.
+pub fn error_line(message: &str, hint: Option<&str>, causes: &[String]) {
     let mut err = anstream::stderr().lock();
     let _ = writeln!(err, "{ERROR}error:{ERROR:#} {message}");
+    for cause in causes {
+        let _ = writeln!(err, "  caused by: {cause}");
+    }
     if let Some(hint) = hint {
         let _ = writeln!(err, "{HINT}hint:{HINT:#} {hint}");
     }
@@ -66,4 +71,22 @@ pub fn confirm(prompt: &str) -> anyhow::Result<bool> {
         .default(false)
         .interact()
         .context("reading the confirmation")
+}
+
+/// Writes one `-o json` document: an object whose first field, `schema`, names its
+/// documented shape (`gantry.scale/v1`), followed by `body`'s fields.
+pub fn write_json(
+    out: &mut dyn Write,
+    schema: &str,
+    body: &impl serde::Serialize,
+) -> anyhow::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Document<'a, T: serde::Serialize> {
+        schema: &'a str,
+        #[serde(flatten)]
+        body: &'a T,
+    }
+    serde_json::to_writer_pretty(&mut *out, &Document { schema, body })?;
+    writeln!(out)?;
+    Ok(())
 }
