@@ -197,3 +197,12 @@ fn quiet_prints_no_results() {
         );
     }
 }
+
+#[test]
+fn output_flag_given_a_file_points_at_dash_capital_o() {
+    snapshot_run(
+        "error__output_flag_file",
+        |_| {},
+        &["profile", "flamegraph", "cpu.pb.gz", "-o", "cpu.svg"],
+    );
+}

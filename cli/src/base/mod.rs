@@ -14,7 +14,8 @@ pub use builtins::{Builtin, INFERENCE_GUEST};
 pub use config::Config;
 pub use exit::{Exit, Failure, report};
 pub use output::{
-    ColorChoice, OutputFormat, confirm, error_line, init_color, interactive, warn_line, write_json,
+    ColorChoice, OutputFormat, OutputFormatParser, confirm, error_line, init_color, interactive,
+    warn_line, write_json,
 };
 pub use sandbox::{
     LimitArgs, PluginSummary, host, load_builtin, plugin_failure, plugin_name_candidates,

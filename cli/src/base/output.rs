@@ -22,6 +22,50 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Parses `-o`, and tells someone who wrote `-o cpu.svg` that files are `-O FILE`.
+#[derive(Clone)]
+pub struct OutputFormatParser;
+
+impl clap::builder::TypedValueParser for OutputFormatParser {
+    type Value = OutputFormat;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<OutputFormat, clap::Error> {
+        use clap::error::{ContextKind, ContextValue};
+        clap::builder::EnumValueParser::<OutputFormat>::new()
+            .parse_ref(cmd, arg, value)
+            .map_err(|mut err| {
+                let value = value.to_string_lossy();
+                if value.contains('.') || value.contains('/') || value == "-" {
+                    err.insert(
+                        ContextKind::Suggested,
+                        ContextValue::StyledStrs(vec![
+                            format!(
+                                "`-o` chooses the output format; to write to `{value}`, use `-O {value}` where the command takes a file"
+                            )
+                            .into(),
+                        ]),
+                    );
+                }
+                err
+            })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            OutputFormat::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
+}
+
 /// Applies `--color` to every anstream writer. `auto` honours `NO_COLOR`, `CLICOLOR_FORCE`
 /// and whether the stream is a terminal (anstream's own rules).
 pub fn init_color(choice: ColorChoice) {
