@@ -7,10 +7,12 @@ use std::process::{Command, Output};
 
 const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
 
-/// gantry with no installed plugins, no configuration and no kubeconfig of the user's.
+/// gantry in `home`, with no installed plugins, no configuration and no kubeconfig of
+/// the user's.
 fn gantry(home: &Path, args: &[&str]) -> Output {
     Command::new(GANTRY)
         .args(args)
+        .current_dir(home)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)
@@ -205,4 +207,34 @@ fn output_flag_given_a_file_points_at_dash_capital_o() {
         |_| {},
         &["profile", "flamegraph", "cpu.pb.gz", "-o", "cpu.svg"],
     );
+}
+
+/// A Go heap profile in the legacy text form, small enough to write inline.
+const HEAP_TEXT: &str =
+    "heap profile: 1: 1024 [2: 2048] @ heap/1048576\n1: 1024 [2: 2048] @ 0x401000 0x402000\n";
+
+#[test]
+fn a_write_into_a_missing_folder_names_the_users_path() {
+    snapshot_run(
+        "error__output_into_missing_folder",
+        |home| std::fs::write(home.join("heap.txt"), HEAP_TEXT).unwrap(),
+        &["profile", "flamegraph", "heap.txt", "-O", "nowhere/cpu.svg"],
+    );
+}
+
+#[test]
+fn dash_capital_o_dash_writes_to_stdout() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("heap.txt"), HEAP_TEXT).unwrap();
+    let out = gantry(
+        home.path(),
+        &["profile", "flamegraph", "heap.txt", "-O", "-"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stdout.starts_with(b"<?xml"),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!home.path().join("-").exists(), "wrote a file named -");
 }

@@ -4,7 +4,7 @@
 //! flags, shows progress, renders, and maps errors to exit codes.
 
 use std::io::{IsTerminal as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -119,7 +119,7 @@ pub struct FlamegraphArgs {
     /// The profile: http://host:port, a pprof URL, a profile file, or -
     pub source: String,
 
-    /// The SVG file to write
+    /// The SVG file to write, or - for standard output
     #[arg(short = 'O', long = "output-file", value_name = "FILE.svg")]
     pub output_file: PathBuf,
 
@@ -153,7 +153,8 @@ pub struct SaveArgs {
     /// http://host:port, a pprof URL, a profile file, or -
     pub source: String,
 
-    /// The file to write (gzipped protobuf, as Go serves it and pprof reads it)
+    /// The file to write (gzipped protobuf, as Go serves it and pprof reads it), or - for
+    /// standard output
     #[arg(short = 'O', long = "output-file", value_name = "FILE.pb.gz")]
     pub output_file: PathBuf,
 
@@ -331,11 +332,22 @@ fn flamegraph(args: FlamegraphArgs, ctx: &Context) -> anyhow::Result<u8> {
         title,
     )
     .map_err(fail)?;
-    gantry_profile::atomic::write_atomic(&args.output_file, &svg).map_err(fail)?;
-    if !ctx.quiet {
+    if write_output(&args.output_file, &svg, ctx)? && !ctx.quiet {
         eprintln!("wrote {}", args.output_file.display());
     }
     Ok(Exit::Success.code())
+}
+
+/// Writes `-O FILE` atomically, or to stdout for `-O -`; says whether it was a file.
+fn write_output(path: &Path, bytes: &[u8], ctx: &Context) -> anyhow::Result<bool> {
+    if path.as_os_str() == "-" {
+        let mut out = ctx.out();
+        out.write_all(bytes)?;
+        out.flush()?;
+        return Ok(false);
+    }
+    gantry_profile::atomic::write_atomic(path, bytes).map_err(fail)?;
+    Ok(true)
 }
 
 fn collapse(args: CollapseArgs, ctx: &Context) -> anyhow::Result<u8> {
@@ -359,8 +371,7 @@ fn save(args: SaveArgs, ctx: &Context) -> anyhow::Result<u8> {
         Format::Protobuf => gantry_profile::decode::gzipped(bytes),
         Format::Legacy(_) => profile.to_gzipped_protobuf(),
     };
-    gantry_profile::atomic::write_atomic(&args.output_file, &bytes).map_err(fail)?;
-    if !ctx.quiet {
+    if write_output(&args.output_file, &bytes, ctx)? && !ctx.quiet {
         let (kind, _) = profile.sample_types().pop().unwrap_or_default();
         let converted = match format {
             Format::Protobuf => String::new(),
