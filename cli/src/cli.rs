@@ -29,7 +29,8 @@ pub struct GlobalArgs {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 
-    /// Output format: tables for people, JSON with a stable schema for machines
+    /// Output format: tables for people, JSON with a stable schema for machines, SARIF
+    /// (deps-audit only) for code-scanning tools
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
     pub output: OutputFormat,
 
@@ -57,6 +58,7 @@ pub enum ColorChoice {
 pub enum OutputFormat {
     Table,
     Json,
+    Sarif,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +73,8 @@ pub enum Command {
     Scale(commands::scale::ScaleArgs),
     /// Capture and read pprof profiles: top, diffs, flame graphs, goroutine leak checks
     Profile(commands::profile::ProfileArgs),
+    /// Which dependencies of a Go, Cargo or npm project are outdated, yanked, deprecated or vulnerable
+    DepsAudit(commands::deps_audit::DepsAuditArgs),
     /// Print a shell completion script
     Completions(commands::completions::CompletionsArgs),
     /// Write the man pages into a directory

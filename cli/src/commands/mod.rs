@@ -2,6 +2,7 @@
 //! into a library crate, so the logic is testable without a terminal.
 
 pub mod completions;
+pub mod deps_audit;
 pub mod forecast;
 pub mod generate_man;
 pub mod infer;
@@ -11,6 +12,7 @@ pub mod scale;
 
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::{self, Config};
+use crate::exit::{Exit, Failure};
 
 /// What every command may read besides its own arguments.
 pub struct Context {
@@ -34,6 +36,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::GenerateMan(args) => return generate_man::run(&args),
         command => command,
     };
+    // SARIF describes findings in files; only deps-audit has any.
+    if cli.global.output == OutputFormat::Sarif && !matches!(command, Command::DepsAudit(_)) {
+        return Err(Failure::new(Exit::Usage, "-o sarif is only for `gantry deps-audit`")
+            .hint("use -o table or -o json")
+            .into());
+    }
     let ctx = Context {
         output: cli.global.output,
         verbose: cli.global.verbose,
@@ -46,6 +54,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Infer(args) => infer::run(args, &ctx),
         Command::Forecast(args) => forecast::run(args, &ctx),
         Command::Profile(args) => profile::run(args, &ctx),
+        Command::DepsAudit(args) => deps_audit::run(args, &ctx),
         Command::External(argv) => plugin::run_external(argv, &ctx),
         Command::Completions(args) => completions::run(&args),
         Command::GenerateMan(args) => generate_man::run(&args),
