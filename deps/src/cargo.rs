@@ -12,7 +12,7 @@ use semver::{Version, VersionReq};
 use serde::Deserialize;
 
 use crate::cargo_lock::{
-    self, CRATES_IO_GIT, CRATES_IO_SPARSE, CargoLock, DeclaredDependency, DeclaredSource, Manifest,
+    self, CRATES_IO_GIT, CRATES_IO_SPARSE, DeclaredDependency, DeclaredSource, Manifest,
 };
 use crate::error::AuditError;
 use crate::model::{Dependency, Ecosystem, Location, Project, Report, SourceKind, UpdateKind};

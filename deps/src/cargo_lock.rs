@@ -360,7 +360,7 @@ libc = "0.2"
         assert!(m.is_workspace);
         assert_eq!(m.members, ["crates/*"]);
         let names: Vec<_> = m.dependencies.iter().map(|d| d.package.as_str()).collect();
-        assert_eq!(names, ["rand", "local", "libc", "serde"]);
+        assert_eq!(names, ["local", "rand", "libc", "serde"]);
         let ws = workspace_dependencies(&toml::from_str(root).unwrap(), "Cargo.toml")
             .unwrap()
             .unwrap();

@@ -336,7 +336,7 @@ mod tests {
         let names: Vec<_> = lock.entries.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["app", "a", "b", "@s/c", "d"]);
         let lines: Vec<_> = lock.entries.iter().map(|e| e.line).collect();
-        assert_eq!(lines, [6, 10, 14, 18, 22]);
+        assert_eq!(lines, [6, 11, 15, 19, 23]);
         assert_eq!(lock.entries[0].specs.len(), 3);
         assert!(lock.entries[3].dev);
     }

@@ -332,10 +332,18 @@ impl OsvDb {
                     continue;
                 }
             };
-            let name = format!("{}:{}", path.display(), entry.name());
-            if !entry.name().ends_with(".json") {
+            let entry_name = match entry.name() {
+                Ok(name) => name.to_string(),
+                Err(e) => {
+                    self.warnings
+                        .push(format!("{}: skipping entry {i}: {e}", path.display()));
+                    continue;
+                }
+            };
+            if !entry_name.ends_with(".json") {
                 continue;
             }
+            let name = format!("{}:{entry_name}", path.display());
             buffer.clear();
             if let Err(e) = entry.read_to_end(&mut buffer) {
                 self.warnings.push(format!("skipping {name}: {e}"));
