@@ -32,7 +32,10 @@ fn project(name: &str) -> PathBuf {
 }
 
 fn osv(ecosystem: &str) -> PathBuf {
-    repo().join("../shared/data/osv").join(ecosystem).join("all.zip")
+    repo()
+        .join("../shared/data/osv")
+        .join(ecosystem)
+        .join("all.zip")
 }
 
 #[derive(Clone)]
@@ -74,7 +77,8 @@ impl Replay {
         let mut routes = HashMap::new();
         for name in recordings {
             let path = fixtures().join("replay").join(format!("{name}.jsonl.gz"));
-            let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let file =
+                std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let reader = BufReader::new(flate2::read::GzDecoder::new(file));
             for line in reader.lines() {
                 let record: Value = serde_json::from_str(&line.unwrap()).unwrap();
@@ -90,7 +94,11 @@ impl Replay {
                     .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
                     .collect();
                 routes.insert(
-                    format!("{} {}", record["method"].as_str().unwrap(), record["path"].as_str().unwrap()),
+                    format!(
+                        "{} {}",
+                        record["method"].as_str().unwrap(),
+                        record["path"].as_str().unwrap()
+                    ),
                     Recorded {
                         status: record["status"].as_u64().unwrap() as u16,
                         headers,
@@ -138,11 +146,19 @@ impl Replay {
     }
 
     fn fault(&self, path: &str, fault: Fault) {
-        self.faults.lock().unwrap().insert(format!("GET {path}"), fault);
+        self.faults
+            .lock()
+            .unwrap()
+            .insert(format!("GET {path}"), fault);
     }
 
     fn hits(&self, path: &str) -> usize {
-        self.hits.lock().unwrap().get(&format!("GET {path}")).copied().unwrap_or(0)
+        self.hits
+            .lock()
+            .unwrap()
+            .get(&format!("GET {path}"))
+            .copied()
+            .unwrap_or(0)
     }
 
     fn total_hits(&self) -> usize {
@@ -157,7 +173,9 @@ impl Replay {
     fn expire_immediately(&self) {
         for recorded in self.routes.lock().unwrap().values_mut() {
             recorded.headers.retain(|(k, _)| k != "cache-control");
-            recorded.headers.push(("cache-control".into(), "max-age=0".into()));
+            recorded
+                .headers
+                .push(("cache-control".into(), "max-age=0".into()));
         }
     }
 
@@ -213,7 +231,10 @@ fn serve(
             return Ok(());
         }
         let mut parts = request_line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+        let (method, path) = (
+            parts.next().unwrap_or("").to_string(),
+            parts.next().unwrap_or("").to_string(),
+        );
         let mut headers = HashMap::new();
         loop {
             let mut line = String::new();
@@ -226,7 +247,10 @@ fn serve(
                 headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
             }
         }
-        if let Some(length) = headers.get("content-length").and_then(|l| l.parse::<usize>().ok()) {
+        if let Some(length) = headers
+            .get("content-length")
+            .and_then(|l| l.parse::<usize>().ok())
+        {
             let mut body = vec![0; length];
             reader.read_exact(&mut body)?;
         }
@@ -239,7 +263,11 @@ fn serve(
         };
         let fault = faults.lock().unwrap().get(&key).cloned();
         let recorded = routes.lock().unwrap().get(&key).cloned();
-        let respond = |w: &mut TcpStream, status: u16, extra: &[(String, String)], body: &[u8]| -> std::io::Result<()> {
+        let respond = |w: &mut TcpStream,
+                       status: u16,
+                       extra: &[(String, String)],
+                       body: &[u8]|
+         -> std::io::Result<()> {
             let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
             for (k, v) in extra {
                 head.push_str(&format!("{k}: {v}\r\n"));
@@ -251,15 +279,21 @@ fn serve(
         };
         match (fault, recorded) {
             (Some(Fault::Status(status)), _) => respond(&mut writer, status, &[], b"fault")?,
-            (Some(Fault::TooManyRequests { secs, times }), _) if count <= times => {
-                respond(&mut writer, 429, &[("retry-after".into(), secs.to_string())], b"slow down")?
-            }
+            (Some(Fault::TooManyRequests { secs, times }), _) if count <= times => respond(
+                &mut writer,
+                429,
+                &[("retry-after".into(), secs.to_string())],
+                b"slow down",
+            )?,
             (Some(Fault::Unavailable { times }), _) if count <= times => {
                 respond(&mut writer, 503, &[], b"unavailable")?
             }
             (Some(Fault::Body(body)), _) => respond(&mut writer, 200, &[], body.as_bytes())?,
             (Some(Fault::Truncated), Some(r)) => {
-                let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", r.body.len() + 100);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+                    r.body.len() + 100
+                );
                 writer.write_all(head.as_bytes())?;
                 writer.write_all(&r.body[..r.body.len() / 2])?;
                 return Ok(());
@@ -268,7 +302,11 @@ fn serve(
                 if let Some(Fault::Slow(pause)) = fault {
                     std::thread::sleep(pause);
                 }
-                let etag = r.headers.iter().find(|(k, _)| k == "etag").map(|(_, v)| v.clone());
+                let etag = r
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == "etag")
+                    .map(|(_, v)| v.clone());
                 if etag.is_some() && headers.get("if-none-match") == etag.as_ref() {
                     respond(&mut writer, 304, &r.headers, b"")?;
                 } else {
@@ -292,8 +330,12 @@ struct Run {
 
 impl Run {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -355,7 +397,12 @@ fn validate_sarif(sarif: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("python3 runs tests/deps/validate_sarif.py");
-    child.stdin.take().unwrap().write_all(sarif.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sarif.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(
         output.status.success(),
@@ -375,11 +422,22 @@ fn go_project_matches_go_list_and_osv() {
     let run = gantry(
         &replay,
         cache.path(),
-        &["deps-audit", project("go-gin").to_str().unwrap(), "-o", "json", "--osv-db", osv_db.to_str().unwrap()],
+        &[
+            "deps-audit",
+            project("go-gin").to_str().unwrap(),
+            "-o",
+            "json",
+            "--osv-db",
+            osv_db.to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(replay.misses().is_empty(), "requests not in the recording: {:?}", replay.misses());
+    assert!(
+        replay.misses().is_empty(),
+        "requests not in the recording: {:?}",
+        replay.misses()
+    );
     let report = run.json();
     assert_eq!(report["schema"], "gantry.deps-audit/v1");
     let expected = include_str!("fixtures/deps/expected/go-gin.json");
@@ -394,11 +452,22 @@ fn go_project_with_case_encoded_paths_and_a_pruned_graph() {
     let run = gantry(
         &replay,
         cache.path(),
-        &["deps-audit", project("go-cli").to_str().unwrap(), "-o", "json", "--osv-db", osv_db.to_str().unwrap()],
+        &[
+            "deps-audit",
+            project("go-cli").to_str().unwrap(),
+            "-o",
+            "json",
+            "--osv-db",
+            osv_db.to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(replay.misses().is_empty(), "requests not in the recording: {:?}", replay.misses());
+    assert!(
+        replay.misses().is_empty(),
+        "requests not in the recording: {:?}",
+        replay.misses()
+    );
     // Upper-case letters travel as !lower-case.
     assert!(replay.hits("/go/github.com/!alec!aivazis/survey/v2/@v/list") > 0);
     let report = run.json();
@@ -429,10 +498,17 @@ fn cargo_project_v3_lockfile() {
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(replay.misses().is_empty(), "requests not in the recording: {:?}", replay.misses());
+    assert!(
+        replay.misses().is_empty(),
+        "requests not in the recording: {:?}",
+        replay.misses()
+    );
     let report = run.json();
     assert_eq!(report["projects"][0]["format"], "Cargo.lock v3");
-    check_expected(&report, include_str!("fixtures/deps/expected/cargo-starship.json"));
+    check_expected(
+        &report,
+        include_str!("fixtures/deps/expected/cargo-starship.json"),
+    );
 }
 
 #[test]
@@ -443,12 +519,26 @@ fn npm_project() {
     let run = gantry(
         &replay,
         cache.path(),
-        &["deps-audit", project("npm-express").to_str().unwrap(), "-o", "json", "--osv-db", osv_db.to_str().unwrap()],
+        &[
+            "deps-audit",
+            project("npm-express").to_str().unwrap(),
+            "-o",
+            "json",
+            "--osv-db",
+            osv_db.to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(replay.misses().is_empty(), "requests not in the recording: {:?}", replay.misses());
-    check_expected(&run.json(), include_str!("fixtures/deps/expected/npm-express.json"));
+    assert!(
+        replay.misses().is_empty(),
+        "requests not in the recording: {:?}",
+        replay.misses()
+    );
+    check_expected(
+        &run.json(),
+        include_str!("fixtures/deps/expected/npm-express.json"),
+    );
 }
 
 /// The expected file lists, per dependency, the fields that must match exactly: values
@@ -466,7 +556,12 @@ fn check_expected(report: &Value, expected: &str) {
             if field == "vulnerabilities" {
                 let mut ids = vuln_ids(actual);
                 ids.sort();
-                let want: Vec<String> = value.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+                let want: Vec<String> = value
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .collect();
                 assert_eq!(ids, want, "{name}: vulnerability IDs");
             } else {
                 assert_eq!(&actual[field], value, "{name}: {field}\n{actual:#}");
@@ -484,7 +579,14 @@ fn sarif_validates_against_the_official_schema() {
         let run = gantry(
             &replay,
             cache.path(),
-            &["deps-audit", project(name).to_str().unwrap(), "-o", "sarif", "--osv-db", osv_db.to_str().unwrap()],
+            &[
+                "deps-audit",
+                project(name).to_str().unwrap(),
+                "-o",
+                "sarif",
+                "--osv-db",
+                osv_db.to_str().unwrap(),
+            ],
             &[],
         );
         assert_eq!(run.code, 0, "{}", run.stderr);
@@ -498,7 +600,9 @@ fn sarif_validates_against_the_official_schema() {
             assert!(location["region"]["startLine"].as_u64().unwrap() >= 1);
             let uri = location["artifactLocation"]["uri"].as_str().unwrap();
             assert!(
-                ["go.mod", "go.sum", "package-lock.json"].iter().any(|f| uri.ends_with(f)),
+                ["go.mod", "go.sum", "package-lock.json"]
+                    .iter()
+                    .any(|f| uri.ends_with(f)),
                 "{uri}"
             );
         }
@@ -512,13 +616,33 @@ fn fail_on_policies_exit_5() {
     let cache = tempfile::tempdir().unwrap();
     let osv_db = osv("Go");
     let path = project("go-gin");
-    let base = ["deps-audit", path.to_str().unwrap(), "--osv-db", osv_db.to_str().unwrap()];
-    let run = gantry(&replay, cache.path(), &[&base[..], &["--fail-on", "vuln"]].concat(), &[]);
+    let base = [
+        "deps-audit",
+        path.to_str().unwrap(),
+        "--osv-db",
+        osv_db.to_str().unwrap(),
+    ];
+    let run = gantry(
+        &replay,
+        cache.path(),
+        &[&base[..], &["--fail-on", "vuln"]].concat(),
+        &[],
+    );
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(run.stderr.contains("--fail-on"), "{}", run.stderr);
-    let run = gantry(&replay, cache.path(), &[&base[..], &["--fail-on", "yanked"]].concat(), &[]);
+    let run = gantry(
+        &replay,
+        cache.path(),
+        &[&base[..], &["--fail-on", "yanked"]].concat(),
+        &[],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = gantry(&replay, cache.path(), &[&base[..], &["--fail-on", "deprecated,major"]].concat(), &[]);
+    let run = gantry(
+        &replay,
+        cache.path(),
+        &[&base[..], &["--fail-on", "deprecated,major"]].concat(),
+        &[],
+    );
     assert_eq!(run.code, 5, "{}", run.stderr);
 }
 
@@ -530,16 +654,28 @@ fn table_output_groups_and_sorts_by_risk() {
     let run = gantry(
         &replay,
         cache.path(),
-        &["deps-audit", project("go-gin").to_str().unwrap(), "--osv-db", osv_db.to_str().unwrap()],
+        &[
+            "deps-audit",
+            project("go-gin").to_str().unwrap(),
+            "--osv-db",
+            osv_db.to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(lines[0].starts_with("go ("), "{}", run.stdout);
-    assert!(lines[1].contains("NAME") && lines[1].contains("VULNERABILITIES"), "{}", run.stdout);
+    assert!(
+        lines[1].contains("NAME") && lines[1].contains("VULNERABILITIES"),
+        "{}",
+        run.stdout
+    );
     // The first row is a vulnerable module.
     assert!(lines[2].contains("GO-"), "{}", run.stdout);
-    assert!(!run.stdout.contains('\u{1b}'), "no colour without a terminal");
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "no colour without a terminal"
+    );
 }
 
 // ---------------------------------------------------------------- faults
@@ -547,7 +683,14 @@ fn table_output_groups_and_sorts_by_risk() {
 fn gin_with(replay: &Replay, cache: &Path, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let osv_db = osv("Go");
     let path = project("go-gin");
-    let mut args = vec!["deps-audit", path.to_str().unwrap(), "-o", "json", "--osv-db", osv_db.to_str().unwrap()];
+    let mut args = vec![
+        "deps-audit",
+        path.to_str().unwrap(),
+        "-o",
+        "json",
+        "--osv-db",
+        osv_db.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     gantry(replay, cache, &args, env)
 }
@@ -566,8 +709,15 @@ fn registry_404_and_410_are_unknown_with_an_error() {
         let sse = dep(&report, "github.com/gin-contrib/sse");
         assert_eq!(sse["update"], "unknown");
         assert!(sse["latest"].is_null());
-        assert!(sse["error"].as_str().unwrap().contains(&status.to_string()), "{sse}");
-        assert!(run.stderr.contains("could not be checked"), "{}", run.stderr);
+        assert!(
+            sse["error"].as_str().unwrap().contains(&status.to_string()),
+            "{sse}"
+        );
+        assert!(
+            run.stderr.contains("could not be checked"),
+            "{}",
+            run.stderr
+        );
         // Not found is final: no retries.
         assert_eq!(replay.hits(SSE_LIST), 1);
     }
@@ -581,7 +731,11 @@ fn too_many_requests_honours_retry_after() {
     let run = gin_with(&replay, cache.path(), &[], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(replay.hits(SSE_LIST), 2);
-    assert!(run.elapsed >= Duration::from_secs(2), "waited {:?}", run.elapsed);
+    assert!(
+        run.elapsed >= Duration::from_secs(2),
+        "waited {:?}",
+        run.elapsed
+    );
     let report = run.json();
     assert!(dep(&report, "github.com/gin-contrib/sse")["error"].is_null());
 }
@@ -614,11 +768,18 @@ fn slow_responses_time_out() {
     let cache = tempfile::tempdir().unwrap();
     let run = gin_with(&replay, cache.path(), &["--timeout", "300ms"], &[]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.elapsed < Duration::from_secs(20), "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(20),
+        "took {:?}",
+        run.elapsed
+    );
     let report = run.json();
     let sse = dep(&report, "github.com/gin-contrib/sse");
     assert_eq!(sse["update"], "unknown");
-    assert!(sse["error"].as_str().unwrap().contains("timed out"), "{sse}");
+    assert!(
+        sse["error"].as_str().unwrap().contains("timed out"),
+        "{sse}"
+    );
 }
 
 #[test]
@@ -629,7 +790,10 @@ fn truncated_and_malformed_responses() {
     let run = gin_with(&replay, cache.path(), &[], &[]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.json();
-    assert_eq!(dep(&report, "github.com/gin-contrib/sse")["update"], "unknown");
+    assert_eq!(
+        dep(&report, "github.com/gin-contrib/sse")["update"],
+        "unknown"
+    );
 
     // npm: a packument that is not JSON.
     let replay = Replay::start(&["npm-express"]);
@@ -639,7 +803,14 @@ fn truncated_and_malformed_responses() {
     let run = gantry(
         &replay,
         cache.path(),
-        &["deps-audit", project("npm-express").to_str().unwrap(), "-o", "json", "--osv-db", osv_db.to_str().unwrap()],
+        &[
+            "deps-audit",
+            project("npm-express").to_str().unwrap(),
+            "-o",
+            "json",
+            "--osv-db",
+            osv_db.to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -650,20 +821,35 @@ fn truncated_and_malformed_responses() {
 
     // Cargo: an index file with a broken line.
     let replay = Replay::start(&["cargo-starship"]);
-    replay.fault("/cargo/se/rd/serde", Fault::Body("{\"name\":\"serde\",\"vers\":\"1.0.0\"}\n{\"name\":"));
+    replay.fault(
+        "/cargo/se/rd/serde",
+        Fault::Body("{\"name\":\"serde\",\"vers\":\"1.0.0\"}\n{\"name\":"),
+    );
     let cache = tempfile::tempdir().unwrap();
     let index = cargo_index(&replay);
     let run = gantry(
         &replay,
         cache.path(),
-        &["deps-audit", project("cargo-starship").to_str().unwrap(), "-o", "json", "--cargo-index", &index, "--osv-db", osv("crates.io").to_str().unwrap()],
+        &[
+            "deps-audit",
+            project("cargo-starship").to_str().unwrap(),
+            "-o",
+            "json",
+            "--cargo-index",
+            &index,
+            "--osv-db",
+            osv("crates.io").to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.json();
     let serde = dep(&report, "serde");
     assert_eq!(serde["update"], "unknown");
-    assert!(serde["error"].as_str().unwrap().contains("line 2"), "{serde}");
+    assert!(
+        serde["error"].as_str().unwrap().contains("line 2"),
+        "{serde}"
+    );
 }
 
 #[test]
@@ -676,7 +862,11 @@ fn corrupt_cache_entries_are_refetched_and_offline_marks_stale_answers() {
     // Warm and fresh: nothing is asked again.
     let warm = gin_with(&replay, cache.path(), &[], &[]);
     assert_eq!(warm.code, 0);
-    assert_eq!(replay.total_hits(), fetched, "fresh entries are not refetched");
+    assert_eq!(
+        replay.total_hits(),
+        fetched,
+        "fresh entries are not refetched"
+    );
     // Damage every entry: each is refetched, not trusted.
     let mut damaged = 0;
     for entry in walk(&cache.path().join("http")) {
@@ -689,7 +879,11 @@ fn corrupt_cache_entries_are_refetched_and_offline_marks_stale_answers() {
     assert!(damaged > 10);
     let again = gin_with(&replay, cache.path(), &[], &[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert_eq!(replay.total_hits(), fetched * 2, "every damaged entry was fetched again");
+    assert_eq!(
+        replay.total_hits(),
+        fetched * 2,
+        "every damaged entry was fetched again"
+    );
     assert_eq!(strip_volatile(&again.json()), strip_volatile(&first.json()));
 
     // Offline from a cache whose answers are past their freshness: the same report,
@@ -710,7 +904,11 @@ fn corrupt_cache_entries_are_refetched_and_offline_marks_stale_answers() {
     let run = gin_with(&replay, empty.path(), &["--offline"], &[]);
     assert_eq!(run.code, 1);
     let report = run.json();
-    assert!(deps(&report).iter().all(|d| d["update"] == "unknown" && d["error"].is_string()));
+    assert!(
+        deps(&report)
+            .iter()
+            .all(|d| d["update"] == "unknown" && d["error"].is_string())
+    );
 }
 
 fn strip_volatile(report: &Value) -> Value {
@@ -745,7 +943,10 @@ fn goproxy_lists_fall_through_and_off_and_private_modules() {
 
     // A failing proxy: "|" falls through on any error, "," only on 404/410.
     let replay = Replay::start(&["go-gin"]);
-    replay.fault("/broken/github.com/gin-contrib/sse/@v/list", Fault::Status(500));
+    replay.fault(
+        "/broken/github.com/gin-contrib/sse/@v/list",
+        Fault::Status(500),
+    );
     let cache = tempfile::tempdir().unwrap();
     let list = format!("{}|{}", replay.url("broken"), replay.url("go"));
     let run = gin_with(&replay, cache.path(), &[], &[("GOPROXY", &list)]);
@@ -755,14 +956,22 @@ fn goproxy_lists_fall_through_and_off_and_private_modules() {
     let run = gin_with(&replay, cache.path(), &[], &[("GOPROXY", &list)]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.json();
-    assert!(dep(&report, "github.com/gin-contrib/sse")["error"].as_str().unwrap().contains("500"));
+    assert!(
+        dep(&report, "github.com/gin-contrib/sse")["error"]
+            .as_str()
+            .unwrap()
+            .contains("500")
+    );
 
     let cache = tempfile::tempdir().unwrap();
     let run = gin_with(&replay, cache.path(), &[], &[("GOPROXY", "off")]);
     assert_eq!(run.code, 1);
     let report = run.json();
     let sse = dep(&report, "github.com/gin-contrib/sse");
-    assert!(sse["error"].as_str().unwrap().contains("GOPROXY=off"), "{sse}");
+    assert!(
+        sse["error"].as_str().unwrap().contains("GOPROXY=off"),
+        "{sse}"
+    );
 
     let cache = tempfile::tempdir().unwrap();
     let direct = format!("{},direct", replay.url("nothing"));
@@ -773,14 +982,23 @@ fn goproxy_lists_fall_through_and_off_and_private_modules() {
 
     let replay = Replay::start(&["go-gin"]);
     let cache = tempfile::tempdir().unwrap();
-    let run = gin_with(&replay, cache.path(), &[], &[("GOPRIVATE", "github.com/gin-contrib")]);
+    let run = gin_with(
+        &replay,
+        cache.path(),
+        &[],
+        &[("GOPRIVATE", "github.com/gin-contrib")],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.json();
     let sse = dep(&report, "github.com/gin-contrib/sse");
     assert_eq!(sse["source"], "private");
     assert_eq!(sse["update"], "unknown");
     assert!(sse["note"].as_str().unwrap().contains("GOPRIVATE"));
-    assert_eq!(replay.hits(SSE_LIST), 0, "private modules are not sent to the proxy");
+    assert_eq!(
+        replay.hits(SSE_LIST),
+        0,
+        "private modules are not sent to the proxy"
+    );
 }
 
 // ---------------------------------------------------------------- bad input
@@ -799,42 +1017,81 @@ fn audit_dir(files: &[(&str, &str)], extra: &[&str]) -> Run {
 
 #[test]
 fn malformed_files_name_the_file_and_line() {
-    let run = audit_dir(&[("go.mod", "module example.com/m\n\ngo 1.21\n\nrequire (\n\tgithub.com/a/b\n)\n")], &[]);
+    let run = audit_dir(
+        &[(
+            "go.mod",
+            "module example.com/m\n\ngo 1.21\n\nrequire (\n\tgithub.com/a/b\n)\n",
+        )],
+        &[],
+    );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("go.mod:6:"), "{}", run.stderr);
     assert!(run.stdout.is_empty());
 
     let run = audit_dir(
-        &[("Cargo.lock", "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \n")],
+        &[(
+            "Cargo.lock",
+            "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \n",
+        )],
         &[],
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("Cargo.lock:6:"), "{}", run.stderr);
 
     let run = audit_dir(
-        &[("package-lock.json", "{\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    \"\": {\n      \"name\": \"x\",\n    }\n  }\n}\n")],
+        &[(
+            "package-lock.json",
+            "{\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    \"\": {\n      \"name\": \"x\",\n    }\n  }\n}\n",
+        )],
         &[],
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("package-lock.json:6:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("package-lock.json:6:"),
+        "{}",
+        run.stderr
+    );
 
     let run = audit_dir(&[("package.json", "{}")], &[]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("npm install --package-lock-only"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("npm install --package-lock-only"),
+        "{}",
+        run.stderr
+    );
 
     let run = audit_dir(&[], &[]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("no go.mod, Cargo.lock or package-lock.json"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no go.mod, Cargo.lock or package-lock.json"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn unsupported_lockfile_versions() {
-    let run = audit_dir(&[("package-lock.json", "{\"lockfileVersion\": 1, \"dependencies\": {}}")], &[]);
+    let run = audit_dir(
+        &[(
+            "package-lock.json",
+            "{\"lockfileVersion\": 1, \"dependencies\": {}}",
+        )],
+        &[],
+    );
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("unsupported lockfile version 1"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unsupported lockfile version 1"),
+        "{}",
+        run.stderr
+    );
     let run = audit_dir(&[("Cargo.lock", "version = 7\n")], &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("unsupported lockfile version 7"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unsupported lockfile version 7"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -844,11 +1101,13 @@ fn osv_zip_with_a_malformed_entry_is_read_with_a_warning() {
     {
         let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
         let options = zip::write::SimpleFileOptions::default();
-        let good = std::fs::read(repo().join("../shared/data/osv/npm/GHSA-hrpp-h998-j3pp.json")).unwrap();
+        let good =
+            std::fs::read(repo().join("../shared/data/osv/npm/GHSA-hrpp-h998-j3pp.json")).unwrap();
         zip.start_file("GHSA-hrpp-h998-j3pp.json", options).unwrap();
         zip.write_all(&good).unwrap();
         zip.start_file("BROKEN-1.json", options).unwrap();
-        zip.write_all(b"{\"id\": \"BROKEN-1\", \"affected\": [").unwrap();
+        zip.write_all(b"{\"id\": \"BROKEN-1\", \"affected\": [")
+            .unwrap();
         zip.finish().unwrap();
     }
     let replay = Replay::start(&["npm-express"]);
@@ -856,21 +1115,42 @@ fn osv_zip_with_a_malformed_entry_is_read_with_a_warning() {
     let run = gantry(
         &replay,
         cache.path(),
-        &["deps-audit", project("npm-express").to_str().unwrap(), "-o", "json", "--osv-db", zip_path.to_str().unwrap()],
+        &[
+            "deps-audit",
+            project("npm-express").to_str().unwrap(),
+            "-o",
+            "json",
+            "--osv-db",
+            zip_path.to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("warning:") && run.stderr.contains("BROKEN-1.json"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("warning:") && run.stderr.contains("BROKEN-1.json"),
+        "{}",
+        run.stderr
+    );
     let report = run.json();
     assert_eq!(report["osv"]["advisories"], 1);
-    assert!(report["warnings"][0].as_str().unwrap().contains("BROKEN-1.json"));
+    assert!(
+        report["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("BROKEN-1.json")
+    );
 }
 
 #[test]
 fn sarif_is_refused_by_other_commands() {
     let replay = Replay::start(&[]);
     let cache = tempfile::tempdir().unwrap();
-    let run = gantry(&replay, cache.path(), &["plugin", "list", "-o", "sarif"], &[]);
+    let run = gantry(
+        &replay,
+        cache.path(),
+        &["plugin", "list", "-o", "sarif"],
+        &[],
+    );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("deps-audit"), "{}", run.stderr);
 }
@@ -880,8 +1160,33 @@ fn offline_without_an_osv_database_says_vulnerabilities_were_not_checked() {
     let replay = Replay::start(&["go-gin"]);
     let cache = tempfile::tempdir().unwrap();
     let path = project("go-gin");
-    assert_eq!(gantry(&replay, cache.path(), &["deps-audit", path.to_str().unwrap(), "--osv-db", osv("Go").to_str().unwrap()], &[]).code, 0);
-    let run = gantry(&replay, cache.path(), &["deps-audit", path.to_str().unwrap(), "--offline", "-o", "json"], &[]);
+    assert_eq!(
+        gantry(
+            &replay,
+            cache.path(),
+            &[
+                "deps-audit",
+                path.to_str().unwrap(),
+                "--osv-db",
+                osv("Go").to_str().unwrap()
+            ],
+            &[]
+        )
+        .code,
+        0
+    );
+    let run = gantry(
+        &replay,
+        cache.path(),
+        &[
+            "deps-audit",
+            path.to_str().unwrap(),
+            "--offline",
+            "-o",
+            "json",
+        ],
+        &[],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("--osv-db"), "{}", run.stderr);
     let report = run.json();
@@ -896,7 +1201,10 @@ fn osv_api_protocol() {
     // from a first offline-database run.
     let cache = tempfile::tempdir().unwrap();
     let first = gin_with(&replay, cache.path(), &[], &[]).json();
-    let queries = deps(&first).iter().filter(|d| d["source"] == "registry").count();
+    let queries = deps(&first)
+        .iter()
+        .filter(|d| d["source"] == "registry")
+        .count();
     let results: Vec<Value> = deps(&first)
         .iter()
         .filter(|d| d["source"] == "registry")
@@ -909,18 +1217,39 @@ fn osv_api_protocol() {
         })
         .collect();
     assert_eq!(results.len(), queries);
-    replay.add_route("POST", "/osv/v1/querybatch", &serde_json::json!({"results": results}).to_string());
+    replay.add_route(
+        "POST",
+        "/osv/v1/querybatch",
+        &serde_json::json!({"results": results}).to_string(),
+    );
     for id in report_ids {
-        let advisory = std::fs::read_to_string(repo().join(format!("../shared/data/osv/Go/{id}.json"))).unwrap();
+        let advisory =
+            std::fs::read_to_string(repo().join(format!("../shared/data/osv/Go/{id}.json")))
+                .unwrap();
         replay.add_route("GET", &format!("/osv/v1/vulns/{id}"), &advisory);
     }
-    let run = gantry(&replay, cache.path(), &["deps-audit", project("go-gin").to_str().unwrap(), "-o", "json"], &[]);
+    let run = gantry(
+        &replay,
+        cache.path(),
+        &[
+            "deps-audit",
+            project("go-gin").to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        &[],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.json();
     assert_eq!(report["osv"]["source"], "api");
     let net = dep(&report, "golang.org/x/net");
     assert_eq!(vuln_ids(net), report_ids);
-    assert!(!net["vulnerabilities"][0]["fixed"].as_array().unwrap().is_empty());
+    assert!(
+        !net["vulnerabilities"][0]["fixed"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -928,9 +1257,18 @@ fn osv_api_protocol() {
 fn a_50_mb_lockfile_in_bounded_memory() {
     // A package-lock.json of about 50 MB: 4,000 packages, each nested under others.
     let dir = tempfile::tempdir().unwrap();
-    let mut text = String::from("{\n  \"name\": \"big\",\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    \"\": {\"name\": \"big\", \"dependencies\": {");
+    let mut text = String::from(
+        "{\n  \"name\": \"big\",\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    \"\": {\"name\": \"big\", \"dependencies\": {",
+    );
     let names: Vec<String> = (0..4000).map(|i| format!("pkg-{i:05}")).collect();
-    text.push_str(&names.iter().take(100).map(|n| format!("\"{n}\": \"^1.0.0\"")).collect::<Vec<_>>().join(", "));
+    text.push_str(
+        &names
+            .iter()
+            .take(100)
+            .map(|n| format!("\"{n}\": \"^1.0.0\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
     text.push_str("}}");
     let mut n = 0;
     while text.len() < 50 * 1024 * 1024 {
@@ -949,7 +1287,14 @@ fn a_50_mb_lockfile_in_bounded_memory() {
     let replay = Replay::start(&[]);
     let cache = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
-        .args(["deps-audit", dir.path().to_str().unwrap(), "--offline", "-o", "json", "--osv-db"])
+        .args([
+            "deps-audit",
+            dir.path().to_str().unwrap(),
+            "--offline",
+            "-o",
+            "json",
+            "--osv-db",
+        ])
         .arg(osv("npm"))
         .env("GANTRY_CACHE_DIR", cache.path())
         .env("npm_config_registry", replay.url("npm/"))
@@ -958,14 +1303,25 @@ fn a_50_mb_lockfile_in_bounded_memory() {
         .spawn()
         .unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     let status = child.wait().unwrap();
     // Offline with an empty cache: every lookup is unknown, and that is a failure.
     assert_eq!(status.code(), Some(1), "{stderr}");
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) }, 0);
+    assert_eq!(
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+        0
+    );
     let peak_mib = usage.ru_maxrss / 1024;
-    assert!(peak_mib < 600, "peak RSS {peak_mib} MiB for a 50 MB lockfile");
+    assert!(
+        peak_mib < 600,
+        "peak RSS {peak_mib} MiB for a 50 MB lockfile"
+    );
 }
 
 // ---------------------------------------------------------------- live registries
@@ -979,15 +1335,28 @@ fn live_registries() {
         "set GANTRY_LIVE_REGISTRIES=1 to run this check against the live registries"
     );
     let cache = tempfile::tempdir().unwrap();
-    for (name, ecosystem) in [("go-gin", "Go"), ("cargo-starship", "crates.io"), ("npm-express", "npm")] {
+    for (name, ecosystem) in [
+        ("go-gin", "Go"),
+        ("cargo-starship", "crates.io"),
+        ("npm-express", "npm"),
+    ] {
         let output = Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["deps-audit", project(name).to_str().unwrap(), "-o", "json", "--osv-db"])
+            .args([
+                "deps-audit",
+                project(name).to_str().unwrap(),
+                "-o",
+                "json",
+                "--osv-db",
+            ])
             .arg(osv(ecosystem))
             .env("GANTRY_CACHE_DIR", cache.path())
             .output()
             .unwrap();
         let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-        let failed: Vec<&Value> = deps(&report).iter().filter(|d| d["error"].is_string()).collect();
+        let failed: Vec<&Value> = deps(&report)
+            .iter()
+            .filter(|d| d["error"].is_string())
+            .collect();
         assert!(failed.is_empty(), "{name}: failed lookups: {failed:#?}");
         assert!(deps(&report).iter().any(|d| d["update"] != "unknown"));
     }

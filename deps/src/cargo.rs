@@ -87,6 +87,7 @@ pub struct IndexVersion {
     pub deps: Vec<IndexDep>,
     #[serde(default)]
     pub yanked: bool,
+    pub rust_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,7 +180,8 @@ pub fn update_kind(current: &Version, latest: &Version) -> UpdateKind {
     if latest <= current {
         return UpdateKind::None;
     }
-    let caret = VersionReq::parse(&format!("^{current}")).expect("a version is a valid caret requirement");
+    let caret =
+        VersionReq::parse(&format!("^{current}")).expect("a version is a valid caret requirement");
     if !caret.matches(latest) {
         UpdateKind::Major
     } else if (current.major, current.minor) == (latest.major, latest.minor) {
@@ -197,13 +199,21 @@ pub(crate) async fn audit(
     report: &mut Report,
 ) -> Result<(), AuditError> {
     let display = crate::display_join(display_dir, "Cargo.lock");
-    let text = std::fs::read_to_string(dir.join("Cargo.lock")).map_err(|source| AuditError::Io {
-        path: display.clone(),
-        source,
-    })?;
+    let text =
+        std::fs::read_to_string(dir.join("Cargo.lock")).map_err(|source| AuditError::Io {
+            path: display.clone(),
+            source,
+        })?;
     let lock = cargo_lock::parse_cargo_lock(&text, &display)?;
     drop(text);
     let manifests = manifests(dir, display_dir)?;
+    // With the rust-version-aware resolver (resolver 3), cargo prefers versions whose
+    // `rust-version` the workspace's own allows.
+    let msrv: Option<Version> = manifests
+        .first()
+        .filter(|(_, root)| root.msrv_resolver)
+        .and_then(|(_, root)| root.rust_version.as_deref())
+        .and_then(parse_rust_version);
     let members: HashSet<&str> = manifests
         .iter()
         .filter_map(|(_, m)| m.package_name.as_deref())
@@ -251,7 +261,10 @@ pub(crate) async fn audit(
                         Err(e) => Err(e.to_string()),
                     };
                     if stale.load(Ordering::Relaxed) {
-                        stale_names.lock().expect("not poisoned").insert(name.clone());
+                        stale_names
+                            .lock()
+                            .expect("not poisoned")
+                            .insert(name.clone());
                     }
                     net.progress.advance();
                     ((base, name), result)
@@ -265,31 +278,52 @@ pub(crate) async fn audit(
         let base = index_for(p.source.as_deref()?, crates_io).ok()?;
         fetched.get(&(base, p.name.clone()))
     };
-    // Requirements on each locked package from its registry dependents' index entries.
-    let mut required_by: HashMap<usize, Vec<String>> = HashMap::new();
-    for parent in &lock.packages {
-        let Some(Ok(versions)) = index_of(parent) else {
+    let versions_of = |i: usize| match index_of(&lock.packages[i]) {
+        Some(Ok(versions)) => Some(versions.as_slice()),
+        _ => None,
+    };
+    // Requirements the workspace's own manifests put on its direct dependencies.
+    let mut direct_reqs: HashMap<usize, Vec<String>> = HashMap::new();
+    for &i in &direct {
+        let p = &lock.packages[i];
+        let Ok(current) = Version::parse(&p.version) else {
             continue;
         };
-        let Some(entry) = versions.iter().find(|v| v.vers == parent.version) else {
-            continue;
-        };
-        for dep_entry in &parent.dependencies {
-            let Some(child) = lock.resolve(dep_entry) else {
-                continue;
-            };
-            let child_pkg = &lock.packages[child];
-            let Ok(child_version) = Version::parse(&child_pkg.version) else {
-                continue;
-            };
-            for d in &entry.deps {
-                let real = d.package.as_deref().unwrap_or(&d.name);
-                if real == child_pkg.name
-                    && VersionReq::parse(&d.req).is_ok_and(|r| r.matches(&child_version))
-                {
-                    required_by.entry(child).or_default().push(d.req.clone());
-                }
+        for d in declared.get(p.name.as_str()).into_iter().flatten() {
+            if let Some(req) = &d.req
+                && VersionReq::parse(req).is_ok_and(|r| r.matches(&current))
+            {
+                direct_reqs.entry(i).or_default().push(req.clone());
             }
+        }
+    }
+    // `cargo update` moves dependents too, and a dependent's newer version may require
+    // a newer child (serde 1.0.229 pins serde_derive =1.0.229). So requirements are
+    // read from each dependent at the version it would move to, until nothing moves.
+    let mut chosen: HashMap<usize, String> = (0..lock.packages.len())
+        .filter(|&i| versions_of(i).is_some())
+        .map(|i| (i, lock.packages[i].version.clone()))
+        .collect();
+    let mut required_by = HashMap::new();
+    for _round in 0..10 {
+        required_by = requirements(&lock, &versions_of, &chosen);
+        let mut moved = false;
+        for (&i, version) in chosen.iter_mut() {
+            let Some(versions) = versions_of(i) else {
+                continue;
+            };
+            let mut reqs = direct_reqs.get(&i).cloned().unwrap_or_default();
+            reqs.extend(required_by.get(&i).into_iter().flatten().cloned());
+            if let Some(compatible) =
+                newest_compatible(versions, &lock.packages[i].version, &reqs, msrv.as_ref())
+                && compatible != *version
+            {
+                *version = compatible;
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
         }
     }
     let mut count = 0;
@@ -316,31 +350,25 @@ pub(crate) async fn audit(
             }
             Some(s) if s.starts_with("git+") => {
                 dep.source = SourceKind::Git;
-                dep.note = Some(format!("git dependency ({}): not looked up", s.trim_start_matches("git+")));
+                dep.note = Some(format!(
+                    "git dependency ({}): not looked up",
+                    s.trim_start_matches("git+")
+                ));
             }
             Some(s) => match index_of(p) {
                 None => {
                     dep.source = SourceKind::Other;
                     dep.note = Some(
-                        index_for(s, crates_io).err().unwrap_or_else(|| "not looked up".into()),
+                        index_for(s, crates_io)
+                            .err()
+                            .unwrap_or_else(|| "not looked up".into()),
                     );
                 }
                 Some(Err(e)) => dep.fail(e),
                 Some(Ok(versions)) => {
-                    let mut reqs: Vec<String> = required_by.remove(&i).unwrap_or_default();
-                    if dep.direct {
-                        let current = Version::parse(&p.version).ok();
-                        for d in declared.get(p.name.as_str()).into_iter().flatten() {
-                            if let Some(req) = &d.req
-                                && VersionReq::parse(req).is_ok_and(|r| {
-                                    current.as_ref().is_some_and(|c| r.matches(c))
-                                })
-                            {
-                                reqs.push(req.clone());
-                            }
-                        }
-                    }
-                    classify(&mut dep, versions, &reqs);
+                    let mut reqs: Vec<String> = direct_reqs.remove(&i).unwrap_or_default();
+                    reqs.extend(required_by.remove(&i).unwrap_or_default());
+                    classify(&mut dep, versions, &reqs, msrv.as_ref());
                 }
             },
         }
@@ -355,8 +383,109 @@ pub(crate) async fn audit(
     Ok(())
 }
 
+/// The requirements on each locked package from its registry dependents, each read at
+/// the version `chosen` for it. A dependent may depend on two lines of one crate under
+/// different names; a requirement counts for the child whose caret line it allows.
+fn requirements<'a>(
+    lock: &cargo_lock::CargoLock,
+    versions_of: &dyn Fn(usize) -> Option<&'a [IndexVersion]>,
+    chosen: &HashMap<usize, String>,
+) -> HashMap<usize, Vec<String>> {
+    let mut required_by: HashMap<usize, Vec<String>> = HashMap::new();
+    for (p, parent) in lock.packages.iter().enumerate() {
+        let (Some(versions), Some(version)) = (versions_of(p), chosen.get(&p)) else {
+            continue;
+        };
+        let Some(entry) = versions.iter().find(|v| v.vers == *version) else {
+            continue;
+        };
+        for dep_entry in &parent.dependencies {
+            let Some(child) = lock.resolve(dep_entry) else {
+                continue;
+            };
+            let child_pkg = &lock.packages[child];
+            let Ok(child_version) = Version::parse(&child_pkg.version) else {
+                continue;
+            };
+            let caret =
+                VersionReq::parse(&format!("^{child_version}")).expect("valid caret requirement");
+            let line: Vec<Version> = versions_of(child)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| Version::parse(&v.vers).ok())
+                .filter(|v| caret.matches(v) || *v == child_version)
+                .collect();
+            for d in &entry.deps {
+                let real = d.package.as_deref().unwrap_or(&d.name);
+                if real == child_pkg.name
+                    && VersionReq::parse(&d.req).is_ok_and(|r| line.iter().any(|v| r.matches(v)))
+                {
+                    required_by.entry(child).or_default().push(d.req.clone());
+                }
+            }
+        }
+    }
+    required_by
+}
+
+/// `1.85` → 1.85.0.
+fn parse_rust_version(text: &str) -> Option<Version> {
+    let parts = text.trim().split('.').count();
+    let full = match parts {
+        1 => format!("{text}.0.0"),
+        2 => format!("{text}.0"),
+        _ => text.to_string(),
+    };
+    Version::parse(&full).ok()
+}
+
+/// The newest non-yanked version every requirement allows, if newer than `current`;
+/// `^current` stands in when nothing requires the package. With `msrv`, versions whose
+/// `rust-version` exceeds it are taken only when no other version fits (cargo's
+/// `incompatible-rust-versions = "fallback"`).
+fn newest_compatible(
+    versions: &[IndexVersion],
+    current: &str,
+    reqs: &[String],
+    msrv: Option<&Version>,
+) -> Option<String> {
+    let current = Version::parse(current).ok()?;
+    let mut reqs: Vec<VersionReq> = reqs
+        .iter()
+        .filter_map(|r| VersionReq::parse(r).ok())
+        .collect();
+    if reqs.is_empty() {
+        reqs.push(VersionReq::parse(&format!("^{current}")).expect("valid caret requirement"));
+    }
+    let fitting: Vec<(Version, bool)> = versions
+        .iter()
+        .filter(|v| !v.yanked)
+        .filter_map(|v| {
+            let parsed = Version::parse(&v.vers).ok()?;
+            let rust_ok = match (msrv, v.rust_version.as_deref().and_then(parse_rust_version)) {
+                (Some(msrv), Some(needs)) => needs <= *msrv,
+                _ => true,
+            };
+            Some((parsed, rust_ok))
+        })
+        .filter(|(v, _)| reqs.iter().all(|r| r.matches(v)))
+        .collect();
+    let preferred = fitting.iter().filter(|(_, ok)| *ok).map(|(v, _)| v).max();
+    let newest = preferred
+        .or_else(|| fitting.iter().map(|(v, _)| v).max())
+        .filter(|v| **v > current)
+        .cloned()
+        .unwrap_or(current);
+    Some(newest.to_string())
+}
+
 /// Fills in `latest`, `latest_compatible`, `yanked` and `update` from the index.
-pub fn classify(dep: &mut Dependency, versions: &[IndexVersion], reqs: &[String]) {
+pub fn classify(
+    dep: &mut Dependency,
+    versions: &[IndexVersion],
+    reqs: &[String],
+    msrv: Option<&Version>,
+) {
     let Ok(current) = Version::parse(&dep.current) else {
         dep.fail(format!("invalid version {:?}", dep.current));
         return;
@@ -381,16 +510,11 @@ pub fn classify(dep: &mut Dependency, versions: &[IndexVersion], reqs: &[String]
         .or_else(|| newest(&|_| true))
         .filter(|v| *v > current)
         .unwrap_or_else(|| current.clone());
-    let mut reqs: Vec<VersionReq> = reqs.iter().filter_map(|r| VersionReq::parse(r).ok()).collect();
-    if reqs.is_empty() {
-        reqs.push(VersionReq::parse(&format!("^{current}")).expect("valid caret requirement"));
-    }
-    let compatible = newest(&|v| reqs.iter().all(|r| r.matches(v)))
-        .filter(|v| *v > current)
-        .unwrap_or_else(|| current.clone());
+    let compatible = newest_compatible(versions, &dep.current, reqs, msrv)
+        .unwrap_or_else(|| current.to_string());
     dep.update = update_kind(&current, &latest);
     dep.latest = Some(latest.to_string());
-    dep.latest_compatible = Some(compatible.to_string());
+    dep.latest_compatible = Some(compatible);
 }
 
 #[cfg(test)]
@@ -423,6 +547,7 @@ mod tests {
             vers: vers.into(),
             deps: Vec::new(),
             yanked,
+            rust_version: None,
         }
     }
 
@@ -435,13 +560,29 @@ mod tests {
             entry("2.0.0-rc.1", false),
             entry("1.2.0", true),
         ];
-        let mut dep = Dependency::new(Ecosystem::Cargo, "x", "1.1.0", Location { file: "Cargo.lock".into(), line: 1 });
-        classify(&mut dep, &versions, &[]);
+        let mut dep = Dependency::new(
+            Ecosystem::Cargo,
+            "x",
+            "1.1.0",
+            Location {
+                file: "Cargo.lock".into(),
+                line: 1,
+            },
+        );
+        classify(&mut dep, &versions, &[], None);
         assert!(dep.yanked);
         assert_eq!(dep.latest.as_deref(), Some("1.1.0"));
         assert_eq!(dep.update, UpdateKind::None);
-        let mut dep = Dependency::new(Ecosystem::Cargo, "x", "1.0.0", Location { file: "Cargo.lock".into(), line: 1 });
-        classify(&mut dep, &versions, &["~1.0".to_string()]);
+        let mut dep = Dependency::new(
+            Ecosystem::Cargo,
+            "x",
+            "1.0.0",
+            Location {
+                file: "Cargo.lock".into(),
+                line: 1,
+            },
+        );
+        classify(&mut dep, &versions, &["~1.0".to_string()], None);
         assert_eq!(dep.latest.as_deref(), Some("1.0.5"));
         assert_eq!(dep.latest_compatible.as_deref(), Some("1.0.5"));
         assert_eq!(dep.update, UpdateKind::Patch);

@@ -103,7 +103,11 @@ pub fn parse_cargo_lock(text: &str, file: &str) -> Result<CargoLock, ParseError>
             return Err(ParseError::syntax(
                 file,
                 line,
-                format!("package {}: invalid version {:?}", p.name.get_ref(), p.version),
+                format!(
+                    "package {}: invalid version {:?}",
+                    p.name.get_ref(),
+                    p.version
+                ),
             ));
         }
         packages.push(LockedPackage {
@@ -125,7 +129,12 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         LineIndex { starts }
     }
 
@@ -159,6 +168,11 @@ pub struct Manifest {
     pub members: Vec<String>,
     pub exclude: Vec<String>,
     pub is_workspace: bool,
+    /// `rust-version` of the package (or the workspace's, when inherited).
+    pub rust_version: Option<String>,
+    /// Whether cargo resolves with the rust-version-aware resolver: `resolver = "3"`,
+    /// explicitly or as edition 2024's default.
+    pub msrv_resolver: bool,
 }
 
 /// Parses a Cargo.toml. `workspace_deps` supplies `[workspace.dependencies]` of the
@@ -176,6 +190,39 @@ pub fn parse_cargo_toml(
             .and_then(|n| n.as_str())
             .map(str::to_string),
         ..Manifest::default()
+    };
+    let package = value.get("package").and_then(|p| p.as_table());
+    let workspace_package = value
+        .get("workspace")
+        .and_then(|w| w.get("package"))
+        .and_then(|p| p.as_table());
+    let inherited_field = |key: &str| -> Option<String> {
+        let field = package.and_then(|p| p.get(key));
+        match field {
+            Some(toml::Value::String(s)) => Some(s.clone()),
+            Some(toml::Value::Table(t))
+                if t.get("workspace").and_then(|w| w.as_bool()) == Some(true) =>
+            {
+                workspace_package
+                    .and_then(|w| w.get(key))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            }
+            None => workspace_package
+                .and_then(|w| w.get(key))
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            _ => None,
+        }
+    };
+    manifest.rust_version = inherited_field("rust-version");
+    let resolver = package
+        .and_then(|p| p.get("resolver"))
+        .or_else(|| value.get("workspace").and_then(|w| w.get("resolver")))
+        .and_then(|r| r.as_str());
+    manifest.msrv_resolver = match resolver {
+        Some(r) => r == "3",
+        None => package.is_some() && inherited_field("edition").as_deref() == Some("2024"),
     };
     let own_workspace_deps = workspace_dependencies(&value, file)?;
     let inherited = workspace_deps.or(own_workspace_deps.as_ref());
@@ -205,7 +252,11 @@ pub fn parse_cargo_toml(
         let strings = |key: &str| -> Vec<String> {
             ws.get(key)
                 .and_then(|m| m.as_array())
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         manifest.members = strings("members");
@@ -271,14 +322,19 @@ fn declared(
                 .and_then(|p| p.as_str())
                 .unwrap_or(key)
                 .to_string();
-            let req = t.get("version").and_then(|v| v.as_str()).map(str::to_string);
+            let req = t
+                .get("version")
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
             let source = if let Some(path) = t.get("path").and_then(|p| p.as_str()) {
                 DeclaredSource::Path(path.to_string())
             } else if let Some(git) = t.get("git").and_then(|g| g.as_str()) {
                 DeclaredSource::Git(git.to_string())
             } else {
                 DeclaredSource::Registry(
-                    t.get("registry").and_then(|r| r.as_str()).map(str::to_string),
+                    t.get("registry")
+                        .and_then(|r| r.as_str())
+                        .map(str::to_string),
                 )
             };
             Ok(DeclaredDependency {
@@ -339,8 +395,14 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("x/Cargo.lock:3:"), "{e}");
-        let v1 = "[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n[metadata]\n\"checksum a\" = \"x\"\n";
-        assert!(parse_cargo_lock(v1, "Cargo.lock").unwrap_err().to_string().contains("version 1"));
+        let v1 =
+            "[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n[metadata]\n\"checksum a\" = \"x\"\n";
+        assert!(
+            parse_cargo_lock(v1, "Cargo.lock")
+                .unwrap_err()
+                .to_string()
+                .contains("version 1")
+        );
     }
 
     #[test]

@@ -41,7 +41,9 @@ impl GoSettings {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         GoSettings {
             proxy: var("GOPROXY").unwrap_or_else(|| GoSettings::default().proxy),
-            no_proxy: var("GONOPROXY").or_else(|| var("GOPRIVATE")).unwrap_or_default(),
+            no_proxy: var("GONOPROXY")
+                .or_else(|| var("GOPRIVATE"))
+                .unwrap_or_default(),
         }
     }
 }
@@ -68,7 +70,11 @@ impl Proxy {
             let end = rest.find([',', '|']).unwrap_or(rest.len());
             let item = rest[..end].trim();
             let any_error = rest[end..].starts_with('|');
-            rest = if end < rest.len() { &rest[end + 1..] } else { "" };
+            rest = if end < rest.len() {
+                &rest[end + 1..]
+            } else {
+                ""
+            };
             if item.is_empty() {
                 continue;
             }
@@ -135,10 +141,14 @@ impl Lookup<'_> {
                     ));
                 }
                 ProxyEntry::Direct => {
-                    let why = last_not_found.map_or(String::new(), |m| format!("{m}; "));
-                    return Err(FetchError::Failed(format!(
-                        "{why}GOPROXY reached \"direct\": gantry reads module proxies only, not version control"
-                    )));
+                    let note = "GOPROXY reached \"direct\": gantry reads module proxies only, not version control";
+                    // After a "not found" the module may exist only in version control;
+                    // it stays "not found" (with the note) so that @latest can fall back
+                    // on the version list, as the go command's proxy client does.
+                    return Err(match last_not_found {
+                        Some(m) => FetchError::NotFound(format!("{m}; {note}")),
+                        None => FetchError::Failed(note.to_string()),
+                    });
                 }
             };
             match self.net.get(&url, None, &self.stale).await {
@@ -155,24 +165,57 @@ impl Lookup<'_> {
         ))
     }
 
-    /// Tagged versions, sorted, without pseudo-versions or versions that cannot belong
-    /// to this path's major version.
-    async fn versions(&self, path: &str) -> Result<Vec<String>, FetchError> {
+    /// The `@v/list` answer: tagged versions, sorted, without pseudo-versions or
+    /// versions that cannot belong to this path's major version; and the newest version
+    /// by time among the listed pseudo-versions (or timestamped lines), which stands in
+    /// for `@latest` when the proxy has no `@latest` answer.
+    async fn versions(&self, path: &str) -> Result<VersionList, FetchError> {
         let body = self
             .fetch(&format!("{}/@v/list", gover::escape(path)))
             .await?;
         let text = String::from_utf8_lossy(&body);
         let (_, path_major) = gover::split_path_major(path);
-        let mut list: Vec<String> = text
-            .lines()
-            .filter_map(|line| line.split_whitespace().next())
-            .filter(|v| gover::is_valid(v) && !gover::is_pseudo(v))
-            .filter(|v| gover::fits_path_major(v, path_major))
-            .map(str::to_string)
-            .collect();
-        list.sort_by(|a, b| gover::compare(a, b).then_with(|| a.cmp(b)));
-        list.dedup();
-        Ok(list)
+        let mut tagged: Vec<String> = Vec::new();
+        let mut newest: Option<(String, String)> = None;
+        for line in text.lines() {
+            let mut fields = line.split_whitespace();
+            let Some(v) = fields.next().filter(|v| gover::is_valid(v)) else {
+                continue;
+            };
+            let time = match fields.next() {
+                Some(stamp) => Some(
+                    stamp
+                        .chars()
+                        .filter(char::is_ascii_digit)
+                        .take(14)
+                        .collect(),
+                ),
+                None => gover::pseudo_timestamp(v).map(str::to_string),
+            };
+            if let Some(time) = time
+                && newest.as_ref().is_none_or(|(best, _)| time > *best)
+            {
+                newest = Some((time, v.to_string()));
+            }
+            if !gover::is_pseudo(v) && gover::fits_path_major(v, path_major) {
+                tagged.push(v.to_string());
+            }
+        }
+        tagged.sort_by(|a, b| gover::compare(a, b).then_with(|| a.cmp(b)));
+        tagged.dedup();
+        Ok(VersionList {
+            tagged,
+            latest_from_list: newest.map(|(_, v)| v),
+        })
+    }
+
+    /// `@latest`, or when the proxy has none, the newest listed pseudo-version.
+    async fn latest(&self, path: &str, list: &VersionList) -> Result<Option<String>, FetchError> {
+        match self.info(path, "@latest").await {
+            Ok(info) => Ok(Some(info.version)),
+            Err(FetchError::NotFound(_)) => Ok(list.latest_from_list.clone()),
+            Err(e) => Err(e),
+        }
     }
 
     async fn info(&self, path: &str, suffix: &str) -> Result<Info, FetchError> {
@@ -180,16 +223,14 @@ impl Lookup<'_> {
             .fetch(&format!("{}/{suffix}", gover::escape(path)))
             .await?;
         serde_json::from_slice(&body).map_err(|e| {
-            FetchError::Failed(format!("{path}/{suffix}: malformed JSON from the proxy: {e}"))
+            FetchError::Failed(format!(
+                "{path}/{suffix}: malformed JSON from the proxy: {e}"
+            ))
         })
     }
 
     async fn go_mod(&self, path: &str, version: &str) -> Result<(GoMod, Bytes), FetchError> {
-        let suffix = format!(
-            "{}/@v/{}.mod",
-            gover::escape(path),
-            gover::escape(version)
-        );
+        let suffix = format!("{}/@v/{}.mod", gover::escape(path), gover::escape(version));
         let body = self.fetch(&suffix).await?;
         let text = String::from_utf8_lossy(&body);
         let parsed = gomod::parse_dependency_go_mod(&text, &format!("{path}@{version}/go.mod"))
@@ -208,11 +249,19 @@ impl Lookup<'_> {
 
 /// `modfile.AutoQuote`: module paths with spaces or quotes are written quoted.
 fn quote_path(path: &str) -> String {
-    if path.chars().any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '`')) {
+    if path
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '`'))
+    {
         format!("{path:?}")
     } else {
         path.to_string()
     }
+}
+
+struct VersionList {
+    tagged: Vec<String>,
+    latest_from_list: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,7 +282,9 @@ struct Query<'a> {
 
 impl Query<'_> {
     fn passes(&self, v: &str) -> bool {
-        self.current.is_none_or(|c| gover::compare(v, c) != std::cmp::Ordering::Less) && (self.allowed)(v)
+        self.current
+            .is_none_or(|c| gover::compare(v, c) != std::cmp::Ordering::Less)
+            && (self.allowed)(v)
     }
 
     fn may_use_latest(&self) -> bool {
@@ -241,7 +292,12 @@ impl Query<'_> {
     }
 
     /// Runs the query; `None` means no matching version (which `go` does not report).
-    async fn run(&self, lookup: &Lookup<'_>, list: &[String]) -> Result<Option<String>, FetchError> {
+    async fn run(
+        &self,
+        lookup: &Lookup<'_>,
+        versions: &VersionList,
+    ) -> Result<Option<String>, FetchError> {
+        let list = &versions.tagged;
         let prefer_incompatible = self.current.is_some_and(|c| c.ends_with("+incompatible"));
         let mut releases = Vec::new();
         let mut prereleases = Vec::new();
@@ -267,17 +323,17 @@ impl Query<'_> {
                 releases.push(v.as_str());
             }
         }
-        let chosen = releases.last().or(prereleases.last()).map(|v| v.to_string());
+        let chosen = releases
+            .last()
+            .or(prereleases.last())
+            .map(|v| v.to_string());
         if let Some(v) = chosen {
             return self.keep_chronology(lookup, v).await.map(Some);
         }
         if self.may_use_latest() {
-            match lookup
-                .info(self.path, "@latest")
-                .await
-            {
-                Ok(latest) if self.passes(&latest.version) => {
-                    return self.keep_chronology(lookup, latest.version).await.map(Some);
+            match lookup.latest(self.path, versions).await {
+                Ok(Some(latest)) if self.passes(&latest) => {
+                    return self.keep_chronology(lookup, latest).await.map(Some);
                 }
                 Ok(_) | Err(FetchError::NotFound(_)) => {}
                 Err(e) => return Err(e),
@@ -380,6 +436,7 @@ async fn module_status(
     // v3+incompatible are different majors; so are v0 and v1).
     let current_major = gover::major(current);
     let same_major: Vec<String> = list
+        .tagged
         .iter()
         .filter(|v| gover::major(v) == current_major && allowed(v))
         .filter(|v| gover::is_prerelease(current) || !gover::is_prerelease(v))
@@ -399,23 +456,29 @@ async fn module_status(
         } else {
             retracted_by(current)
         },
-        deprecated: latest_mod.and_then(|m| m.deprecated).filter(|d| !d.is_empty()),
+        deprecated: latest_mod
+            .and_then(|m| m.deprecated)
+            .filter(|d| !d.is_empty()),
     })
 }
 
 /// `module.MatchPrefixPatterns`: whether a leading run of path elements matches a glob.
 pub fn matches_private(patterns: &str, path: &str) -> bool {
-    patterns.split(',').map(str::trim).filter(|p| !p.is_empty()).any(|pattern| {
-        let count = pattern.split('/').count();
-        let elements: Vec<&str> = path.split('/').collect();
-        if elements.len() < count {
-            return false;
-        }
-        pattern
-            .split('/')
-            .zip(&elements[..count])
-            .all(|(p, e)| crate::paths::glob_element(p, e))
-    })
+    patterns
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .any(|pattern| {
+            let count = pattern.split('/').count();
+            let elements: Vec<&str> = path.split('/').collect();
+            if elements.len() < count {
+                return false;
+            }
+            pattern
+                .split('/')
+                .zip(&elements[..count])
+                .all(|(p, e)| crate::paths::glob_element(p, e))
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -435,7 +498,9 @@ async fn build_list(
 ) -> BTreeMap<String, String> {
     let mut selected: BTreeMap<String, String> = BTreeMap::new();
     let select = |selected: &mut BTreeMap<String, String>, path: &str, version: &str| {
-        let entry = selected.entry(path.to_string()).or_insert_with(|| version.to_string());
+        let entry = selected
+            .entry(path.to_string())
+            .or_insert_with(|| version.to_string());
         if gover::newer(version, entry) {
             *entry = version.to_string();
         }
@@ -529,7 +594,10 @@ async fn load_requirements(
 /// Semantic-version distance, for Go's rules: a new major version (v0→v1,
 /// v2+incompatible→v3+incompatible) is `major`.
 fn update_kind(current: &str, latest: &str) -> UpdateKind {
-    let (Some(a), Some(b)) = (gover::GoVersion::parse(current), gover::GoVersion::parse(latest)) else {
+    let (Some(a), Some(b)) = (
+        gover::GoVersion::parse(current),
+        gover::GoVersion::parse(latest),
+    ) else {
         return UpdateKind::Unknown;
     };
     if !gover::newer(latest, current) {
@@ -558,24 +626,25 @@ pub(crate) async fn audit(
     })?;
     let main = gomod::parse_go_mod(&text, display)?;
     let sum_display = sibling(display, "go.sum");
-    let sum_lines: HashMap<(String, String), u32> = match std::fs::read_to_string(dir.join("go.sum")) {
-        Ok(text) => {
-            gomod::parse_go_sum(&text, &sum_display)?;
-            text.lines()
-                .enumerate()
-                .filter_map(|(i, line)| {
-                    let mut f = line.split_whitespace();
-                    let (path, version) = (f.next()?, f.next()?);
-                    let version = version.trim_end_matches("/go.mod");
-                    Some(((path.to_string(), version.to_string()), i as u32 + 1))
-                })
-                .fold(HashMap::new(), |mut map, (key, line)| {
-                    map.entry(key).or_insert(line);
-                    map
-                })
-        }
-        Err(_) => HashMap::new(),
-    };
+    let sum_lines: HashMap<(String, String), u32> =
+        match std::fs::read_to_string(dir.join("go.sum")) {
+            Ok(text) => {
+                gomod::parse_go_sum(&text, &sum_display)?;
+                text.lines()
+                    .enumerate()
+                    .filter_map(|(i, line)| {
+                        let mut f = line.split_whitespace();
+                        let (path, version) = (f.next()?, f.next()?);
+                        let version = version.trim_end_matches("/go.mod");
+                        Some(((path.to_string(), version.to_string()), i as u32 + 1))
+                    })
+                    .fold(HashMap::new(), |mut map, (key, line)| {
+                        map.entry(key).or_insert(line);
+                        map
+                    })
+            }
+            Err(_) => HashMap::new(),
+        };
     let proxy = Proxy::parse(&settings.proxy)?;
     let lookup = Lookup {
         net,
@@ -688,13 +757,19 @@ mod tests {
                 (ProxyEntry::Direct, false),
             ]
         );
-        assert_eq!(Proxy::parse("off").unwrap().entries, [(ProxyEntry::Off, false)]);
+        assert_eq!(
+            Proxy::parse("off").unwrap().entries,
+            [(ProxyEntry::Off, false)]
+        );
         assert!(Proxy::parse("not a url").is_err());
     }
 
     #[test]
     fn private_patterns_match_path_prefixes() {
-        assert!(matches_private("*.corp.example.com,rsc.io/private", "git.corp.example.com/x/y"));
+        assert!(matches_private(
+            "*.corp.example.com,rsc.io/private",
+            "git.corp.example.com/x/y"
+        ));
         assert!(matches_private("rsc.io/private", "rsc.io/private/quote"));
         assert!(!matches_private("rsc.io/private", "rsc.io/public"));
         assert!(!matches_private("", "rsc.io/private"));

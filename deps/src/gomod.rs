@@ -56,7 +56,11 @@ impl GoMod {
             let major: u64 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
             let minor: u64 = parts
                 .next()
-                .and_then(|p| p.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+                .and_then(|p| {
+                    p.trim_end_matches(|c: char| !c.is_ascii_digit())
+                        .parse()
+                        .ok()
+                })
                 .unwrap_or(0);
             (major, minor) >= (1, 17)
         })
@@ -184,8 +188,10 @@ fn lex_line(text: &str, number: u32, file: &str) -> Result<Line, ParseError> {
                 let start = i;
                 while i < bytes.len() {
                     let c = bytes[i];
-                    let stop = matches!(c, b' ' | b'\t' | b'\r' | b'(' | b')' | b'[' | b']' | b',' | b'"' | b'`')
-                        || (c == b'/' && bytes.get(i + 1) == Some(&b'/'))
+                    let stop = matches!(
+                        c,
+                        b' ' | b'\t' | b'\r' | b'(' | b')' | b'[' | b']' | b',' | b'"' | b'`'
+                    ) || (c == b'/' && bytes.get(i + 1) == Some(&b'/'))
                         || (c == b'=' && bytes.get(i + 1) == Some(&b'>'));
                     if stop {
                         break;
@@ -283,7 +289,11 @@ fn parse(text: &str, file: &str, strict: bool) -> Result<GoMod, ParseError> {
             continue;
         }
         let Token::Word(verb) = &words[0] else {
-            return Err(ParseError::syntax(file, number, "expected a directive".into()));
+            return Err(ParseError::syntax(
+                file,
+                number,
+                "expected a directive".into(),
+            ));
         };
         if words.len() == 2 && words[1] == Token::LParen {
             block = Some((verb.clone(), comments, number));
@@ -367,7 +377,9 @@ fn directive(
                 return Err(err("usage: go 1.23".into()));
             };
             if strict && !go_version_ok(v) {
-                return Err(err(format!("invalid go version {v:?}: must match format 1.23")));
+                return Err(err(format!(
+                    "invalid go version {v:?}: must match format 1.23"
+                )));
             }
             gomod.go = Some(v.to_string());
         }
@@ -383,9 +395,10 @@ fn directive(
             };
             let v = version(v, path)?;
             if verb == "require" {
-                let indirect = comments.suffix.as_deref().is_some_and(|c| {
-                    c == "indirect" || c.starts_with("indirect;")
-                });
+                let indirect = comments
+                    .suffix
+                    .as_deref()
+                    .is_some_and(|c| c == "indirect" || c.starts_with("indirect;"));
                 gomod.require.push(Require {
                     path: path.to_string(),
                     version: v,
@@ -401,28 +414,50 @@ fn directive(
                 .iter()
                 .position(|t| *t == Token::Arrow)
                 .ok_or_else(|| err("replace needs =>".into()))?;
-            let old: Vec<&str> = args[..arrow].iter().filter_map(|t| match t {
-                Token::Word(w) => Some(w.as_str()),
-                _ => None,
-            }).collect();
-            let new: Vec<&str> = args[arrow + 1..].iter().filter_map(|t| match t {
-                Token::Word(w) => Some(w.as_str()),
-                _ => None,
-            }).collect();
+            let old: Vec<&str> = args[..arrow]
+                .iter()
+                .filter_map(|t| match t {
+                    Token::Word(w) => Some(w.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let new: Vec<&str> = args[arrow + 1..]
+                .iter()
+                .filter_map(|t| match t {
+                    Token::Word(w) => Some(w.as_str()),
+                    _ => None,
+                })
+                .collect();
             let (old_path, old_version) = match old[..] {
                 [p] => (p, String::new()),
                 [p, v] => (p, version(v, p)?),
-                _ => return Err(err("usage: replace module/path [v1.2.3] => other/path [v1.4.5]".into())),
+                _ => {
+                    return Err(err(
+                        "usage: replace module/path [v1.2.3] => other/path [v1.4.5]".into(),
+                    ));
+                }
             };
             let (new_path, new_version) = match new[..] {
                 [p] => {
-                    if !(p.starts_with("./") || p.starts_with("../") || p.starts_with('/') || p.contains('\\') || p.starts_with('.')) && strict {
-                        return Err(err(format!("replacement module {p} needs a version (or a ./ path for a folder)")));
+                    if !(p.starts_with("./")
+                        || p.starts_with("../")
+                        || p.starts_with('/')
+                        || p.contains('\\')
+                        || p.starts_with('.'))
+                        && strict
+                    {
+                        return Err(err(format!(
+                            "replacement module {p} needs a version (or a ./ path for a folder)"
+                        )));
                     }
                     (p, String::new())
                 }
                 [p, v] => (p, version(v, p)?),
-                _ => return Err(err("usage: replace module/path [v1.2.3] => other/path [v1.4.5]".into())),
+                _ => {
+                    return Err(err(
+                        "usage: replace module/path [v1.2.3] => other/path [v1.4.5]".into(),
+                    ));
+                }
             };
             gomod.replace.push(Replace {
                 old_path: old_path.to_string(),
@@ -435,13 +470,29 @@ fn directive(
         "retract" => {
             let (low, high) = match args {
                 [Token::Word(v)] => (v.as_str(), v.as_str()),
-                [Token::LBracket, Token::Word(lo), Token::Comma, Token::Word(hi), Token::RBracket] => {
-                    (lo.as_str(), hi.as_str())
+                [
+                    Token::LBracket,
+                    Token::Word(lo),
+                    Token::Comma,
+                    Token::Word(hi),
+                    Token::RBracket,
+                ] => (lo.as_str(), hi.as_str()),
+                _ => {
+                    return Err(err(
+                        "usage: retract v1.2.3 or retract [v1.0.0, v1.2.3]".into()
+                    ));
                 }
-                _ => return Err(err("usage: retract v1.2.3 or retract [v1.0.0, v1.2.3]".into())),
             };
-            let low = if strict { version(low, "retract")? } else { low.to_string() };
-            let high = if strict { version(high, "retract")? } else { high.to_string() };
+            let low = if strict {
+                version(low, "retract")?
+            } else {
+                low.to_string()
+            };
+            let high = if strict {
+                version(high, "retract")?
+            } else {
+                high.to_string()
+            };
             let own = if comments.is_empty() {
                 block.cloned().unwrap_or_default()
             } else {
@@ -468,7 +519,8 @@ fn canonical(v: &str) -> bool {
 
 fn go_version_ok(v: &str) -> bool {
     let mut chars = v.split('.');
-    let ok_num = |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+    let ok_num =
+        |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
     let first = chars.next();
     if !ok_num(first) {
         return false;
@@ -542,7 +594,10 @@ retract v0.9.0
     fn parses_every_directive() {
         let m = parse_go_mod(SAMPLE, "go.mod").unwrap();
         assert_eq!(m.module.as_deref(), Some("example.com/old"));
-        assert_eq!(m.deprecated.as_deref(), Some("use example.com/new instead."));
+        assert_eq!(
+            m.deprecated.as_deref(),
+            Some("use example.com/new instead.")
+        );
         assert_eq!(m.go.as_deref(), Some("1.21"));
         assert_eq!(m.toolchain.as_deref(), Some("go1.22.1"));
         assert_eq!(m.require.len(), 4);
@@ -550,12 +605,18 @@ retract v0.9.0
         assert!(m.require[1].indirect);
         assert_eq!(m.require[2].path, "github.com/quoted/e");
         assert_eq!(m.require[3].line, 14);
-        assert_eq!(m.exclude, [("github.com/a/b".to_string(), "v1.2.2".to_string())]);
+        assert_eq!(
+            m.exclude,
+            [("github.com/a/b".to_string(), "v1.2.2".to_string())]
+        );
         assert_eq!(m.replace[0].new_version, "v1.2.4");
         assert_eq!(m.replace[1].new_path, "./x");
         assert!(m.replacement("github.com/local/x", "v9.9.9").is_some());
         assert_eq!(m.retract[0].rationale, "Published accidentally.");
-        assert_eq!((m.retract[1].low.as_str(), m.retract[1].high.as_str()), ("v1.1.0", "v1.1.5"));
+        assert_eq!(
+            (m.retract[1].low.as_str(), m.retract[1].high.as_str()),
+            ("v1.1.0", "v1.1.5")
+        );
         assert_eq!(m.retract[1].rationale, "Broken build.");
         assert_eq!(m.retract[2].rationale, "");
         assert!(m.pruned());
@@ -564,7 +625,10 @@ retract v0.9.0
     #[test]
     fn deprecation_paragraphs() {
         assert_eq!(deprecation("Deprecated: x\ny"), Some("x\ny".into()));
-        assert_eq!(deprecation("Intro\n\nDeprecated: gone\n\nMore"), Some("gone".into()));
+        assert_eq!(
+            deprecation("Intro\n\nDeprecated: gone\n\nMore"),
+            Some("gone".into())
+        );
         assert_eq!(deprecation("Not Deprecated: x"), None);
     }
 
@@ -573,11 +637,17 @@ retract v0.9.0
         let bad = "module m\n\nrequire (\n\tgithub.com/a/b\n)\n";
         let e = parse_go_mod(bad, "sub/go.mod").unwrap_err().to_string();
         assert!(e.starts_with("sub/go.mod:4:"), "{e}");
-        let e = parse_go_mod("module m\nrequire x v1.2\n", "go.mod").unwrap_err().to_string();
+        let e = parse_go_mod("module m\nrequire x v1.2\n", "go.mod")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("go.mod:2:") && e.contains("v1.2.3"), "{e}");
-        let e = parse_go_mod("module m\nfrobnicate x\n", "go.mod").unwrap_err().to_string();
+        let e = parse_go_mod("module m\nfrobnicate x\n", "go.mod")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("go.mod:2: unknown directive: frobnicate"), "{e}");
-        let e = parse_go_mod("module m\nrequire (\n", "go.mod").unwrap_err().to_string();
+        let e = parse_go_mod("module m\nrequire (\n", "go.mod")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("go.mod:2:") && e.contains("not closed"), "{e}");
         // Lenient parsing of a dependency's go.mod ignores what it does not know.
         assert!(parse_dependency_go_mod("module m\nfrobnicate x\n", "dep").is_ok());
@@ -587,6 +657,11 @@ retract v0.9.0
     fn go_sum_lines() {
         let sum = "github.com/a/b v1.2.3 h1:abc=\ngithub.com/a/b v1.2.3/go.mod h1:def=\n";
         assert_eq!(parse_go_sum(sum, "go.sum").unwrap().len(), 2);
-        assert!(parse_go_sum("oops\n", "go.sum").unwrap_err().to_string().starts_with("go.sum:1:"));
+        assert!(
+            parse_go_sum("oops\n", "go.sum")
+                .unwrap_err()
+                .to_string()
+                .starts_with("go.sum:1:")
+        );
     }
 }

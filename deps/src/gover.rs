@@ -68,7 +68,8 @@ impl GoVersion {
 }
 
 fn number(s: &str) -> Option<u64> {
-    if s.is_empty() || (s.len() > 1 && s.starts_with('0')) || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || (s.len() > 1 && s.starts_with('0')) || !s.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     s.parse().ok()
@@ -277,10 +278,24 @@ mod tests {
 
     #[test]
     fn validity() {
-        for ok in ["v1", "v1.2", "v1.2.3", "v1.2.3-pre.1+meta", "v2.0.0+incompatible"] {
+        for ok in [
+            "v1",
+            "v1.2",
+            "v1.2.3",
+            "v1.2.3-pre.1+meta",
+            "v2.0.0+incompatible",
+        ] {
             assert!(is_valid(ok), "{ok}");
         }
-        for bad in ["1.2.3", "v1.2.3.4", "v01.2.3", "v1.2-pre", "v1.2.3-", "v1.2.3-01", "v"] {
+        for bad in [
+            "1.2.3",
+            "v1.2.3.4",
+            "v01.2.3",
+            "v1.2-pre",
+            "v1.2.3-",
+            "v1.2.3-01",
+            "v",
+        ] {
             assert!(!is_valid(bad), "{bad}");
         }
     }
@@ -301,10 +316,16 @@ mod tests {
 
     #[test]
     fn path_majors() {
-        assert_eq!(split_path_major("github.com/a/b/v2"), ("github.com/a/b", "/v2"));
+        assert_eq!(
+            split_path_major("github.com/a/b/v2"),
+            ("github.com/a/b", "/v2")
+        );
         assert_eq!(split_path_major("github.com/a/b"), ("github.com/a/b", ""));
         assert_eq!(split_path_major("github.com/a/v1"), ("github.com/a/v1", ""));
-        assert_eq!(split_path_major("gopkg.in/yaml.v3"), ("gopkg.in/yaml", ".v3"));
+        assert_eq!(
+            split_path_major("gopkg.in/yaml.v3"),
+            ("gopkg.in/yaml", ".v3")
+        );
         assert!(fits_path_major("v1.9.0", ""));
         assert!(fits_path_major("v3.0.0+incompatible", ""));
         assert!(!fits_path_major("v2.0.0", ""));
@@ -319,7 +340,10 @@ mod tests {
             escape("github.com/Azure/azure-sdk-for-go"),
             "github.com/!azure/azure-sdk-for-go"
         );
-        assert_eq!(escape("github.com/BurntSushi/toml"), "github.com/!burnt!sushi/toml");
+        assert_eq!(
+            escape("github.com/BurntSushi/toml"),
+            "github.com/!burnt!sushi/toml"
+        );
         assert_eq!(escape("v1.0.0-RC1"), "v1.0.0-!r!c1");
     }
 }

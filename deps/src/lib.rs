@@ -58,6 +58,9 @@ pub struct AuditOptions {
     pub npm_registries: Option<Registries>,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// The Node.js version to check `engines.node` against; found as npm finds it when
+    /// `None` (see [`npm::node_version`]).
+    pub node_version: Option<nodejs_semver::Version>,
 }
 
 impl AuditOptions {
@@ -70,6 +73,7 @@ impl AuditOptions {
             go: GoSettings::from_env(),
             npm_registries: None,
             concurrency: 32,
+            node_version: None,
         }
     }
 }
@@ -97,18 +101,24 @@ pub fn display_join(dir: &str, name: &str) -> String {
 fn display_of(path: &Path) -> String {
     let text = path.to_string_lossy().replace('\\', "/");
     let text = text.trim_start_matches("./");
-    if text == "." { String::new() } else { text.trim_end_matches('/').to_string() }
+    if text == "." {
+        String::new()
+    } else {
+        text.trim_end_matches('/').to_string()
+    }
 }
 
 /// Finds the projects at `path`: a folder holding go.mod, Cargo.lock and/or
 /// package-lock.json (each is audited), or one of those files (or Cargo.toml /
 /// package.json beside its lockfile).
 pub fn detect(path: &Path, only: Option<Ecosystem>) -> Result<Vec<Detected>, AuditError> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        AuditError::Usage(format!("{}: {}", path.display(), error_text(&e)))
-    })?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| AuditError::Usage(format!("{}: {}", path.display(), error_text(&e))))?;
     let (dir, named) = if meta.is_file() {
-        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let ecosystem = match name.as_str() {
             "go.mod" | "go.sum" => Ecosystem::Go,
             "Cargo.lock" | "Cargo.toml" => Ecosystem::Cargo,
@@ -120,7 +130,10 @@ pub fn detect(path: &Path, only: Option<Ecosystem>) -> Result<Vec<Detected>, Aud
                 )));
             }
         };
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         (dir.to_path_buf(), Some(ecosystem))
     } else {
         (path.to_path_buf(), None)
@@ -199,7 +212,9 @@ pub async fn audit(
     // An unreadable offline database is bad input: say so before any network work.
     let database = match &options.osv {
         OsvSource::Database(path) => Some(osv::OsvDb::load(path).map_err(|e| match e {
-            AuditError::Io { path, source } => AuditError::Usage(format!("--osv-db {path}: {}", error_text(&source))),
+            AuditError::Io { path, source } => {
+                AuditError::Usage(format!("--osv-db {path}: {}", error_text(&source)))
+            }
             other => other,
         })?),
         OsvSource::Api(_) => None,
@@ -215,15 +230,31 @@ pub async fn audit(
             }
             Ecosystem::Cargo => {
                 let index = cargo::crates_io_index(options.cargo_index.as_deref(), &project.dir)?;
-                cargo::audit(&net, &index, &project.dir, &project.display_dir, &mut report).await?;
+                cargo::audit(
+                    &net,
+                    &index,
+                    &project.dir,
+                    &project.display_dir,
+                    &mut report,
+                )
+                .await?;
             }
             Ecosystem::Npm => {
                 let registries = options
                     .npm_registries
                     .clone()
                     .unwrap_or_else(|| Registries::discover(&project.dir));
-                npm::audit(&net, &registries, &project.dir, &project.display_dir, &project.lockfile, &mut report)
-                    .await?;
+                let node = options.node_version.clone().or_else(npm::node_version);
+                npm::audit(
+                    &net,
+                    &registries,
+                    node.as_ref(),
+                    &project.dir,
+                    &project.display_dir,
+                    &project.lockfile,
+                    &mut report,
+                )
+                .await?;
             }
         }
     }

@@ -254,12 +254,18 @@ impl Report {
     /// Riskiest first within each ecosystem; ecosystems in a fixed order.
     pub fn sort(&mut self) {
         self.dependencies.sort_by(|a, b| {
-            (a.ecosystem, std::cmp::Reverse(a.risk()), &a.name, &a.location.file).cmp(&(
-                b.ecosystem,
-                std::cmp::Reverse(b.risk()),
-                &b.name,
-                &b.location.file,
-            ))
+            (
+                a.ecosystem,
+                std::cmp::Reverse(a.risk()),
+                &a.name,
+                &a.location.file,
+            )
+                .cmp(&(
+                    b.ecosystem,
+                    std::cmp::Reverse(b.risk()),
+                    &b.name,
+                    &b.location.file,
+                ))
         });
     }
 }

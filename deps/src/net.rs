@@ -49,7 +49,11 @@ impl Net {
         accept: Option<&str>,
         stale: &AtomicBool,
     ) -> Result<Response, gantry_http::Error> {
-        let _permit = self.limit.acquire().await.expect("the semaphore is never closed");
+        let _permit = self
+            .limit
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let response = self.client.get_accept(url, accept).await?;
         if response.source == Source::Stale {
             stale.store(true, Ordering::Relaxed);
@@ -62,12 +66,20 @@ impl Net {
         url: &str,
         body: &serde_json::Value,
     ) -> Result<Response, gantry_http::Error> {
-        let _permit = self.limit.acquire().await.expect("the semaphore is never closed");
+        let _permit = self
+            .limit
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         self.client.post_json(url, body).await
     }
 }
 
 /// Joins a registry base URL and a path with exactly one `/` between them.
 pub fn join_url(base: &str, path: &str) -> String {
-    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }

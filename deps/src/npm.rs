@@ -99,6 +99,8 @@ pub struct Packument {
 pub struct VersionMeta {
     #[serde(default)]
     pub deprecated: Option<serde_json::Value>,
+    #[serde(default)]
+    pub engines: Option<serde_json::Value>,
 }
 
 impl VersionMeta {
@@ -110,19 +112,43 @@ impl VersionMeta {
     }
 }
 
+impl VersionMeta {
+    /// Whether `engines.node` admits this Node.js version (npm-pick-manifest's
+    /// `engineOk`; an unreadable range admits nothing).
+    fn engine_ok(&self, node: Option<&Version>) -> bool {
+        let (Some(node), Some(range)) = (node, self.engines.as_ref().and_then(|e| e.get("node")))
+        else {
+            return true;
+        };
+        match range.as_str().map(Range::parse) {
+            Some(Ok(range)) => node.satisfies_with_prerelease(&range, true),
+            Some(Err(_)) => false,
+            None => true,
+        }
+    }
+}
+
 impl Packument {
     fn deprecated(&self, version: &str) -> bool {
-        self.versions.get(version).is_some_and(|m| m.deprecation().is_some())
+        self.versions
+            .get(version)
+            .is_some_and(|m| m.deprecation().is_some())
     }
 
-    /// The version npm would install for these ranges (all must hold), as
-    /// npm-pick-manifest picks: the `latest` tag if it fits and is not deprecated, else
-    /// the highest fitting version, preferring versions that are not deprecated.
-    pub fn pick(&self, ranges: &[Range]) -> Option<String> {
+    fn engine_ok(&self, version: &str, node: Option<&Version>) -> bool {
+        self.versions.get(version).is_none_or(|m| m.engine_ok(node))
+    }
+
+    /// The version npm would install for these ranges (all must hold; none means `*`),
+    /// as npm-pick-manifest picks: the `latest` tag if it fits, is not deprecated and
+    /// suits the Node.js version, else the highest fitting version, preferring versions
+    /// that are neither deprecated nor excluded by `engines.node`.
+    pub fn pick(&self, ranges: &[Range], node: Option<&Version>) -> Option<String> {
         let any = ranges.is_empty();
         if let Some(latest) = self.dist_tags.get("latest")
             && self.versions.contains_key(latest)
             && !self.deprecated(latest)
+            && self.engine_ok(latest, node)
             && (any || Version::parse(latest).is_ok_and(|v| ranges.iter().all(|r| v.satisfies(r))))
         {
             return Some(latest.clone());
@@ -138,10 +164,32 @@ impl Packument {
                 }
             })
             .max_by(|(a, va), (b, vb)| {
-                (!self.deprecated(va), a).cmp(&(!self.deprecated(vb), b))
+                let key = |v: &str| {
+                    let (fresh, engine) = (!self.deprecated(v), self.engine_ok(v, node));
+                    (fresh && engine, engine, fresh)
+                };
+                (key(va), a).cmp(&(key(vb), b))
             })
             .map(|(_, v)| v.clone())
     }
+}
+
+/// The Node.js version npm would check `engines.node` against: `npm_config_node_version`,
+/// else `node --version` of the Node.js on PATH, else none (engines are then ignored).
+pub fn node_version() -> Option<Version> {
+    let text = match std::env::var("npm_config_node_version") {
+        Ok(v) if !v.is_empty() => v,
+        _ => {
+            let output = std::process::Command::new("node")
+                .arg("--version")
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .output()
+                .ok()?;
+            String::from_utf8(output.stdout).ok()?
+        }
+    };
+    Version::parse(text.trim().trim_start_matches('v')).ok()
 }
 
 /// Node's module resolution: the entry that `name`, required from the package at
@@ -184,12 +232,24 @@ pub fn update_kind(current: &Version, latest: &Version) -> UpdateKind {
 
 fn source_kind(entry: &LockEntry) -> Option<(SourceKind, String)> {
     let resolved = entry.resolved.as_deref()?;
-    if resolved.starts_with("git+") || resolved.starts_with("git:") || resolved.starts_with("github:") {
-        Some((SourceKind::Git, format!("git dependency ({resolved}): not looked up")))
+    if resolved.starts_with("git+")
+        || resolved.starts_with("git:")
+        || resolved.starts_with("github:")
+    {
+        Some((
+            SourceKind::Git,
+            format!("git dependency ({resolved}): not looked up"),
+        ))
     } else if resolved.starts_with("file:") || !resolved.contains("://") {
-        Some((SourceKind::Path, format!("local dependency ({resolved}): not looked up")))
+        Some((
+            SourceKind::Path,
+            format!("local dependency ({resolved}): not looked up"),
+        ))
     } else if !resolved.contains("/-/") {
-        Some((SourceKind::Other, format!("tarball URL ({resolved}): not looked up")))
+        Some((
+            SourceKind::Other,
+            format!("tarball URL ({resolved}): not looked up"),
+        ))
     } else {
         None
     }
@@ -198,6 +258,7 @@ fn source_kind(entry: &LockEntry) -> Option<(SourceKind, String)> {
 pub(crate) async fn audit(
     net: &Net,
     registries: &Registries,
+    node: Option<&Version>,
     dir: &Path,
     display_dir: &str,
     lock_name: &str,
@@ -228,7 +289,10 @@ pub(crate) async fn audit(
     let mut add_specs = |from: &str, specs: &[(String, String)], top: bool| {
         for (folder, spec) in specs {
             if let Some(i) = resolve(from, folder, &index) {
-                governing.entry(i).or_default().push(npm_lock::parse_spec(folder, spec));
+                governing
+                    .entry(i)
+                    .or_default()
+                    .push(npm_lock::parse_spec(folder, spec));
                 if top {
                     direct.insert(i);
                 }
@@ -267,7 +331,10 @@ pub(crate) async fn audit(
                     Err(e) => Err(e.to_string()),
                 };
                 if stale.load(Ordering::Relaxed) {
-                    stale_names.lock().expect("not poisoned").insert(name.to_string());
+                    stale_names
+                        .lock()
+                        .expect("not poisoned")
+                        .insert(name.to_string());
                 }
                 net.progress.advance();
                 (name, result)
@@ -300,9 +367,12 @@ pub(crate) async fn audit(
             continue;
         }
         match packuments.get(entry.name.as_str()) {
-            Some(Ok(packument)) => {
-                classify(&mut dep, packument, governing.get(&i).map(Vec::as_slice).unwrap_or(&[]))
-            }
+            Some(Ok(packument)) => classify(
+                &mut dep,
+                packument,
+                governing.get(&i).map(Vec::as_slice).unwrap_or(&[]),
+                node,
+            ),
             Some(Err(e)) => dep.fail(e),
             None => dep.fail("not looked up"),
         }
@@ -318,18 +388,32 @@ pub(crate) async fn audit(
 }
 
 /// Fills in `latest`, `latest_compatible`, `deprecated` and `update` from a packument.
-pub fn classify(dep: &mut Dependency, packument: &Packument, specs: &[Spec]) {
+/// `latest` is what `npm outdated` shows: the `latest` dist-tag, unless that version is
+/// deprecated or its `engines.node` excludes `node`.
+pub fn classify(
+    dep: &mut Dependency,
+    packument: &Packument,
+    specs: &[Spec],
+    node: Option<&Version>,
+) {
     let Ok(current) = Version::parse(&dep.current) else {
         dep.fail(format!("invalid version {:?}", dep.current));
         return;
     };
     let Some(meta) = packument.versions.get(&dep.current) else {
-        dep.fail(format!("version {} is not in the registry's packument", dep.current));
+        dep.fail(format!(
+            "version {} is not in the registry's packument",
+            dep.current
+        ));
         return;
     };
     dep.deprecated = meta.deprecation();
-    let Some(latest_tag) = packument.dist_tags.get("latest") else {
+    if !packument.dist_tags.contains_key("latest") {
         dep.fail("the registry's packument has no latest dist-tag");
+        return;
+    }
+    let Some(latest_tag) = packument.pick(&[], node) else {
+        dep.fail("the registry's packument has no release version");
         return;
     };
     let mut ranges = Vec::new();
@@ -353,11 +437,11 @@ pub fn classify(dep: &mut Dependency, packument: &Packument, specs: &[Spec]) {
     }
     let compatible = match tagged {
         Some(v) if ranges.is_empty() => Some(v.clone()),
-        _ => packument.pick(&ranges),
+        _ => packument.pick(&ranges, node),
     };
     dep.latest = Some(latest_tag.clone());
     dep.latest_compatible = Some(compatible.unwrap_or_else(|| dep.current.clone()));
-    dep.update = match Version::parse(latest_tag) {
+    dep.update = match Version::parse(&latest_tag) {
         Ok(latest) => update_kind(&current, &latest),
         Err(_) => UpdateKind::Unknown,
     };
@@ -372,7 +456,7 @@ mod tests {
             r#"{"dist-tags": {"latest": "2.1.0", "next": "3.0.0-beta.1"},
                 "versions": {
                   "1.0.0": {}, "1.4.0": {}, "1.5.0": {"deprecated": "use 1.4"},
-                  "2.0.0": {}, "2.1.0": {}, "3.0.0-beta.1": {}
+                  "2.0.0": {}, "2.1.0": {"engines": {"node": ">=22"}}, "3.0.0-beta.1": {}
                 }}"#,
         )
         .unwrap()
@@ -381,39 +465,88 @@ mod tests {
     #[test]
     fn pick_prefers_latest_then_undeprecated() {
         let p = packument();
-        assert_eq!(p.pick(&[]), Some("2.1.0".into()));
-        assert_eq!(p.pick(&[Range::parse("^2.0.0").unwrap()]), Some("2.1.0".into()));
-        assert_eq!(p.pick(&[Range::parse("^1.0.0").unwrap()]), Some("1.4.0".into()));
-        assert_eq!(p.pick(&[Range::parse("^4").unwrap()]), None);
+        assert_eq!(p.pick(&[], None), Some("2.1.0".into()));
+        assert_eq!(
+            p.pick(&[Range::parse("^2.0.0").unwrap()], None),
+            Some("2.1.0".into())
+        );
+        assert_eq!(
+            p.pick(&[Range::parse("^1.0.0").unwrap()], None),
+            Some("1.4.0".into())
+        );
+        assert_eq!(p.pick(&[Range::parse("^4").unwrap()], None), None);
+        // 2.1.0 needs Node 22: on Node 20 npm offers 2.0.0.
+        let node20 = Version::parse("20.1.0").unwrap();
+        assert_eq!(p.pick(&[], Some(&node20)), Some("2.0.0".into()));
+        let node22 = Version::parse("22.0.0").unwrap();
+        assert_eq!(p.pick(&[], Some(&node22)), Some("2.1.0".into()));
     }
 
     #[test]
     fn classification() {
-        let mut dep = Dependency::new(Ecosystem::Npm, "x", "1.0.0", Location { file: "l".into(), line: 1 });
-        classify(&mut dep, &packument(), &[Spec::Range { name: "x".into(), range: "^1.0.0".into() }]);
+        let mut dep = Dependency::new(
+            Ecosystem::Npm,
+            "x",
+            "1.0.0",
+            Location {
+                file: "l".into(),
+                line: 1,
+            },
+        );
+        classify(
+            &mut dep,
+            &packument(),
+            &[Spec::Range {
+                name: "x".into(),
+                range: "^1.0.0".into(),
+            }],
+            None,
+        );
         assert_eq!(dep.latest.as_deref(), Some("2.1.0"));
         assert_eq!(dep.latest_compatible.as_deref(), Some("1.4.0"));
         assert_eq!(dep.update, UpdateKind::Major);
-        let mut dep = Dependency::new(Ecosystem::Npm, "x", "1.5.0", Location { file: "l".into(), line: 1 });
-        classify(&mut dep, &packument(), &[]);
+        let mut dep = Dependency::new(
+            Ecosystem::Npm,
+            "x",
+            "1.5.0",
+            Location {
+                file: "l".into(),
+                line: 1,
+            },
+        );
+        classify(&mut dep, &packument(), &[], None);
         assert_eq!(dep.deprecated.as_deref(), Some("use 1.4"));
     }
 
     #[test]
     fn node_resolution_walks_up() {
-        let paths = ["", "node_modules/a", "node_modules/a/node_modules/b", "node_modules/b", "node_modules/@s/c"];
+        let paths = [
+            "",
+            "node_modules/a",
+            "node_modules/a/node_modules/b",
+            "node_modules/b",
+            "node_modules/@s/c",
+        ];
         let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         assert_eq!(resolve("node_modules/a", "b", &index), Some(2));
         assert_eq!(resolve("node_modules/@s/c", "b", &index), Some(3));
         assert_eq!(resolve("", "@s/c", &index), Some(4));
-        assert_eq!(resolve("node_modules/a/node_modules/b", "a", &index), Some(1));
+        assert_eq!(
+            resolve("node_modules/a/node_modules/b", "a", &index),
+            Some(1)
+        );
         assert_eq!(resolve("", "zzz", &index), None);
     }
 
     #[test]
     fn registries_from_npmrc() {
-        let mut r = Registries { default: DEFAULT_REGISTRY.into(), scoped: BTreeMap::new() };
-        r.apply_npmrc("registry=http://127.0.0.1:9/\n@corp:registry=http://corp.example/\n# note\n");
+        let mut r = Registries {
+            default: DEFAULT_REGISTRY.into(),
+            scoped: BTreeMap::new(),
+        };
+        r.apply_npmrc(
+            "registry=http://127.0.0.1:9/\n@corp:registry=http://corp.example/\n# note\n",
+        );
         assert_eq!(r.packument_url("left-pad"), "http://127.0.0.1:9/left-pad");
         assert_eq!(r.packument_url("@corp/x"), "http://corp.example/@corp%2fx");
         assert_eq!(r.packument_url("@other/x"), "http://127.0.0.1:9/@other%2fx");

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
 
 use crate::error::ParseError;
 
@@ -76,7 +76,9 @@ struct RawEntry {
 }
 
 /// Keeps `packages` in file order (the order lines are found in).
-fn ordered_entries<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<(String, RawEntry)>>, D::Error> {
+fn ordered_entries<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<(String, RawEntry)>>, D::Error> {
     struct Ordered;
     impl<'de> Visitor<'de> for Ordered {
         type Value = Option<Vec<(String, RawEntry)>>;
@@ -105,9 +107,9 @@ pub fn name_from_path(path: &str) -> &str {
 /// Parses a package-lock.json (or npm-shrinkwrap.json). `file` names it in errors.
 pub fn parse_package_lock(text: &str, file: &str) -> Result<PackageLock, ParseError> {
     let raw: RawLock = serde_json::from_str(text).map_err(|e| ParseError::json(file, &e))?;
-    let version = raw
-        .lockfile_version
-        .ok_or_else(|| ParseError::invalid(file, "no lockfileVersion: not a package-lock.json".into()))?;
+    let version = raw.lockfile_version.ok_or_else(|| {
+        ParseError::invalid(file, "no lockfileVersion: not a package-lock.json".into())
+    })?;
     match version {
         2 | 3 => {}
         1 => {
@@ -126,7 +128,10 @@ pub fn parse_package_lock(text: &str, file: &str) -> Result<PackageLock, ParseEr
         }
     }
     let packages = raw.packages.ok_or_else(|| {
-        ParseError::invalid(file, "no \"packages\" object (lockfile versions 2 and 3 have one)".into())
+        ParseError::invalid(
+            file,
+            "no \"packages\" object (lockfile versions 2 and 3 have one)".into(),
+        )
     })?;
     let mut finder = KeyFinder::new(text);
     let entries = packages
@@ -182,7 +187,10 @@ impl<'a> KeyFinder<'a> {
             let at = from + i;
             let after = self.text[at + needle.len()..].trim_start();
             if after.starts_with(':') {
-                self.line += self.text[self.pos..at].bytes().filter(|&b| b == b'\n').count() as u32;
+                self.line += self.text[self.pos..at]
+                    .bytes()
+                    .filter(|&b| b == b'\n')
+                    .count() as u32;
                 self.pos = at;
                 return self.line;
             }
@@ -265,11 +273,26 @@ pub fn parse_spec(name: &str, spec: &str) -> Spec {
         return parse_spec(real, if range.is_empty() { "*" } else { range });
     }
     let other_prefixes = [
-        "git+", "git:", "github:", "gitlab:", "bitbucket:", "gist:", "file:", "link:",
-        "workspace:", "http:", "https:", "portal:", "patch:",
+        "git+",
+        "git:",
+        "github:",
+        "gitlab:",
+        "bitbucket:",
+        "gist:",
+        "file:",
+        "link:",
+        "workspace:",
+        "http:",
+        "https:",
+        "portal:",
+        "patch:",
     ];
     if other_prefixes.iter().any(|p| spec.starts_with(p))
-        || (spec.contains('/') && !spec.starts_with('@') && !spec.contains(' ') && !spec.starts_with('<') && !spec.starts_with('>'))
+        || (spec.contains('/')
+            && !spec.starts_with('@')
+            && !spec.contains(' ')
+            && !spec.starts_with('<')
+            && !spec.starts_with('>'))
     {
         return Spec::Other(spec.to_string());
     }
@@ -344,13 +367,20 @@ mod tests {
     #[test]
     fn unsupported_and_malformed() {
         let v1 = r#"{"lockfileVersion": 1, "dependencies": {}}"#;
-        let e = parse_package_lock(v1, "package-lock.json").unwrap_err().to_string();
-        assert!(e.contains("unsupported lockfile version 1"), "{e}");
-        let e = parse_package_lock("{\n\"lockfileVersion\": 3,\n\"packages\": {\n\"\": {\"version\": 1}\n}}", "p.json")
+        let e = parse_package_lock(v1, "package-lock.json")
             .unwrap_err()
             .to_string();
+        assert!(e.contains("unsupported lockfile version 1"), "{e}");
+        let e = parse_package_lock(
+            "{\n\"lockfileVersion\": 3,\n\"packages\": {\n\"\": {\"version\": 1}\n}}",
+            "p.json",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("p.json:4:"), "{e}");
-        let e = parse_package_lock("{\"lockfileVersion\": 3, \"packages\": {", "p.json").unwrap_err().to_string();
+        let e = parse_package_lock("{\"lockfileVersion\": 3, \"packages\": {", "p.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("p.json:1:"), "{e}");
     }
 
@@ -358,15 +388,36 @@ mod tests {
     fn specs() {
         assert_eq!(
             parse_spec("x", "npm:@s/real@^1.2.0"),
-            Spec::Range { name: "@s/real".into(), range: "^1.2.0".into() }
+            Spec::Range {
+                name: "@s/real".into(),
+                range: "^1.2.0".into()
+            }
         );
         assert_eq!(
             parse_spec("x", "npm:real"),
-            Spec::Range { name: "real".into(), range: "*".into() }
+            Spec::Range {
+                name: "real".into(),
+                range: "*".into()
+            }
         );
-        assert_eq!(parse_spec("x", "next"), Spec::Tag { name: "x".into(), tag: "next".into() });
-        assert_eq!(parse_spec("x", ">=1.0.0 <2"), Spec::Range { name: "x".into(), range: ">=1.0.0 <2".into() });
-        assert!(matches!(parse_spec("x", "github:user/repo"), Spec::Other(_)));
+        assert_eq!(
+            parse_spec("x", "next"),
+            Spec::Tag {
+                name: "x".into(),
+                tag: "next".into()
+            }
+        );
+        assert_eq!(
+            parse_spec("x", ">=1.0.0 <2"),
+            Spec::Range {
+                name: "x".into(),
+                range: ">=1.0.0 <2".into()
+            }
+        );
+        assert!(matches!(
+            parse_spec("x", "github:user/repo"),
+            Spec::Other(_)
+        ));
         assert!(matches!(parse_spec("x", "user/repo"), Spec::Other(_)));
         assert!(matches!(parse_spec("x", "file:../x"), Spec::Other(_)));
     }

@@ -90,7 +90,11 @@ fn compare(ecosystem: Ecosystem, a: &str, b: &str) -> Option<Ordering> {
             let (a, b) = (go_version(a), go_version(b));
             (gover::is_valid(&a) && gover::is_valid(&b)).then(|| gover::compare(&a, &b))
         }
-        Ecosystem::Cargo => Some(semver::Version::parse(a).ok()?.cmp(&semver::Version::parse(b).ok()?)),
+        Ecosystem::Cargo => Some(
+            semver::Version::parse(a)
+                .ok()?
+                .cmp(&semver::Version::parse(b).ok()?),
+        ),
         Ecosystem::Npm => Some(
             nodejs_semver::Version::parse(a)
                 .ok()?
@@ -101,7 +105,11 @@ fn compare(ecosystem: Ecosystem, a: &str, b: &str) -> Option<Ordering> {
 
 /// OSV writes Go versions without the `v`.
 fn go_version(v: &str) -> String {
-    if v.starts_with('v') { v.to_string() } else { format!("v{v}") }
+    if v.starts_with('v') {
+        v.to_string()
+    } else {
+        format!("v{v}")
+    }
 }
 
 /// Whether `version` falls in one range's events (OSV schema, "Evaluation").
@@ -134,7 +142,8 @@ fn in_range(ecosystem: Ecosystem, events: &[Event], version: &str) -> bool {
     points.sort_by(|a, b| order(a.0, b.0).then(a.1.cmp(&b.1)));
     let mut affected = false;
     for (point, kind) in points {
-        let at_or_after = point == "0" || compare(ecosystem, version, point).is_some_and(|o| o != Ordering::Less);
+        let at_or_after =
+            point == "0" || compare(ecosystem, version, point).is_some_and(|o| o != Ordering::Less);
         match kind {
             0 if at_or_after => affected = true,
             1 if at_or_after => affected = false,
@@ -153,7 +162,11 @@ fn in_range(ecosystem: Ecosystem, events: &[Event], version: &str) -> bool {
 }
 
 impl Advisory {
-    fn entries_for<'a>(&'a self, ecosystem: Ecosystem, name: &'a str) -> impl Iterator<Item = &'a Affected> + 'a {
+    fn entries_for<'a>(
+        &'a self,
+        ecosystem: Ecosystem,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Affected> + 'a {
         self.affected.iter().filter(move |a| {
             a.package
                 .as_ref()
@@ -166,7 +179,11 @@ impl Advisory {
         if self.withdrawn.is_some() {
             return false;
         }
-        let bare = if ecosystem == Ecosystem::Go { version.trim_start_matches('v') } else { version };
+        let bare = if ecosystem == Ecosystem::Go {
+            version.trim_start_matches('v')
+        } else {
+            version
+        };
         self.entries_for(ecosystem, name).any(|a| {
             a.versions.iter().any(|v| v == bare || v == version)
                 || a.ranges
@@ -184,7 +201,13 @@ impl Advisory {
             .flat_map(|a| a.ranges.iter())
             .flat_map(|r| r.events.iter())
             .filter_map(|e| e.fixed.clone())
-            .map(|v| if ecosystem == Ecosystem::Go { go_version(&v) } else { v })
+            .map(|v| {
+                if ecosystem == Ecosystem::Go {
+                    go_version(&v)
+                } else {
+                    v
+                }
+            })
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -250,12 +273,19 @@ fn severity<'a>(
             });
         }
     }
-    let word = database_specific?.get("severity")?.as_str()?.to_ascii_lowercase();
+    let word = database_specific?
+        .get("severity")?
+        .as_str()?
+        .to_ascii_lowercase();
     Some(Severity {
         kind: "rating".into(),
         vector: None,
         score: None,
-        rating: Some(if word == "moderate" { "medium".into() } else { word }),
+        rating: Some(if word == "moderate" {
+            "medium".into()
+        } else {
+            word
+        }),
     })
 }
 
@@ -299,10 +329,15 @@ impl OsvDb {
         if zip.is_file() {
             self.add_zip(&zip)?;
         } else {
-            for file in entries.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+            for file in entries
+                .iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            {
                 match std::fs::read(file) {
                     Ok(bytes) => self.add_json(&bytes, &file.display().to_string()),
-                    Err(e) => self.warnings.push(format!("skipping {}: {e}", file.display())),
+                    Err(e) => self
+                        .warnings
+                        .push(format!("skipping {}: {e}", file.display())),
                 }
             }
         }
@@ -320,7 +355,10 @@ impl OsvDb {
             source,
         })?;
         let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
-            AuditError::Usage(format!("{}: not a readable zip archive: {e}", path.display()))
+            AuditError::Usage(format!(
+                "{}: not a readable zip archive: {e}",
+                path.display()
+            ))
         })?;
         let mut buffer = Vec::new();
         for i in 0..archive.len() {
@@ -440,7 +478,11 @@ struct BatchVuln {
 
 /// Asks the OSV API which advisories affect each query, then fetches each advisory once
 /// (through the HTTP cache). Results are in query order.
-pub async fn query_api(net: &Net, base: &str, queries: &[ApiQuery]) -> Result<Vec<Vec<Vulnerability>>, String> {
+pub async fn query_api(
+    net: &Net,
+    base: &str,
+    queries: &[ApiQuery],
+) -> Result<Vec<Vec<Vulnerability>>, String> {
     let mut ids: Vec<Vec<String>> = Vec::with_capacity(queries.len());
     for chunk in queries.chunks(1000) {
         let body = serde_json::json!({
@@ -450,7 +492,10 @@ pub async fn query_api(net: &Net, base: &str, queries: &[ApiQuery]) -> Result<Ve
             })).collect::<Vec<_>>()
         });
         let url = join_url(base, "v1/querybatch");
-        let response = net.post_json(&url, &body).await.map_err(|e| e.to_string())?;
+        let response = net
+            .post_json(&url, &body)
+            .await
+            .map_err(|e| e.to_string())?;
         let parsed: BatchResponse = serde_json::from_slice(&response.body)
             .map_err(|e| format!("{url}: malformed JSON from the OSV API: {e}"))?;
         if parsed.results.len() != chunk.len() {
@@ -460,14 +505,22 @@ pub async fn query_api(net: &Net, base: &str, queries: &[ApiQuery]) -> Result<Ve
                 chunk.len()
             ));
         }
-        ids.extend(parsed.results.into_iter().map(|r| r.vulns.into_iter().map(|v| v.id).collect()));
+        ids.extend(
+            parsed
+                .results
+                .into_iter()
+                .map(|r| r.vulns.into_iter().map(|v| v.id).collect()),
+        );
     }
     let unique: BTreeSet<&String> = ids.iter().flatten().collect();
     let never = std::sync::atomic::AtomicBool::new(false);
     let mut advisories: HashMap<String, Advisory> = HashMap::new();
     for id in unique {
         let url = join_url(base, &format!("v1/vulns/{id}"));
-        let response = net.get(&url, None, &never).await.map_err(|e| e.to_string())?;
+        let response = net
+            .get(&url, None, &never)
+            .await
+            .map_err(|e| e.to_string())?;
         let advisory: Advisory = serde_json::from_slice(&response.body)
             .map_err(|e| format!("{url}: malformed advisory from the OSV API: {e}"))?;
         advisories.insert(id.clone(), advisory);
@@ -519,10 +572,17 @@ mod tests {
         assert!(!in_range(Ecosystem::Npm, &events, "2.1.1"));
         // Go: OSV versions lack the v; pseudo-versions order as pre-releases.
         let events = [ev(Some("0"), None, None), ev(None, Some("0.7.0"), None)];
-        assert!(in_range(Ecosystem::Go, &events, "v0.0.0-20220101000000-abcdefabcdef"));
+        assert!(in_range(
+            Ecosystem::Go,
+            &events,
+            "v0.0.0-20220101000000-abcdefabcdef"
+        ));
         assert!(!in_range(Ecosystem::Go, &events, "v0.7.0"));
         let mut limited = vec![ev(Some("0"), None, None)];
-        limited.push(Event { limit: Some("3.0.0".into()), ..Event::default() });
+        limited.push(Event {
+            limit: Some("3.0.0".into()),
+            ..Event::default()
+        });
         assert!(in_range(Ecosystem::Cargo, &limited, "2.9.9"));
         assert!(!in_range(Ecosystem::Cargo, &limited, "3.0.0"));
     }

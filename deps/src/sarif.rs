@@ -70,19 +70,30 @@ fn label(dep: &Dependency) -> String {
 }
 
 /// The findings of one dependency as (rule, message) pairs.
-fn findings(dep: &Dependency, rules: &mut BTreeMap<String, Rule>) -> Vec<(String, String, &'static str)> {
+fn findings(
+    dep: &Dependency,
+    rules: &mut BTreeMap<String, Rule>,
+) -> Vec<(String, String, &'static str)> {
     let mut out = Vec::new();
     for v in dep.vulnerabilities.iter().flatten() {
         let informational = v.informational.is_some();
         let level = if informational { "note" } else { "error" };
         rules.entry(v.id.clone()).or_insert_with(|| Rule {
             id: v.id.clone(),
-            name: if informational { "InformationalAdvisory".into() } else { "Vulnerability".into() },
+            name: if informational {
+                "InformationalAdvisory".into()
+            } else {
+                "Vulnerability".into()
+            },
             short: v.summary.clone().unwrap_or_else(|| v.id.clone()),
             help_uri: v.url.clone(),
             level,
             security_severity: v.severity.as_ref().and_then(|s| s.score),
-            tags: if informational { vec!["dependencies"] } else { vec!["security", "vulnerability", "dependencies"] },
+            tags: if informational {
+                vec!["dependencies"]
+            } else {
+                vec!["security", "vulnerability", "dependencies"]
+            },
         });
         let fix = if v.fixed.is_empty() {
             "no fixed version is known".to_string()
@@ -112,28 +123,63 @@ fn findings(dep: &Dependency, rules: &mut BTreeMap<String, Rule>) -> Vec<(String
         out.push((id.to_string(), message, level));
     };
     if dep.yanked {
-        fixed("deps/yanked", "YankedVersion", "The locked version was yanked from the registry", "error",
-            format!("{} is yanked", label(dep)));
+        fixed(
+            "deps/yanked",
+            "YankedVersion",
+            "The locked version was yanked from the registry",
+            "error",
+            format!("{} is yanked", label(dep)),
+        );
     }
     if dep.retracted {
-        fixed("deps/retracted", "RetractedVersion", "The required version was retracted by the module author", "error",
-            format!("{} is retracted: {}", label(dep), dep.retraction.join("; ")));
+        fixed(
+            "deps/retracted",
+            "RetractedVersion",
+            "The required version was retracted by the module author",
+            "error",
+            format!("{} is retracted: {}", label(dep), dep.retraction.join("; ")),
+        );
     }
     if let Some(message) = &dep.deprecated {
-        fixed("deps/deprecated", "Deprecated", "The dependency is deprecated", "warning",
-            format!("{} is deprecated: {message}", label(dep)));
+        fixed(
+            "deps/deprecated",
+            "Deprecated",
+            "The dependency is deprecated",
+            "warning",
+            format!("{} is deprecated: {message}", label(dep)),
+        );
     }
     let latest = dep.latest.as_deref().unwrap_or("?");
     match dep.update {
-        UpdateKind::Major => fixed("deps/major-update", "MajorUpdate",
-            "A newer version that breaks compatibility is available", "note",
-            format!("{} can be updated to {latest} (a major update)", label(dep))),
-        UpdateKind::Minor | UpdateKind::Patch => fixed("deps/update", "Update",
-            "A compatible newer version is available", "note",
-            format!("{} can be updated to {latest} ({})", label(dep), dep.update.name())),
-        UpdateKind::Unknown if dep.error.is_some() => fixed("deps/lookup-failed", "LookupFailed",
-            "The dependency could not be checked", "warning",
-            format!("{} could not be checked: {}", label(dep), dep.error.as_deref().unwrap_or_default())),
+        UpdateKind::Major => fixed(
+            "deps/major-update",
+            "MajorUpdate",
+            "A newer version that breaks compatibility is available",
+            "note",
+            format!("{} can be updated to {latest} (a major update)", label(dep)),
+        ),
+        UpdateKind::Minor | UpdateKind::Patch => fixed(
+            "deps/update",
+            "Update",
+            "A compatible newer version is available",
+            "note",
+            format!(
+                "{} can be updated to {latest} ({})",
+                label(dep),
+                dep.update.name()
+            ),
+        ),
+        UpdateKind::Unknown if dep.error.is_some() => fixed(
+            "deps/lookup-failed",
+            "LookupFailed",
+            "The dependency could not be checked",
+            "warning",
+            format!(
+                "{} could not be checked: {}",
+                label(dep),
+                dep.error.as_deref().unwrap_or_default()
+            ),
+        ),
         _ => {}
     }
     out
@@ -151,7 +197,11 @@ pub fn to_sarif(report: &Report, tool_version: &str) -> Value {
             pending.push((rule, message, level, dep));
         }
     }
-    let index: BTreeMap<&str, usize> = rules.keys().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let index: BTreeMap<&str, usize> = rules
+        .keys()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
     let results: Vec<Value> = pending
         .iter()
         .map(|(rule, message, level, dep)| {

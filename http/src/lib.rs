@@ -131,7 +131,10 @@ impl Error {
 
 fn retry_note(retry_after: Option<Duration>) -> String {
     retry_after.map_or(String::new(), |d| {
-        format!(" and asked to retry after {} s, longer than gantry waits", d.as_secs())
+        format!(
+            " and asked to retry after {} s, longer than gantry waits",
+            d.as_secs()
+        )
     })
 }
 
@@ -182,7 +185,10 @@ impl Client {
             let pem = std::fs::read(path)
                 .map_err(|e| Error::Config(format!("reading {}: {e}", path.display())))?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::Config(format!("{}: not a PEM certificate file: {e}", path.display()))
+                Error::Config(format!(
+                    "{}: not a PEM certificate file: {e}",
+                    path.display()
+                ))
             })?;
             builder = builder.tls_certs_merge(certs);
         }
@@ -212,7 +218,10 @@ impl Client {
     pub async fn get_accept(&self, url: &str, accept: Option<&str>) -> Result<Response, Error> {
         let now = SystemTime::now();
         let Some(cache) = &self.config.cache else {
-            return self.fetch(url, accept, None).await.map(|fetched| fetched.response);
+            return self
+                .fetch(url, accept, None)
+                .await
+                .map(|fetched| fetched.response);
         };
         let path = cache::entry_path(&cache.dir, url, accept);
         let cached = match cache::read(&path, url) {

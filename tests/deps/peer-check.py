@@ -3,8 +3,8 @@
 
   Go:    `go list -m -u -json all`: the modules, which have updates and to what
          (`Update.Version`), `Retracted` and `Deprecated`.
-  Cargo: `cargo update --dry-run --verbose` for `latest_compatible` (the version cargo
-         would move each package to) and `cargo info NAME` for `latest`.
+  Cargo: `cargo update` in a temporary copy for `latest_compatible` (the version cargo
+         moves each package to) and `cargo info NAME` for `latest`.
   npm:   `npm outdated --json` after `npm ci --ignore-scripts` in a temporary copy, for
          `latest` and `wanted` (`latest_compatible`) of the direct dependencies.
 
@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECTS = os.path.join(HERE, "..", "fixtures", "deps", "projects")
@@ -39,8 +40,7 @@ def gantry_report(gantry, folder, cache):
     done = run([gantry, "deps-audit", folder, "-o", "json"], folder, env, check=False)
     if done.returncode not in (0, 1, 5):
         raise SystemExit(f"gantry failed ({done.returncode}):\n{done.stderr}")
-    report = json.loads(done.stdout)
-    return {d["name"]: d for d in report["dependencies"]}
+    return json.loads(done.stdout)["dependencies"]
 
 
 def json_stream(text):
@@ -55,7 +55,8 @@ def json_stream(text):
     return items
 
 
-def check_go(folder, ours):
+def check_go(folder, report):
+    ours = {d["name"]: d for d in report}
     env = dict(os.environ, GOFLAGS="-mod=mod")
     listed = json_stream(run(["go", "list", "-m", "-u", "-json", "all"], folder, env).stdout)
     theirs = {m["Path"]: m for m in listed if not m.get("Main")}
@@ -82,7 +83,7 @@ def check_go(folder, ours):
         if (m.get("Deprecated") or None) != d["deprecated"]:
             diffs.append(f"{path}: deprecated go {m.get('Deprecated')!r} gantry {d['deprecated']!r}")
     with_updates = sum(1 for m in theirs.values() if m.get("Update"))
-    return len(theirs), with_updates, diffs
+    return len(theirs), with_updates, diffs, []
 
 
 def cargo_info_latest(name, scratch):
@@ -93,46 +94,78 @@ def cargo_info_latest(name, scratch):
     return match.group(2) or match.group(1)
 
 
-def check_cargo(folder, ours):
+def caret_compatible(old, new):
+    """Whether `new` is allowed by `^old` (the leftmost non-zero part stays)."""
+    def parts(v):
+        core = v.split("+")[0].split("-")[0]
+        return [int(x) for x in core.split(".")]
+    a, b = parts(old), parts(new)
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != 0 or i == 2:
+            return x == y
+        if y != 0:
+            return False
+    return True
+
+
+def semver_key(v):
+    core, _, pre = v.split("+")[0].partition("-")
+    return [int(x) for x in core.split(".")], pre == "", pre
+
+
+def check_cargo(folder, report):
     # cargo needs the targets the manifest names; empty files will do for resolution.
     for target in ("src/main.rs", "src/lib.rs", "build.rs"):
         path = os.path.join(folder, target)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         if not os.path.exists(path):
             open(path, "w").close()
-    done = run(["cargo", "update", "--dry-run", "--verbose"], folder)
-    moved, unchanged = {}, {}
-    for line in done.stderr.splitlines():
-        m = re.match(r"\s*Updating (\S+) v(\S+) -> v(\S+)", line)
-        if m:
-            moved[(m.group(1), m.group(2))] = m.group(3)
-        m = re.match(r"\s*Unchanged (\S+) v(\S+)", line)
-        if m:
-            unchanged[(m.group(1), m.group(2))] = True
-    registry = {n: d for n, d in ours.items() if d["source"] == "registry"}
-    diffs = []
-    for name, d in sorted(registry.items()):
-        key = (name, d["current"])
-        wanted = moved.get(key, d["current"])
+    # Let cargo update the lockfile (in the temporary copy), then read what it chose: for
+    # each locked package, the newest version of it still in the graph that is
+    # caret-compatible with the old one. Packages cargo drops from the graph (because an
+    # updated parent no longer needs them) or moves to an incompatible line have no
+    # compatible successor and are not compared.
+    run(["cargo", "update"], folder)
+    with open(os.path.join(folder, "Cargo.lock"), "rb") as f:
+        new_lock = tomllib.load(f)
+    new_versions = {}
+    for package in new_lock.get("package", []):
+        if package.get("source", "").startswith(("registry+", "sparse+")):
+            new_versions.setdefault(package["name"], []).append(package["version"])
+    registry = sorted((d for d in report if d["source"] == "registry"), key=lambda d: (d["name"], d["current"]))
+    diffs, explained, dropped = [], [], 0
+    for d in registry:
+        successors = [v for v in new_versions.get(d["name"], []) if caret_compatible(d["current"], v)]
+        if not successors:
+            dropped += 1
+            continue
+        wanted = max(successors, key=semver_key)
         if d["latest_compatible"] != wanted:
-            diffs.append(f"{name} {d['current']}: latest_compatible cargo update {wanted} gantry {d['latest_compatible']}")
+            diffs.append(f"{d['name']} {d['current']}: latest_compatible cargo update {wanted} gantry {d['latest_compatible']}")
+    names = sorted({d["name"] for d in registry})
     scratch = tempfile.mkdtemp()
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        latest = dict(zip(registry, pool.map(lambda n: cargo_info_latest(n, scratch), registry)))
+        latest = dict(zip(names, pool.map(lambda n: cargo_info_latest(n, scratch), names)))
     shutil.rmtree(scratch)
-    for name, d in sorted(registry.items()):
-        if latest[name] is None:
-            diffs.append(f"{name}: cargo info gave no version")
-        elif latest[name] != d["latest"]:
-            diffs.append(f"{name} {d['current']}: latest cargo info {latest[name]} gantry {d['latest']}")
-    return len(registry), sum(1 for d in registry.values() if d["update"] != "none"), diffs
+    for d in registry:
+        theirs = latest[d["name"]]
+        if theirs is None:
+            diffs.append(f"{d['name']}: cargo info gave no version")
+        elif theirs != d["latest"]:
+            line = f"{d['name']} {d['current']}: latest cargo info {theirs} gantry {d['latest']}"
+            if "-" in theirs.split("+")[0]:
+                explained.append(line + " (cargo info shows a pre-release; `latest` is the newest release)")
+            else:
+                diffs.append(line)
+    print(f"  ({dropped} packages left the graph or changed major line under `cargo update`; not compared for latest_compatible)")
+    return len(registry), sum(1 for d in registry if d["update"] != "none"), diffs, explained
 
 
-def check_npm(folder, ours):
+def check_npm(folder, report):
     run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], folder)
     done = run(["npm", "outdated", "--json"], folder, check=False)
     outdated = json.loads(done.stdout or "{}")
-    direct = {n: d for n, d in ours.items() if d["direct"] and d["source"] == "registry"}
+    direct = {d["name"]: d for d in report if d["direct"] and d["source"] == "registry"}
     diffs = []
     for name, d in sorted(direct.items()):
         o = outdated.get(name)
@@ -146,7 +179,7 @@ def check_npm(folder, ours):
             diffs.append(f"{name}: wanted npm {wanted} gantry {d['latest_compatible']}")
     for name in sorted(set(outdated) - set(direct)):
         diffs.append(f"{name}: listed by npm outdated, not a direct registry dependency for gantry")
-    return len(direct), len(outdated), diffs
+    return len(direct), len(outdated), diffs, []
 
 
 def main():
@@ -164,14 +197,17 @@ def main():
             shutil.copytree(project, folder)
             ours = gantry_report(gantry, folder, cache)
             if os.path.exists(os.path.join(folder, "go.mod")):
-                peer, (count, updates, diffs) = "go list -m -u", check_go(folder, ours)
+                peer, (count, updates, diffs, explained) = "go list -m -u", check_go(folder, ours)
             elif os.path.exists(os.path.join(folder, "Cargo.lock")):
-                peer, (count, updates, diffs) = "cargo update --dry-run / cargo info", check_cargo(folder, ours)
+                peer, (count, updates, diffs, explained) = "cargo update / cargo info", check_cargo(folder, ours)
             else:
-                peer, (count, updates, diffs) = "npm outdated", check_npm(folder, ours)
+                peer, (count, updates, diffs, explained) = "npm outdated", check_npm(folder, ours)
         for diff in diffs:
             print(f"  {name}: {diff}")
-        print(f"{name}: {count} compared with {peer} ({updates} with updates): {len(diffs)} differences")
+        for line in explained:
+            print(f"  {name}: explained: {line}")
+        print(f"{name}: {count} compared with {peer} ({updates} with updates): "
+              f"{len(diffs)} differences, {len(explained)} explained as the peer's own rule")
         failed |= bool(diffs)
     sys.exit(1 if failed else 0)
 

@@ -152,7 +152,11 @@ pub fn run(args: DepsAuditArgs, ctx: &Context) -> anyhow::Result<u8> {
         bar.finish_and_clear();
     }
     let report = result.map_err(|e| {
-        let exit = if e.is_usage() { Exit::Usage } else { Exit::Failure };
+        let exit = if e.is_usage() {
+            Exit::Usage
+        } else {
+            Exit::Failure
+        };
         Failure::new(exit, e.to_string())
     })?;
 
@@ -192,14 +196,22 @@ pub fn run(args: DepsAuditArgs, ctx: &Context) -> anyhow::Result<u8> {
             crate::output::error_line(
                 &format!(
                     "{matched} {} the --fail-on policy",
-                    if matched == 1 { "dependency meets" } else { "dependencies meet" }
+                    if matched == 1 {
+                        "dependency meets"
+                    } else {
+                        "dependencies meet"
+                    }
                 ),
                 None,
             );
         }
         return Ok(Exit::Findings.code());
     }
-    let failed = report.dependencies.iter().filter(|d| d.error.is_some()).count();
+    let failed = report
+        .dependencies
+        .iter()
+        .filter(|d| d.error.is_some())
+        .count();
     if let Some(error) = &report.osv.error {
         return Err(Failure::new(Exit::Failure, error.clone()).into());
     }
@@ -208,7 +220,11 @@ pub fn run(args: DepsAuditArgs, ctx: &Context) -> anyhow::Result<u8> {
             Exit::Failure,
             format!(
                 "{failed} {} could not be checked (see the error fields)",
-                if failed == 1 { "dependency" } else { "dependencies" }
+                if failed == 1 {
+                    "dependency"
+                } else {
+                    "dependencies"
+                }
             ),
         )
         .hint("a registry or the network failed; --offline answers from the cache")
@@ -254,18 +270,27 @@ fn notes(dep: &Dependency) -> String {
     notes.join("; ")
 }
 
+/// The advisories on one line: the worst two (by CVSS score), then how many more.
 fn vulns(dep: &Dependency) -> String {
-    match &dep.vulnerabilities {
-        None => "?".into(),
-        Some(list) => list
-            .iter()
-            .map(|v| match v.severity.as_ref().and_then(|s| s.score) {
-                Some(score) => format!("{} ({score:.1})", v.id),
-                None => v.id.clone(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
+    let Some(list) = &dep.vulnerabilities else {
+        return "not checked".into();
+    };
+    let mut sorted: Vec<_> = list.iter().collect();
+    let score =
+        |v: &gantry_deps::Vulnerability| v.severity.as_ref().and_then(|s| s.score).unwrap_or(0.0);
+    sorted.sort_by(|a, b| score(b).total_cmp(&score(a)).then_with(|| a.id.cmp(&b.id)));
+    let mut shown: Vec<String> = sorted
+        .iter()
+        .take(2)
+        .map(|v| match v.severity.as_ref().and_then(|s| s.score) {
+            Some(score) => format!("{} ({score:.1})", v.id),
+            None => v.id.clone(),
+        })
+        .collect();
+    if sorted.len() > 2 {
+        shown.push(format!("+{} more", sorted.len() - 2));
     }
+    shown.join(", ")
 }
 
 /// Worth a row: anything but a checked, up-to-date, unflagged dependency.
@@ -295,7 +320,10 @@ fn render_table(out: &mut impl std::io::Write, report: &Report, all: bool) -> st
             project.lockfile,
             deps.len(),
             count(&|d| d.update == UpdateKind::None),
-            count(&|d| matches!(d.update, UpdateKind::Major | UpdateKind::Minor | UpdateKind::Patch)),
+            count(&|d| matches!(
+                d.update,
+                UpdateKind::Major | UpdateKind::Minor | UpdateKind::Patch
+            )),
             count(&|d| d.update == UpdateKind::Major),
             count(&|d| d.vulnerable()),
             count(&|d| d.error.is_some()),
@@ -308,7 +336,16 @@ fn render_table(out: &mut impl std::io::Write, report: &Report, all: bool) -> st
         table
             .load_preset(presets::NOTHING)
             .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header(["NAME", "CURRENT", "COMPATIBLE", "LATEST", "UPDATE", "DIRECT", "VULNERABILITIES", "NOTES"]);
+            .set_header([
+                "NAME",
+                "CURRENT",
+                "COMPATIBLE",
+                "LATEST",
+                "UPDATE",
+                "DIRECT",
+                "VULNERABILITIES",
+                "NOTES",
+            ]);
         if styled {
             table.enforce_styling();
         } else {
@@ -332,7 +369,7 @@ fn render_table(out: &mut impl std::io::Write, report: &Report, all: bool) -> st
                 Cell::new(notes(dep)),
             ]);
         }
-        writeln!(out, "{table}")?;
+        writeln!(out, "{}", table.trim_fmt())?;
         writeln!(out)?;
     }
     if report.osv.error.is_none() && report.osv.source == "database" {

@@ -38,9 +38,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     };
     // SARIF describes findings in files; only deps-audit has any.
     if cli.global.output == OutputFormat::Sarif && !matches!(command, Command::DepsAudit(_)) {
-        return Err(Failure::new(Exit::Usage, "-o sarif is only for `gantry deps-audit`")
-            .hint("use -o table or -o json")
-            .into());
+        return Err(
+            Failure::new(Exit::Usage, "-o sarif is only for `gantry deps-audit`")
+                .hint("use -o table or -o json")
+                .into(),
+        );
     }
     let ctx = Context {
         output: cli.global.output,
