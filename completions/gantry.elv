@@ -19,8 +19,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
     var completions = [
         &'gantry'= {
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
@@ -35,14 +35,15 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand forecast 'Forecast the peak load of a series with the bundled model, or backtest it against baselines'
             cand scale 'Scale deployments, statefulsets, replicasets or any resource with /scale, and watch them to readiness'
             cand profile 'Capture and read pprof profiles: top, diffs, flame graphs, goroutine leak checks'
+            cand deps-audit 'Which dependencies of a Go, Cargo or npm project are outdated, yanked, deprecated or vulnerable'
             cand completions 'Print a shell completion script'
             cand generate-man 'Write the man pages into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'gantry;plugin'= {
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
@@ -66,8 +67,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand --grant-read 'Let the plugin read this directory (read-only; seen at its absolute path)'
             cand --env 'Let the plugin read this environment variable'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
@@ -81,8 +82,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
         &'gantry;plugin;install'= {
             cand --sha256 'Refuse to install unless the file has this SHA-256 (hex)'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -y 'Install without asking'
             cand --yes 'Install without asking'
@@ -97,8 +98,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
         }
         &'gantry;plugin;list'= {
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
@@ -111,8 +112,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
         }
         &'gantry;plugin;info'= {
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
@@ -125,8 +126,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
         }
         &'gantry;plugin;remove'= {
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
@@ -139,8 +140,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
         }
         &'gantry;plugin;new'= {
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
@@ -180,8 +181,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand --memory-mib 'Linear memory limit in MiB [default: plugins.memory_mib, else 128]'
             cand --timeout 'Wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
@@ -196,8 +197,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand --metrics 'The series: CSV `timestamp,value` with a header, or JSON ([{"t","v"}], [[t,v]], a Prometheus range query)'
             cand --horizon 'Steps (samples) ahead to forecast the peak over, 1 to 72'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand --backtest 'Evaluate rolling-origin over the last 20% of the file, against baselines'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
@@ -222,8 +223,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand --dry-run 'Show the change instead of making it: `client` sends nothing, `server` has the API server validate and admit it (dryRun=All)'
             cand --timeout 'How long --wait may take (exit code 4 after it)'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand --all 'Scale every object of TYPE in the namespace'
             cand --wait 'Watch the targets until their rollout is complete'
@@ -240,8 +241,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
         }
         &'gantry;profile'= {
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
@@ -269,8 +270,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand --cacert 'Trust the CA certificates in this PEM file instead of the built-in roots'
             cand --timeout 'How long the server may take beyond the capture to connect, answer and send'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand --cum 'Sort by cumulative value'
             cand --insecure 'Do not verify the server''s TLS certificate'
@@ -295,8 +296,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand --cacert 'Trust the CA certificates in this PEM file instead of the built-in roots'
             cand --timeout 'How long the server may take beyond the capture to connect, answer and send'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand --insecure 'Do not verify the server''s TLS certificate'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
@@ -317,8 +318,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand --cacert 'Trust the CA certificates in this PEM file instead of the built-in roots'
             cand --timeout 'How long the server may take beyond the capture to connect, answer and send'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand --insecure 'Do not verify the server''s TLS certificate'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
@@ -340,8 +341,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand --cacert 'Trust the CA certificates in this PEM file instead of the built-in roots'
             cand --timeout 'How long the server may take beyond the capture to connect, answer and send'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand --insecure 'Do not verify the server''s TLS certificate'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
@@ -361,8 +362,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand --cacert 'Trust the CA certificates in this PEM file instead of the built-in roots'
             cand --timeout 'How long the server may take beyond the capture to connect, answer and send'
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand --insecure 'Do not verify the server''s TLS certificate'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
@@ -394,10 +395,31 @@ set edit:completion:arg-completer[gantry] = {|@words|
         }
         &'gantry;profile;help;help'= {
         }
+        &'gantry;deps-audit'= {
+            cand --ecosystem 'Audit only this ecosystem (default: every project found in PATH)'
+            cand --osv-db 'Match vulnerabilities against an offline OSV database: all.zip, or a folder of advisories (or of per-ecosystem folders)'
+            cand --osv-url 'The OSV API to ask when there is no --osv-db'
+            cand --cargo-index 'The sparse index for crates.io packages [default: cargo''s configuration, else https://index.crates.io/]'
+            cand --fail-on 'Exit with code 5 when a dependency meets this policy (repeatable)'
+            cand --timeout 'How long one registry request may take'
+            cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
+            cand --offline 'Answer from the HTTP cache only; answers past their freshness are marked stale'
+            cand -v 'More detail (repeat for more); plugin logs appear from -v on'
+            cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
+            cand -q 'Only errors'
+            cand --quiet 'Only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'gantry;completions'= {
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
@@ -410,8 +432,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
         }
         &'gantry;generate-man'= {
             cand --color 'When to use colours (NO_COLOR in the environment means never, unless `always`)'
-            cand -o 'Output format: tables for people, JSON with a stable schema for machines'
-            cand --output 'Output format: tables for people, JSON with a stable schema for machines'
+            cand -o 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
+            cand --output 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools'
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
@@ -428,6 +450,7 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand forecast 'Forecast the peak load of a series with the bundled model, or backtest it against baselines'
             cand scale 'Scale deployments, statefulsets, replicasets or any resource with /scale, and watch them to readiness'
             cand profile 'Capture and read pprof profiles: top, diffs, flame graphs, goroutine leak checks'
+            cand deps-audit 'Which dependencies of a Go, Cargo or npm project are outdated, yanked, deprecated or vulnerable'
             cand completions 'Print a shell completion script'
             cand generate-man 'Write the man pages into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -474,6 +497,8 @@ set edit:completion:arg-completer[gantry] = {|@words|
         &'gantry;help;profile;save'= {
         }
         &'gantry;help;profile;leaks'= {
+        }
+        &'gantry;help;deps-audit'= {
         }
         &'gantry;help;completions'= {
         }

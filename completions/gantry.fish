@@ -27,8 +27,9 @@ end
 complete -c gantry -n "__fish_gantry_needs_command" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_needs_command" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_needs_command" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_needs_command" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_needs_command" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_needs_command" -s q -l quiet -d 'Only errors'
@@ -39,14 +40,16 @@ complete -c gantry -n "__fish_gantry_needs_command" -f -a "infer" -d 'Run an ONN
 complete -c gantry -n "__fish_gantry_needs_command" -f -a "forecast" -d 'Forecast the peak load of a series with the bundled model, or backtest it against baselines'
 complete -c gantry -n "__fish_gantry_needs_command" -f -a "scale" -d 'Scale deployments, statefulsets, replicasets or any resource with /scale, and watch them to readiness'
 complete -c gantry -n "__fish_gantry_needs_command" -f -a "profile" -d 'Capture and read pprof profiles: top, diffs, flame graphs, goroutine leak checks'
+complete -c gantry -n "__fish_gantry_needs_command" -f -a "deps-audit" -d 'Which dependencies of a Go, Cargo or npm project are outdated, yanked, deprecated or vulnerable'
 complete -c gantry -n "__fish_gantry_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c gantry -n "__fish_gantry_needs_command" -f -a "generate-man" -d 'Write the man pages into a directory'
 complete -c gantry -n "__fish_gantry_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and not __fish_seen_subcommand_from run install list info remove new help" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand plugin; and not __fish_seen_subcommand_from run install list info remove new help" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand plugin; and not __fish_seen_subcommand_from run install list info remove new help" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and not __fish_seen_subcommand_from run install list info remove new help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and not __fish_seen_subcommand_from run install list info remove new help" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and not __fish_seen_subcommand_from run install list info remove new help" -s q -l quiet -d 'Only errors'
@@ -66,8 +69,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_su
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Only errors'
@@ -77,8 +81,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_su
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -s y -l yes -d 'Install without asking'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
@@ -88,8 +93,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_su
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors'
@@ -98,8 +104,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_su
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from info" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from info" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from info" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from info" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from info" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from info" -s q -l quiet -d 'Only errors'
@@ -108,8 +115,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_su
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from remove" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from remove" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from remove" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from remove" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Only errors'
@@ -118,8 +126,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_su
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from new" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from new" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from new" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from new" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from new" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from new" -s q -l quiet -d 'Only errors'
@@ -138,8 +147,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand infer" -l timeout -d 'Wall
 complete -c gantry -n "__fish_gantry_using_subcommand infer" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand infer" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand infer" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand infer" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand infer" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_using_subcommand infer" -s q -l quiet -d 'Only errors'
@@ -150,8 +160,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand forecast" -l horizon -d 'S
 complete -c gantry -n "__fish_gantry_using_subcommand forecast" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand forecast" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand forecast" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand forecast" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand forecast" -l backtest -d 'Evaluate rolling-origin over the last 20% of the file, against baselines'
 complete -c gantry -n "__fish_gantry_using_subcommand forecast" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
@@ -172,8 +183,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand scale" -l timeout -d 'How 
 complete -c gantry -n "__fish_gantry_using_subcommand scale" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand scale" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand scale" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand scale" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand scale" -l all -d 'Scale every object of TYPE in the namespace'
 complete -c gantry -n "__fish_gantry_using_subcommand scale" -l wait -d 'Watch the targets until their rollout is complete'
@@ -185,8 +197,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand scale" -s V -l version -d 
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and not __fish_seen_subcommand_from top flamegraph collapse save leaks help" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand profile; and not __fish_seen_subcommand_from top flamegraph collapse save leaks help" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand profile; and not __fish_seen_subcommand_from top flamegraph collapse save leaks help" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and not __fish_seen_subcommand_from top flamegraph collapse save leaks help" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and not __fish_seen_subcommand_from top flamegraph collapse save leaks help" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and not __fish_seen_subcommand_from top flamegraph collapse save leaks help" -s q -l quiet -d 'Only errors'
@@ -215,8 +228,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_s
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from top" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from top" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from top" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from top" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from top" -l cum -d 'Sort by cumulative value'
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from top" -l insecure -d 'Do not verify the server\'s TLS certificate'
@@ -241,8 +255,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_s
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from flamegraph" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from flamegraph" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from flamegraph" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from flamegraph" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from flamegraph" -l insecure -d 'Do not verify the server\'s TLS certificate'
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from flamegraph" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
@@ -264,8 +279,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_s
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from collapse" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from collapse" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from collapse" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from collapse" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from collapse" -l insecure -d 'Do not verify the server\'s TLS certificate'
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from collapse" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
@@ -287,8 +303,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_s
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from save" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from save" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from save" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from save" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from save" -l insecure -d 'Do not verify the server\'s TLS certificate'
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from save" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
@@ -304,8 +321,9 @@ complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_s
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from leaks" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from leaks" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from leaks" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from leaks" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from leaks" -l insecure -d 'Do not verify the server\'s TLS certificate'
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from leaks" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
@@ -318,11 +336,36 @@ complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_s
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "save" -d 'Save a profile from a URL as it was served'
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "leaks" -d 'Take goroutine profiles over time and report the stacks whose counts keep growing'
 complete -c gantry -n "__fish_gantry_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -l ecosystem -d 'Audit only this ecosystem (default: every project found in PATH)' -r -f -a "go\t''
+cargo\t''
+npm\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -l osv-db -d 'Match vulnerabilities against an offline OSV database: all.zip, or a folder of advisories (or of per-ecosystem folders)' -r -F
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -l osv-url -d 'The OSV API to ask when there is no --osv-db' -r
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -l cargo-index -d 'The sparse index for crates.io packages [default: cargo\'s configuration, else https://index.crates.io/]' -r
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -l fail-on -d 'Exit with code 5 when a dependency meets this policy (repeatable)' -r -f -a "vuln\t'A known vulnerability (informational advisories do not count)'
+major\t'An update that breaks compatibility'
+yanked\t'A yanked (Cargo) or retracted (Go) current version'
+deprecated\t'A deprecated dependency'
+any\t'Any of these, or any available update'"
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -l timeout -d 'How long one registry request may take' -r
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -l offline -d 'Answer from the HTTP cache only; answers past their freshness are marked stale'
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -s q -l quiet -d 'Only errors'
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gantry -n "__fish_gantry_using_subcommand deps-audit" -s V -l version -d 'Print version'
 complete -c gantry -n "__fish_gantry_using_subcommand completions" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand completions" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand completions" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand completions" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand completions" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_using_subcommand completions" -s q -l quiet -d 'Only errors'
@@ -331,21 +374,23 @@ complete -c gantry -n "__fish_gantry_using_subcommand completions" -s V -l versi
 complete -c gantry -n "__fish_gantry_using_subcommand generate-man" -l color -d 'When to use colours (NO_COLOR in the environment means never, unless `always`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c gantry -n "__fish_gantry_using_subcommand generate-man" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines' -r -f -a "table\t''
-json\t''"
+complete -c gantry -n "__fish_gantry_using_subcommand generate-man" -s o -l output -d 'Output format: tables for people, JSON with a stable schema for machines, SARIF (deps-audit only) for code-scanning tools' -r -f -a "table\t''
+json\t''
+sarif\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand generate-man" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand generate-man" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_using_subcommand generate-man" -s q -l quiet -d 'Only errors'
 complete -c gantry -n "__fish_gantry_using_subcommand generate-man" -s h -l help -d 'Print help'
 complete -c gantry -n "__fish_gantry_using_subcommand generate-man" -s V -l version -d 'Print version'
-complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile completions generate-man help" -f -a "plugin" -d 'Run, install and manage sandboxed WebAssembly plugins'
-complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile completions generate-man help" -f -a "infer" -d 'Run an ONNX model inside the sandbox (tract), on JSON input tensors'
-complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile completions generate-man help" -f -a "forecast" -d 'Forecast the peak load of a series with the bundled model, or backtest it against baselines'
-complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile completions generate-man help" -f -a "scale" -d 'Scale deployments, statefulsets, replicasets or any resource with /scale, and watch them to readiness'
-complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile completions generate-man help" -f -a "profile" -d 'Capture and read pprof profiles: top, diffs, flame graphs, goroutine leak checks'
-complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile completions generate-man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile completions generate-man help" -f -a "generate-man" -d 'Write the man pages into a directory'
-complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile completions generate-man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile deps-audit completions generate-man help" -f -a "plugin" -d 'Run, install and manage sandboxed WebAssembly plugins'
+complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile deps-audit completions generate-man help" -f -a "infer" -d 'Run an ONNX model inside the sandbox (tract), on JSON input tensors'
+complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile deps-audit completions generate-man help" -f -a "forecast" -d 'Forecast the peak load of a series with the bundled model, or backtest it against baselines'
+complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile deps-audit completions generate-man help" -f -a "scale" -d 'Scale deployments, statefulsets, replicasets or any resource with /scale, and watch them to readiness'
+complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile deps-audit completions generate-man help" -f -a "profile" -d 'Capture and read pprof profiles: top, diffs, flame graphs, goroutine leak checks'
+complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile deps-audit completions generate-man help" -f -a "deps-audit" -d 'Which dependencies of a Go, Cargo or npm project are outdated, yanked, deprecated or vulnerable'
+complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile deps-audit completions generate-man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile deps-audit completions generate-man help" -f -a "generate-man" -d 'Write the man pages into a directory'
+complete -c gantry -n "__fish_gantry_using_subcommand help; and not __fish_seen_subcommand_from plugin infer forecast scale profile deps-audit completions generate-man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gantry -n "__fish_gantry_using_subcommand help; and __fish_seen_subcommand_from plugin" -f -a "run" -d 'Run a plugin (installed, built-in, or a .wasm file) as a command'
 complete -c gantry -n "__fish_gantry_using_subcommand help; and __fish_seen_subcommand_from plugin" -f -a "install" -d 'Install a plugin from a .wasm file (with NAME.toml beside it if its manifest is not embedded)'
 complete -c gantry -n "__fish_gantry_using_subcommand help; and __fish_seen_subcommand_from plugin" -f -a "list" -d 'List installed and built-in plugins'

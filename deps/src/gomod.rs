@@ -257,10 +257,9 @@ fn parse(text: &str, file: &str, strict: bool) -> Result<GoMod, ParseError> {
         let number = index as u32 + 1;
         let line = lex_line(raw, number, file)?;
         if line.tokens.is_empty() {
-            match &line.comment {
-                Some(comment) => pending.push(comment.clone()),
-                // A blank line separates comment paragraphs but keeps them attached.
-                None => {}
+            // A blank line keeps the comments above it attached to the next directive.
+            if let Some(comment) = &line.comment {
+                pending.push(comment.clone());
             }
             continue;
         }

@@ -184,7 +184,7 @@ pub fn split_path_major(path: &str) -> (&str, &str) {
     }
     if let Some(slash) = path.rfind("/v") {
         let digits = &path[slash + 2..];
-        if digits.len() >= 1
+        if !digits.is_empty()
             && digits.bytes().all(|b| b.is_ascii_digit())
             && !digits.starts_with('0')
             && digits != "1"

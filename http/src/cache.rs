@@ -50,6 +50,9 @@ impl CacheConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Meta {
     pub url: String,
+    /// 200, or 404/410 for a remembered "not found".
+    #[serde(default = "ok_status")]
+    pub status: u16,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     /// Seconds since the Unix epoch.
@@ -57,6 +60,10 @@ pub(crate) struct Meta {
     pub fresh_for_secs: u64,
     pub body_len: u64,
     pub body_sha256: String,
+}
+
+fn ok_status() -> u16 {
+    200
 }
 
 /// A cache entry that passed its integrity checks.
@@ -158,6 +165,7 @@ mod tests {
     fn meta(url: &str) -> Meta {
         Meta {
             url: url.into(),
+            status: 200,
             etag: Some("\"abc\"".into()),
             last_modified: None,
             stored_at: 100,

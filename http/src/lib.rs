@@ -231,6 +231,13 @@ impl Client {
         };
         if let Some(entry) = &cached {
             let fresh = entry.is_fresh(now);
+            if (fresh || cache.offline) && entry.meta.status != 200 {
+                return Err(Error::Status {
+                    url: url.to_string(),
+                    status: entry.meta.status,
+                    retry_after: None,
+                });
+            }
             if fresh || cache.offline {
                 return Ok(Response {
                     url: url.to_string(),
@@ -246,7 +253,35 @@ impl Client {
                 url: url.to_string(),
             });
         }
-        let fetched = self.fetch(url, accept, cached.as_ref()).await?;
+        // A conditional request needs a cached body to fall back on.
+        let cached = cached.filter(|entry| entry.meta.status == 200);
+        let fetched = match self.fetch(url, accept, cached.as_ref()).await {
+            Ok(fetched) => fetched,
+            Err(Error::Status {
+                status: status @ (404 | 410),
+                ..
+            }) => {
+                // "Not found" is remembered like an answer, so that a warm run does
+                // not ask again within the freshness window.
+                let meta = cache::Meta {
+                    url: url.to_string(),
+                    status,
+                    etag: None,
+                    last_modified: None,
+                    stored_at: cache::unix_secs(SystemTime::now()),
+                    fresh_for_secs: cache.default_fresh_for.as_secs(),
+                    body_len: 0,
+                    body_sha256: String::new(),
+                };
+                let _ = cache::write(&path, meta, b"");
+                return Err(Error::Status {
+                    url: url.to_string(),
+                    status,
+                    retry_after: None,
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let fresh_for = fetched.fresh_for.unwrap_or(cache.default_fresh_for);
         match (fetched.response.status, cached) {
             (304, Some(entry)) => {
@@ -263,6 +298,7 @@ impl Client {
                 if fetched.storable {
                     let meta = cache::Meta {
                         url: url.to_string(),
+                        status: 200,
                         etag: fetched.etag,
                         last_modified: fetched.last_modified,
                         stored_at: cache::unix_secs(SystemTime::now()),
@@ -456,10 +492,10 @@ fn cache_control(value: Option<&str>) -> (bool, Option<Duration>) {
             storable = false;
         } else if lower == "no-cache" {
             fresh_for = Some(Duration::ZERO);
-        } else if let Some(secs) = lower.strip_prefix("max-age=") {
-            if fresh_for.is_none() {
-                fresh_for = secs.trim_matches('"').parse().ok().map(Duration::from_secs);
-            }
+        } else if let Some(secs) = lower.strip_prefix("max-age=")
+            && fresh_for.is_none()
+        {
+            fresh_for = secs.trim_matches('"').parse().ok().map(Duration::from_secs);
         }
     }
     (storable, fresh_for)

@@ -70,7 +70,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let when = jiff::fmt::rfc2822::parse(value).ok()?;
-    let when = SystemTime::try_from(when.timestamp()).ok()?;
+    let when = SystemTime::from(when.timestamp());
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 

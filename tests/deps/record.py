@@ -96,7 +96,11 @@ def main():
     server.shutdown()
     if done.returncode not in (0, 5):
         print(f"gantry exited with {done.returncode}; recording kept anyway", file=sys.stderr)
-    records = sorted(Recorder.records, key=lambda r: r["path"])
+    # Concurrent lookups may ask for one URL twice; one answer per URL is kept.
+    unique = {}
+    for record in Recorder.records:
+        unique.setdefault((record["method"], record["path"]), record)
+    records = sorted(unique.values(), key=lambda r: r["path"])
     with gzip.open(args.out, "wt", encoding="utf-8") as out:
         for record in records:
             out.write(json.dumps(record, sort_keys=True) + "\n")
