@@ -511,6 +511,49 @@ fn go_project_with_case_encoded_paths_and_a_pruned_graph() {
     check_expected(&report, include_str!("fixtures/deps/expected/go-hugo.json"));
 }
 
+/// A retracted version (klauspost/compress retracts v1.14.1 to v1.14.3 without a
+/// rationale), as `go list -m -u` reports it: `"Retracted": ["retracted by module author"]`.
+#[test]
+fn go_retracted_version() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("go.mod"),
+        "module example.com/retracted\n\ngo 1.21\n\nrequire github.com/klauspost/compress v1.14.2\n",
+    )
+    .unwrap();
+    let replay = Replay::start(&["go-retracted"]);
+    let cache = tempfile::tempdir().unwrap();
+    let osv_db = osv("Go");
+    let path = dir.path().to_str().unwrap();
+    let base = [
+        "deps-audit",
+        path,
+        "-o",
+        "json",
+        "--osv-db",
+        osv_db.to_str().unwrap(),
+    ];
+    let run = gantry(&replay, cache.path(), &base, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(replay.misses().is_empty(), "{:?}", replay.misses());
+    let report = run.json();
+    let compress = dep(&report, "github.com/klauspost/compress");
+    assert_eq!(compress["retracted"], true);
+    assert_eq!(
+        compress["retraction"],
+        serde_json::json!(["retracted by module author"])
+    );
+    assert_eq!(compress["latest"], "v1.20.4");
+    assert_eq!(compress["update"], "minor");
+    let run = gantry(
+        &replay,
+        cache.path(),
+        &[&base[..], &["--fail-on", "yanked"]].concat(),
+        &[],
+    );
+    assert_eq!(run.code, 5, "{}", run.stderr);
+}
+
 #[test]
 fn cargo_project_v3_lockfile() {
     let replay = Replay::start(&["cargo-starship"]);
