@@ -282,9 +282,10 @@ fn vulns(dep: &Dependency) -> String {
     let mut shown: Vec<String> = sorted
         .iter()
         .take(2)
-        .map(|v| match v.severity.as_ref().and_then(|s| s.score) {
-            Some(score) => format!("{} ({score:.1})", v.id),
-            None => v.id.clone(),
+        .map(|v| match v.severity.as_ref().map(|s| (s.score, s.rating.as_deref())) {
+            Some((Some(score), _)) => format!("{} ({score:.1})", v.id),
+            Some((None, Some(rating))) => format!("{} ({rating})", v.id),
+            _ => v.id.clone(),
         })
         .collect();
     if sorted.len() > 2 {
