@@ -10,15 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use gantry_deps::{
     AuditOptions, Dependency, Ecosystem, FailOn, OsvSource, Progress, Report, UpdateKind,
 };
 use gantry_http::{CacheConfig, Client, ClientConfig};
 
-use crate::cli::OutputFormat;
-use crate::commands::Context;
-use crate::exit::{Exit, Failure};
+use crate::base::{Context, Exit, Failure, OutputFormat, error_line, table, warn_line};
 
 #[derive(Debug, Args)]
 pub struct DepsAuditArgs {
@@ -162,10 +159,10 @@ pub fn run(args: DepsAuditArgs, ctx: &Context) -> anyhow::Result<u8> {
 
     for warning in &report.warnings {
         if !ctx.quiet {
-            crate::output::warn_line(warning);
+            warn_line(warning);
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = ctx.out();
     match ctx.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &report)?;
@@ -176,11 +173,7 @@ pub fn run(args: DepsAuditArgs, ctx: &Context) -> anyhow::Result<u8> {
             serde_json::to_writer_pretty(&mut out, &sarif)?;
             writeln!(out)?;
         }
-        OutputFormat::Table => {
-            if !ctx.quiet {
-                render_table(&mut out, &report, ctx.verbose > 0)?;
-            }
-        }
+        OutputFormat::Table => render_table(&mut out, &report, ctx.verbose > 0)?,
     }
     out.flush()?;
     drop(out);
@@ -193,7 +186,7 @@ pub fn run(args: DepsAuditArgs, ctx: &Context) -> anyhow::Result<u8> {
         .count();
     if matched > 0 {
         if !ctx.quiet {
-            crate::output::error_line(
+            error_line(
                 &format!(
                     "{matched} {} the --fail-on policy",
                     if matched == 1 {
@@ -233,19 +226,26 @@ pub fn run(args: DepsAuditArgs, ctx: &Context) -> anyhow::Result<u8> {
     Ok(Exit::Success.code())
 }
 
-fn colour(enabled: bool, color: Color, cell: Cell) -> Cell {
-    if enabled { cell.fg(color) } else { cell }
-}
-
-fn update_cell(dep: &Dependency, styled: bool) -> Cell {
-    let text = dep.update.name();
-    match dep.update {
-        UpdateKind::Major => colour(styled, Color::Red, Cell::new(text)),
-        UpdateKind::Minor => colour(styled, Color::Yellow, Cell::new(text)),
-        UpdateKind::Patch => colour(styled, Color::Green, Cell::new(text)),
-        UpdateKind::Unknown => colour(styled, Color::Magenta, Cell::new(text)),
-        UpdateKind::None => Cell::new(text),
-    }
+/// The colour of a row on a terminal: red for vulnerable, yanked, retracted or a major
+/// update; yellow for minor or deprecated; green for patch; magenta when not checked.
+/// Whole rendered lines are styled, so the escape codes never upset column widths.
+fn row_style(dep: &Dependency) -> anstyle::Style {
+    use anstyle::AnsiColor;
+    let colour = if dep.vulnerable() || dep.yanked || dep.retracted {
+        Some(AnsiColor::Red)
+    } else if dep.error.is_some() {
+        Some(AnsiColor::Magenta)
+    } else {
+        match dep.update {
+            UpdateKind::Major => Some(AnsiColor::Red),
+            UpdateKind::Minor => Some(AnsiColor::Yellow),
+            _ if dep.deprecated.is_some() => Some(AnsiColor::Yellow),
+            UpdateKind::Patch => Some(AnsiColor::Green),
+            UpdateKind::Unknown => Some(AnsiColor::Magenta),
+            UpdateKind::None => None,
+        }
+    };
+    anstyle::Style::new().fg_color(colour.map(Into::into))
 }
 
 fn notes(dep: &Dependency) -> String {
@@ -267,7 +267,12 @@ fn notes(dep: &Dependency) -> String {
     if dep.stale {
         notes.push("stale (from the cache)".into());
     }
-    notes.join("; ")
+    // One line per row: a deprecation message may span lines.
+    notes
+        .join("; ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The advisories on one line: the worst two (by CVSS score), then how many more.
@@ -282,11 +287,13 @@ fn vulns(dep: &Dependency) -> String {
     let mut shown: Vec<String> = sorted
         .iter()
         .take(2)
-        .map(|v| match v.severity.as_ref().map(|s| (s.score, s.rating.as_deref())) {
-            Some((Some(score), _)) => format!("{} ({score:.1})", v.id),
-            Some((None, Some(rating))) => format!("{} ({rating})", v.id),
-            _ => v.id.clone(),
-        })
+        .map(
+            |v| match v.severity.as_ref().map(|s| (s.score, s.rating.as_deref())) {
+                Some((Some(score), _)) => format!("{} ({score:.1})", v.id),
+                Some((None, Some(rating))) => format!("{} ({rating})", v.id),
+                _ => v.id.clone(),
+            },
+        )
         .collect();
     if sorted.len() > 2 {
         shown.push(format!("+{} more", sorted.len() - 2));
@@ -304,7 +311,7 @@ fn noteworthy(dep: &Dependency) -> bool {
         || dep.vulnerabilities.as_ref().is_some_and(|v| !v.is_empty())
 }
 
-fn render_table(out: &mut impl std::io::Write, report: &Report, all: bool) -> std::io::Result<()> {
+fn render_table(out: &mut dyn std::io::Write, report: &Report, all: bool) -> std::io::Result<()> {
     let styled = anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
     for project in &report.projects {
         let deps: Vec<&Dependency> = report
@@ -333,11 +340,8 @@ fn render_table(out: &mut impl std::io::Write, report: &Report, all: bool) -> st
             writeln!(out)?;
             continue;
         }
-        let mut table = Table::new();
-        table
-            .load_preset(presets::NOTHING)
-            .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header([
+        let mut table = table::new(
+            [
                 "NAME",
                 "CURRENT",
                 "COMPATIBLE",
@@ -346,31 +350,34 @@ fn render_table(out: &mut impl std::io::Write, report: &Report, all: bool) -> st
                 "DIRECT",
                 "VULNERABILITIES",
                 "NOTES",
-            ]);
-        if styled {
-            table.enforce_styling();
-        } else {
-            table.force_no_tty();
-        }
-        for dep in shown {
-            let vulns_text = vulns(dep);
-            let vuln_cell = if dep.vulnerable() {
-                colour(styled, Color::Red, Cell::new(vulns_text))
-            } else {
-                Cell::new(vulns_text)
-            };
+            ],
+            &[],
+        );
+        for dep in &shown {
             table.add_row(vec![
-                Cell::new(&dep.name),
-                Cell::new(&dep.current),
-                Cell::new(dep.latest_compatible.as_deref().unwrap_or("-")),
-                Cell::new(dep.latest.as_deref().unwrap_or("-")),
-                update_cell(dep, styled),
-                Cell::new(if dep.direct { "yes" } else { "no" }),
-                vuln_cell,
-                Cell::new(notes(dep)),
+                dep.name.clone(),
+                dep.current.clone(),
+                dep.latest_compatible.clone().unwrap_or_else(|| "-".into()),
+                dep.latest.clone().unwrap_or_else(|| "-".into()),
+                dep.update.name().to_string(),
+                if dep.direct { "yes" } else { "no" }.to_string(),
+                vulns(dep),
+                notes(dep),
             ]);
         }
-        writeln!(out, "{}", table.trim_fmt())?;
+        let rendered = table::render(&table);
+        let mut lines = rendered.lines();
+        if let Some(header) = lines.next() {
+            writeln!(out, "{header}")?;
+        }
+        for (line, dep) in lines.zip(&shown) {
+            let style = if styled {
+                row_style(dep)
+            } else {
+                anstyle::Style::new()
+            };
+            writeln!(out, "{style}{line}{style:#}")?;
+        }
         writeln!(out)?;
     }
     if report.osv.error.is_none() && report.osv.source == "database" {
