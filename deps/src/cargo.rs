@@ -127,8 +127,10 @@ fn index_for(source: &str, crates_io: &str) -> Result<String, String> {
     }
 }
 
-/// The manifests of the workspace: the root and its members, and path dependencies.
-fn manifests(dir: &Path, display_dir: &str) -> Result<Vec<(String, Manifest)>, AuditError> {
+/// The manifests of the workspace (the root and its members) and of path dependencies,
+/// each with whether it is a workspace member. As in Cargo, a path dependency is a
+/// member when a `[workspace]` root holds it in its folder, or a `members` glob names it.
+fn manifests(dir: &Path, display_dir: &str) -> Result<Vec<(String, Manifest, bool)>, AuditError> {
     let root_path = dir.join("Cargo.toml");
     let Ok(root_text) = std::fs::read_to_string(&root_path) else {
         return Ok(Vec::new());
@@ -144,7 +146,8 @@ fn manifests(dir: &Path, display_dir: &str) -> Result<Vec<(String, Manifest)>, A
     }
     let excluded: Vec<PathBuf> = root.exclude.iter().map(|e| dir.join(e)).collect();
     let mut seen: HashSet<PathBuf> = HashSet::new();
-    let mut out = vec![(root_display, root.clone())];
+    let member_folders: HashSet<PathBuf> = folders.iter().cloned().collect();
+    let mut out = vec![(root_display, root.clone(), true)];
     let mut queue: Vec<PathBuf> = root
         .dependencies
         .iter()
@@ -170,7 +173,9 @@ fn manifests(dir: &Path, display_dir: &str) -> Result<Vec<(String, Manifest)>, A
                 queue.push(folder.join(p));
             }
         }
-        out.push((display, manifest));
+        let member = member_folders.contains(&folder)
+            || (root.is_workspace && !rel.is_absolute() && !rel.starts_with(".."));
+        out.push((display, manifest, member));
     }
     Ok(out)
 }
@@ -211,24 +216,29 @@ pub(crate) async fn audit(
     // `rust-version` the workspace's own allows.
     let msrv: Option<Version> = manifests
         .first()
-        .filter(|(_, root)| root.msrv_resolver)
-        .and_then(|(_, root)| root.rust_version.as_deref())
+        .filter(|(_, root, _)| root.msrv_resolver)
+        .and_then(|(_, root, _)| root.rust_version.as_deref())
         .and_then(parse_rust_version);
     let members: HashSet<&str> = manifests
         .iter()
-        .filter_map(|(_, m)| m.package_name.as_deref())
+        .filter(|(_, _, member)| *member)
+        .filter_map(|(_, m, _)| m.package_name.as_deref())
         .collect();
     // Requirements on each package name declared by the workspace's own manifests.
     let mut declared: HashMap<&str, Vec<&DeclaredDependency>> = HashMap::new();
-    for (_, manifest) in &manifests {
+    for (_, manifest, _) in &manifests {
         for d in &manifest.dependencies {
             declared.entry(d.package.as_str()).or_default().push(d);
         }
     }
     let local = |p: &cargo_lock::LockedPackage| p.source.is_none();
-    // Direct: depended on by a package that lives in the workspace.
+    // Without a Cargo.toml every local package is taken for a member.
+    let member = |p: &cargo_lock::LockedPackage| {
+        local(p) && (members.contains(p.name.as_str()) || manifests.is_empty())
+    };
+    // Direct: depended on by a package of the workspace.
     let mut direct: HashSet<usize> = HashSet::new();
-    for p in lock.packages.iter().filter(|p| local(p)) {
+    for p in lock.packages.iter().filter(|p| member(p)) {
         for entry in &p.dependencies {
             if let Some(i) = lock.resolve(entry) {
                 direct.insert(i);
@@ -328,7 +338,7 @@ pub(crate) async fn audit(
     }
     let mut count = 0;
     for (i, p) in lock.packages.iter().enumerate() {
-        if local(p) && (members.contains(p.name.as_str()) || manifests.is_empty()) {
+        if member(p) {
             continue;
         }
         count += 1;

@@ -164,7 +164,11 @@ def check_cargo(folder, report):
 def check_npm(folder, report):
     run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], folder)
     done = run(["npm", "outdated", "--json"], folder, check=False)
-    outdated = json.loads(done.stdout or "{}")
+    # An alias is listed as "ALIAS:REAL@SPEC"; gantry names the real package.
+    outdated = {
+        (key.split(":", 1)[1].rsplit("@", 1)[0] if ":" in key else key): value
+        for key, value in json.loads(done.stdout or "{}").items()
+    }
     direct = {d["name"]: d for d in report if d["direct"] and d["source"] == "registry"}
     diffs = []
     for name, d in sorted(direct.items()):
