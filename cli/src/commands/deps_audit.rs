@@ -220,7 +220,11 @@ pub fn run(args: DepsAuditArgs, ctx: &Context) -> anyhow::Result<u8> {
                 }
             ),
         )
-        .hint("a registry or the network failed; --offline answers from the cache")
+        .hint(if args.offline {
+            "the cache lacks these answers: run once without --offline to fill it"
+        } else {
+            "a registry or the network failed; --offline answers from the cache"
+        })
         .into());
     }
     Ok(Exit::Success.code())
