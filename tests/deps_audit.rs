@@ -477,6 +477,56 @@ fn go_project_matches_go_list_and_osv() {
     assert_eq!(report["schema"], "gantry.deps-audit/v1");
     let expected = include_str!("fixtures/deps/expected/go-gin.json");
     check_expected(&report, expected);
+    every_json_field_is_documented(&report);
+}
+
+/// The README's schema table names every field the JSON output has, so the documented
+/// schema cannot fall behind the output.
+fn every_json_field_is_documented(report: &Value) {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = readme
+        .split("## gantry deps-audit")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the README has a deps-audit section");
+    let vulnerabilities_row = section
+        .lines()
+        .find(|l| l.starts_with("| `.vulnerabilities`"))
+        .expect("the README documents .vulnerabilities");
+    let mut missing = Vec::new();
+    for key in report.as_object().unwrap().keys() {
+        if !section.contains(&format!("| `{key}` |")) {
+            missing.push(key.clone());
+        }
+    }
+    let vulnerable = deps(report)
+        .iter()
+        .find(|d| {
+            d["vulnerabilities"]
+                .as_array()
+                .is_some_and(|v| !v.is_empty())
+        })
+        .expect("go-gin has a vulnerable dependency");
+    for key in vulnerable.as_object().unwrap().keys() {
+        if !section.contains(&format!("`.{key}`")) {
+            missing.push(format!(".{key}"));
+        }
+    }
+    let advisory = &vulnerable["vulnerabilities"][0];
+    let severity_keys = advisory["severity"]
+        .as_object()
+        .into_iter()
+        .flat_map(|s| s.keys());
+    for key in advisory.as_object().unwrap().keys().chain(severity_keys) {
+        let word = |sep: char| format!("{key}{sep}");
+        if ![',', '}', ':', '?']
+            .iter()
+            .any(|&c| vulnerabilities_row.contains(&word(c)))
+        {
+            missing.push(format!(".vulnerabilities[].{key}"));
+        }
+    }
+    assert!(missing.is_empty(), "README does not document {missing:?}");
 }
 
 #[test]
