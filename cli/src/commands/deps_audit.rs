@@ -196,6 +196,7 @@ pub fn run(args: DepsAuditArgs, ctx: &Context) -> anyhow::Result<u8> {
                     }
                 ),
                 None,
+                &[],
             );
         }
         return Ok(Exit::Findings.code());
