@@ -518,41 +518,44 @@ async fn build_list(
             queue.push((r.path.clone(), r.version.clone(), start));
         }
     }
-    // Each go.mod is read as soon as a requirement names it, not level by level, so a
-    // slow answer holds up only the modules below it.
-    let load = |(path, version, pruning): (String, String, Pruning)| async move {
-        let summary = load_requirements(lookup, main, dir, settings, &path, &version).await;
-        (path, version, pruning, summary)
-    };
-    let mut pending: futures::stream::FuturesUnordered<_> = queue.drain(..).map(load).collect();
-    while let Some((path, version, pruning, summary)) = pending.next().await {
-        let summary = match summary {
-            Ok(Some(summary)) => summary,
-            Ok(None) => continue,
-            Err(e) => {
-                warnings.push(format!(
-                    "the module graph may be incomplete: loading the go.mod of {path}@{version} failed: {e}"
-                ));
-                continue;
-            }
-        };
-        let own = if summary.pruned() {
-            Pruning::Pruned
-        } else {
-            Pruning::Unpruned
-        };
-        let next = if pruning == Pruning::Unpruned {
-            Pruning::Unpruned
-        } else {
-            own
-        };
-        for r in &summary.require {
-            select(&mut selected, &r.path, &r.version);
-            let item = (r.path.clone(), r.version.clone(), next);
-            if (pruning == Pruning::Unpruned || own == Pruning::Unpruned)
-                && queued.insert(item.clone())
-            {
-                pending.push(load(item));
+    while !queue.is_empty() {
+        let batch = std::mem::take(&mut queue);
+        let loaded: Vec<_> = futures::stream::iter(batch)
+            .map(|(path, version, pruning)| async move {
+                let summary = load_requirements(lookup, main, dir, settings, &path, &version).await;
+                (path, version, pruning, summary)
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        for (path, version, pruning, summary) in loaded {
+            let summary = match summary {
+                Ok(Some(summary)) => summary,
+                Ok(None) => continue,
+                Err(e) => {
+                    warnings.push(format!(
+                        "the module graph may be incomplete: loading the go.mod of {path}@{version} failed: {e}"
+                    ));
+                    continue;
+                }
+            };
+            let own = if summary.pruned() {
+                Pruning::Pruned
+            } else {
+                Pruning::Unpruned
+            };
+            let next = if pruning == Pruning::Unpruned {
+                Pruning::Unpruned
+            } else {
+                own
+            };
+            for r in &summary.require {
+                select(&mut selected, &r.path, &r.version);
+                if (pruning == Pruning::Unpruned || own == Pruning::Unpruned)
+                    && queued.insert((r.path.clone(), r.version.clone(), next))
+                {
+                    queue.push((r.path.clone(), r.version.clone(), next));
+                }
             }
         }
     }
