@@ -24,6 +24,7 @@ const GLOBAL: &str = "Global options";
   gantry forecast --metrics requests.csv             peak load over the next hour
   gantry scale deploy/web --replicas 5 --wait        scale and watch to readiness
   gantry profile top http://127.0.0.1:6060           30 s CPU profile, as pprof -top
+  gantry deps-audit . --fail-on vuln                 outdated and vulnerable dependencies
   gantry plugin run hello -- world                   a sandboxed plugin
 
 Exit codes: 0 success, 1 failure, 2 usage, 3 refused, 4 timed out, 5 findings,
@@ -43,7 +44,8 @@ pub struct GlobalArgs {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, help_heading = GLOBAL)]
     pub color: ColorChoice,
 
-    /// Output format: tables for people, JSON with a stable schema for machines
+    /// Output format: tables for people, JSON with a stable schema for machines, SARIF
+    /// (deps-audit only) for code-scanning tools
     #[arg(short = 'o', long = "output", value_parser = base::OutputFormatParser, default_value = "table", global = true, help_heading = GLOBAL)]
     pub output: OutputFormat,
 
@@ -81,6 +83,13 @@ pub enum Command {
   gantry profile flamegraph cpu.pb.gz -O cpu.svg
   gantry profile leaks http://127.0.0.1:6060 --interval 5s --samples 3")]
     Profile(commands::profile::ProfileArgs),
+    /// Which dependencies of a Go, Cargo or npm project are outdated, yanked, deprecated or vulnerable
+    #[command(after_help = "Examples:
+  gantry deps-audit                                   every go.mod, Cargo.lock, package-lock.json here
+  gantry deps-audit ./service --ecosystem go -o json
+  gantry deps-audit . --osv-db all.zip --fail-on vuln,yanked
+  gantry deps-audit . -o sarif > deps.sarif")]
+    DepsAudit(commands::deps_audit::DepsAuditArgs),
     /// Run an ONNX model inside the sandbox (tract), on JSON input tensors
     #[command(after_help = "Examples:
   gantry infer model.onnx --input inputs.json

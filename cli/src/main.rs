@@ -32,6 +32,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         command => command,
     };
     let global = cli.global;
+    // SARIF describes findings in files; only deps-audit has any.
+    if global.output == base::OutputFormat::Sarif && !matches!(command, Command::DepsAudit(_)) {
+        return Err(base::Failure::new(
+            base::Exit::Usage,
+            "-o sarif is only for `gantry deps-audit`",
+        )
+        .hint("use -o table or -o json")
+        .into());
+    }
     let ctx = Context::new(
         global.output,
         global.verbose,
@@ -44,6 +53,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Infer(args) => infer::run(args, &ctx),
         Command::Forecast(args) => forecast::run(args, &ctx),
         Command::Profile(args) => profile::run(args, &ctx),
+        Command::DepsAudit(args) => deps_audit::run(args, &ctx),
         Command::External(argv) => plugin::run_external(argv, &ctx),
         Command::Completions(args) => completions::run(&args),
         Command::GenerateMan(args) => generate_man::run(&args),

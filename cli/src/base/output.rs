@@ -15,11 +15,13 @@ pub enum ColorChoice {
     Never,
 }
 
-/// `-o`: tables for people, JSON with a stable schema for machines.
+/// `-o`: tables for people, JSON with a stable schema for machines, SARIF (deps-audit
+/// only) for code-scanning tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
     Json,
+    Sarif,
 }
 
 /// Parses `-o`, and tells someone who wrote `-o cpu.svg` that files are `-O FILE`.

@@ -3,6 +3,7 @@
 //! imports `crate::base` and its library crate, never another command.
 
 pub mod completions;
+pub mod deps_audit;
 pub mod forecast;
 pub mod generate_man;
 pub mod infer;
