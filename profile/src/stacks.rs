@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use regex::Regex;
+use rustc_hash::FxBuildHasher;
 
 use crate::decode::{LocationIndex, Profile};
 use crate::error::{Error, Result};
@@ -15,7 +16,7 @@ use crate::proto;
 /// agree on ids.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
-    index: HashMap<String, u32>,
+    index: HashMap<String, u32, FxBuildHasher>,
     pub(crate) names: Vec<String>,
 }
 
@@ -62,6 +63,9 @@ pub(crate) struct Stacks<'p> {
     frames: Vec<Frame>,
     prune: Vec<Prune>,
     any_prune: bool,
+    /// Every location has exactly one frame (no inlining), the location's index in
+    /// `frames`: then `frames` skips `spans`, one memory access less per frame.
+    one_each: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,11 +88,12 @@ impl<'p> Stacks<'p> {
     ) -> Result<Stacks<'p>> {
         let raw = &profile.raw;
         let (drop, keep) = frame_patterns(frames_from)?;
-        let functions: HashMap<u64, &proto::Function> =
+        let functions: HashMap<u64, &proto::Function, FxBuildHasher> =
             raw.function.iter().map(|f| (f.id, f)).collect();
-        let mappings: HashMap<u64, &proto::Mapping> =
+        let mappings: HashMap<u64, &proto::Mapping, FxBuildHasher> =
             raw.mapping.iter().map(|m| (m.id, m)).collect();
         let mut prune_cache: HashMap<i64, bool> = HashMap::new();
+        let mut binary_names: HashMap<u64, u32, FxBuildHasher> = HashMap::default();
         let mut spans = Vec::with_capacity(raw.location.len());
         let mut frames = Vec::with_capacity(raw.location.len() * 2);
         let mut prune = Vec::with_capacity(raw.location.len());
@@ -97,15 +102,19 @@ impl<'p> Stacks<'p> {
                 .get(&loc.mapping_id)
                 .map(|m| profile.str(m.filename))
                 .filter(|f| !f.is_empty());
-            let fallback = || {
-                let binary = match objfile {
+            // Unsymbolized frames named by binary are the same name for every location
+            // of a mapping: make it once per mapping.
+            let mut fallback = |names: &mut Names| {
+                let binary = || match objfile {
                     Some(file) => format!("[{}]", base_name(file)),
                     None => "<unknown>".to_string(),
                 };
                 if unsymbolized == Unsymbolized::ByAddress && loc.address != 0 {
-                    format!("{:016x} {binary}", loc.address)
+                    names.intern(&format!("{:016x} {}", loc.address, binary()))
                 } else {
-                    binary
+                    *binary_names
+                        .entry(loc.mapping_id)
+                        .or_insert_with(|| names.intern(&binary()))
                 }
             };
             let mut lines: &[proto::Line] = &loc.line;
@@ -136,7 +145,7 @@ impl<'p> Stacks<'p> {
             let start = frames.len() as u32;
             if lines.is_empty() {
                 frames.push(Frame {
-                    name: names.intern(&fallback()),
+                    name: fallback(names),
                     inlined: false,
                 });
             }
@@ -147,7 +156,7 @@ impl<'p> Stacks<'p> {
                     .filter(|n| !n.is_empty());
                 let id = match name {
                     Some(name) => names.intern(name),
-                    None => names.intern(&fallback()),
+                    None => fallback(names),
                 };
                 frames.push(Frame {
                     name: id,
@@ -158,6 +167,7 @@ impl<'p> Stacks<'p> {
             prune.push(how);
         }
         let any_prune = prune.iter().any(|p| *p != Prune::Keep);
+        let one_each = frames.len() == spans.len();
         Ok(Stacks {
             profile,
             locations: profile.location_index(),
@@ -165,6 +175,7 @@ impl<'p> Stacks<'p> {
             frames,
             prune,
             any_prune,
+            one_each,
         })
     }
 
@@ -206,6 +217,9 @@ impl<'p> Stacks<'p> {
 
     /// The frames of a location, innermost first.
     pub(crate) fn frames(&self, location: u32) -> &[Frame] {
+        if self.one_each {
+            return std::slice::from_ref(&self.frames[location as usize]);
+        }
         let (start, len) = self.spans[location as usize];
         &self.frames[start as usize..(start + len) as usize]
     }

@@ -3,7 +3,10 @@
 //! (`-diff_base`: the base's values are subtracted and percentages are of the base total).
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher as _;
 
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 
 use crate::decode::Profile;
@@ -91,12 +94,47 @@ pub(crate) struct Aggregate {
     stamp: u32,
     abs_total: i64,
     base_abs_total: i64,
+    /// The samples of the profile (and then of its base), merged by stack.
+    merged: Vec<Merged>,
 }
 
 /// An edge of pprof's call graph between two kept functions.
 pub(crate) struct Edge {
     inline: bool,
     weight: i64,
+}
+
+/// The samples of one profile merged by their stacks of frames, each frame packed as
+/// `name << 1 | inlined`, outermost first, runs of the same function kept once.
+///
+/// Every walk over a sample only looks at the function of each frame, whether it was
+/// inlined where a new function starts, and the leaf, and adds the sample's value: so
+/// samples with equal stacks can be walked once with their values summed, and a frame
+/// that repeats the function of the frame before it adds nothing (it counts once for
+/// `cum`, makes no edge, and does not change the leaf's function). Legacy profiles
+/// repeat stacks massively once their unsymbolized frames are named by binary.
+#[derive(Default)]
+struct Merged {
+    frames: Vec<u32>,
+    /// Per stack: start and length in `frames`.
+    spans: Vec<(u32, u32)>,
+    values: Vec<i64>,
+    /// Whether any frame was inlined; when none is, no row gets an inline mark.
+    any_inlined: bool,
+}
+
+impl Merged {
+    fn stack(&self, i: usize) -> &[u32] {
+        let (start, len) = self.spans[i];
+        &self.frames[start as usize..(start + len) as usize]
+    }
+
+    fn stacks(&self) -> impl Iterator<Item = (&[u32], i64)> {
+        self.values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (self.stack(i), v))
+    }
 }
 
 impl Aggregate {
@@ -111,6 +149,7 @@ impl Aggregate {
             stamp: 0,
             abs_total: 0,
             base_abs_total: 0,
+            merged: Vec::new(),
         }
     }
 
@@ -135,7 +174,12 @@ impl Aggregate {
         self.inline_in.resize(n, false);
         self.call_in.resize(n, false);
         self.seen.resize(n, 0);
+        let mut merged = Merged::default();
+        // Stack indices by the hash of their frames: the frames live once, in `merged`.
+        // With its hash, so that growing the table hashes no stack again.
+        let mut by_stack: HashTable<(u64, usize)> = HashTable::new();
         let mut locs = Vec::with_capacity(64);
+        let mut stack: Vec<u32> = Vec::with_capacity(64);
         for sample in &profile.raw.sample {
             let v = sample.value[index].wrapping_mul(sign);
             if v == 0 {
@@ -145,82 +189,87 @@ impl Aggregate {
             if is_base {
                 self.base_abs_total = self.base_abs_total.wrapping_add(v.wrapping_abs());
             }
+            stacks.sample_locations(sample, &mut locs)?;
+            stack.clear();
+            let mut last = u32::MAX;
+            for &loc in locs.iter().rev() {
+                for frame in stacks.frames(loc).iter().rev() {
+                    if frame.name != last {
+                        last = frame.name;
+                        merged.any_inlined |= frame.inlined;
+                        stack.push(frame.name << 1 | u32::from(frame.inlined));
+                    }
+                }
+            }
+            let hash = FxBuildHasher.hash_one(stack.as_slice());
+            match by_stack.find(hash, |&(h, i)| {
+                h == hash && merged.stack(i) == stack.as_slice()
+            }) {
+                Some(&(_, i)) => merged.values[i] = merged.values[i].wrapping_add(v),
+                None => {
+                    by_stack.insert_unique(hash, (hash, merged.values.len()), |&(h, _)| h);
+                    let start = merged.frames.len() as u32;
+                    merged.frames.extend_from_slice(&stack);
+                    merged.spans.push((start, stack.len() as u32));
+                    merged.values.push(v);
+                }
+            }
+        }
+        for (stack, v) in merged.stacks() {
             self.stamp = self.stamp.wrapping_add(1);
             if self.stamp == 0 {
                 self.seen.fill(0);
                 self.stamp = 1;
             }
-            stacks.sample_locations(sample, &mut locs)?;
-            let mut parent: Option<u32> = None;
-            for &loc in locs.iter().rev() {
-                for frame in stacks.frames(loc).iter().rev() {
-                    let node = frame.name as usize;
-                    if self.seen[node] != self.stamp {
-                        self.seen[node] = self.stamp;
-                        self.cum[node] = self.cum[node].wrapping_add(v);
-                    }
-                    parent = Some(frame.name);
+            for &frame in stack {
+                let node = (frame >> 1) as usize;
+                if self.seen[node] != self.stamp {
+                    self.seen[node] = self.stamp;
+                    self.cum[node] = self.cum[node].wrapping_add(v);
                 }
             }
-            if let Some(leaf) = parent {
-                let leaf = leaf as usize;
+            if let Some(&leaf) = stack.last() {
+                let leaf = (leaf >> 1) as usize;
                 self.flat[leaf] = self.flat[leaf].wrapping_add(v);
             }
         }
+        self.merged.push(merged);
         Ok(())
+    }
+
+    /// Whether any frame added so far was inlined.
+    fn any_inlined(&self) -> bool {
+        self.merged.iter().any(|m| m.any_inlined)
     }
 
     /// Collects the edges between kept functions as pprof builds them on its final
     /// graph: an edge from the nearest kept caller is inline only if the first crossing
     /// of it in every sample was an inlined frame, and weighs the values of the samples
     /// that cross it.
-    pub(crate) fn mark_inlining(
-        &mut self,
-        profile: &Profile,
-        frames_from: &Profile,
-        index: usize,
-        sign: i64,
-        kept: &[bool],
-        edges: &mut HashMap<(u32, u32), Edge>,
-    ) -> Result<()> {
-        let stacks = Stacks::new(
-            profile,
-            frames_from,
-            &mut self.names,
-            Unsymbolized::ByBinary,
-        )?;
-        let mut locs = Vec::with_capacity(64);
-        let mut seen: HashSet<(u32, u32)> = HashSet::new();
-        for sample in &profile.raw.sample {
-            let v = sample.value[index].wrapping_mul(sign);
-            if v == 0 {
-                continue;
-            }
-            stacks.sample_locations(sample, &mut locs)?;
+    pub(crate) fn mark_inlining(&self, kept: &[bool], edges: &mut HashMap<(u32, u32), Edge>) {
+        let mut seen: HashSet<(u32, u32), FxBuildHasher> = HashSet::default();
+        for (stack, v) in self.merged.iter().flat_map(Merged::stacks) {
             seen.clear();
             let mut parent: Option<u32> = None;
-            for &loc in locs.iter().rev() {
-                for frame in stacks.frames(loc).iter().rev() {
-                    let node = frame.name;
-                    if !kept.get(node as usize).copied().unwrap_or(false) {
-                        continue;
-                    }
-                    if let Some(p) = parent
-                        && p != node
-                        && seen.insert((p, node))
-                    {
-                        let edge = edges.entry((p, node)).or_insert(Edge {
-                            inline: true,
-                            weight: 0,
-                        });
-                        edge.inline &= frame.inlined;
-                        edge.weight = edge.weight.wrapping_add(v);
-                    }
-                    parent = Some(node);
+            for &frame in stack {
+                let node = frame >> 1;
+                if !kept.get(node as usize).copied().unwrap_or(false) {
+                    continue;
                 }
+                if let Some(p) = parent
+                    && p != node
+                    && seen.insert((p, node))
+                {
+                    let edge = edges.entry((p, node)).or_insert(Edge {
+                        inline: true,
+                        weight: 0,
+                    });
+                    edge.inline &= frame & 1 == 1;
+                    edge.weight = edge.weight.wrapping_add(v);
+                }
+                parent = Some(node);
             }
         }
-        Ok(())
     }
 
     /// pprof's `computeTotal`: the sum of |values|, of the base's only when diffing.
@@ -294,9 +343,9 @@ pub fn top(profile: &Profile, base: Option<&Profile>, options: &TopOptions) -> R
         kept[n.name as usize] = true;
     }
     let mut edges = HashMap::new();
-    agg.mark_inlining(profile, profile, index, 1, &kept, &mut edges)?;
-    if let Some(base) = base {
-        agg.mark_inlining(base, profile, index, -1, &kept, &mut edges)?;
+    // Without an inlined frame no edge is inline, and so no row gets an inline mark.
+    if agg.any_inlined() {
+        agg.mark_inlining(&kept, &mut edges);
     }
     let edge_cutoff = ((graph_total as f64 * EDGE_FRACTION) as i64).wrapping_abs();
     for ((_, to), edge) in edges {

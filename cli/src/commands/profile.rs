@@ -314,6 +314,9 @@ fn top(args: TopArgs, ctx: &Context) -> anyhow::Result<u8> {
         out.write_all(report.to_table().as_bytes())?;
     }
     out.flush()?;
+    // The process ends next: freeing the decoded profiles one small allocation at a time
+    // would cost a tenth of the run on a large profile, for nothing.
+    std::mem::forget((profile, base));
     Ok(Exit::Success.code())
 }
 

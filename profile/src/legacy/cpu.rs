@@ -4,6 +4,10 @@
 //! addresses, leaf first) up to a (0, 1, 0) trailer, then the memory map as text (C++)
 //! or the symbols of the sampled addresses (Java).
 
+use std::collections::HashMap;
+
+use rustc_hash::FxBuildHasher;
+
 use super::builder::Builder;
 use super::{LegacyFormat, Outcome, java, maps};
 
@@ -166,7 +170,7 @@ fn strip_signal_frames(builder: &mut Builder) {
     let total = builder.samples.len();
     let margin = total / 32;
     for _ in 0..2 {
-        let mut counts: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+        let mut counts: HashMap<u64, usize, FxBuildHasher> = HashMap::default();
         for s in &builder.samples {
             if let Some(&second) = s.locations.get(1) {
                 *counts

@@ -1,0 +1,29 @@
+//! `gantry profile top FILE --nodecount 20` without the CLI around it: reads, decodes and
+//! prints the table, for timing and profiling the library alone (`docs/benchmarks.md`).
+//!
+//! `cargo build --release -p gantry-profile --example top_bench && top_bench FILE [RUNS]`
+
+use std::io::Write as _;
+
+use gantry_profile::{Origin, Profile, TopOptions, top};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().ok_or("usage: top_bench FILE [RUNS]")?;
+    let runs: usize = args.next().map_or(Ok(1), |r| r.parse())?;
+    let options = TopOptions {
+        node_count: 20,
+        ..TopOptions::default()
+    };
+    let mut out = std::io::stdout().lock();
+    for _ in 0..runs {
+        let bytes = std::fs::read(&path)?;
+        let profile = Profile::decode(&bytes, Origin::File(path.clone().into()))?;
+        let report = top::top(&profile, None, &options)?;
+        for line in report.header() {
+            writeln!(out, "{line}")?;
+        }
+        write!(out, "{}", report.to_table())?;
+    }
+    Ok(())
+}
