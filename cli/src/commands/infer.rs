@@ -1,14 +1,21 @@
 //! `gantry infer MODEL.onnx --input FILE.json`: runs any ONNX model inside the sandbox,
 //! on the bundled inference guest (tract-onnx). The model file is the only thing the
 //! guest can see, read-only.
+//!
+//! The guest ships compressed and is compiled for this machine on first use, into the
+//! module cache: that takes seconds, once. A spinner shows it on a terminal, and a note
+//! on stderr states what it cost.
 
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
 use gantry_plugins::{
-    CommandIo, Grants, Host, Input, LimitBreach, LimitOverrides, Plugin, PluginError, SharedBuffer,
+    CacheOutcome, CommandIo, Grants, Host, Input, LimitBreach, LimitOverrides, ModuleCache, Plugin,
+    PluginError, SharedBuffer,
 };
 use serde_json::Value;
 
@@ -20,15 +27,59 @@ use crate::exit::{Exit, Failure};
 /// The built-in guest that runs models.
 pub const GUEST: &str = "inference";
 const MIB: u64 = 1024 * 1024;
-/// Loads the bundled inference guest, with the machine code shipped in the binary.
-pub fn load_guest(host: &Host) -> anyhow::Result<Plugin> {
+/// How long loading may take before a spinner says why.
+const SPINNER_AFTER: Duration = Duration::from_millis(400);
+
+/// Loads the bundled inference guest: from the module cache, or compiled for this
+/// machine on first use, which is shown and then stated (unless `quiet`).
+pub fn load_guest(host: &Host, quiet: bool) -> anyhow::Result<Plugin> {
     let builtin = builtins::find(GUEST).ok_or_else(|| {
         Failure::new(
             Exit::Failure,
             "this gantry was built without its inference guest",
         )
     })?;
-    builtin.load(host).map_err(plugin::failure)
+    let started = Instant::now();
+    let (done, waiting) = mpsc::channel::<()>();
+    let spinner = (builtin.compiles_on_first_use() && std::io::stderr().is_terminal()).then(|| {
+        std::thread::spawn(move || {
+            if waiting.recv_timeout(SPINNER_AFTER).is_ok() {
+                return;
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} compiling the ONNX runner for this machine, once ({elapsed})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            let _ = waiting.recv();
+            bar.finish_and_clear();
+        })
+    });
+    let loaded = builtin.load(host);
+    drop(done);
+    if let Some(thread) = spinner {
+        let _ = thread.join();
+    }
+    let plugin = loaded.map_err(plugin::failure)?;
+    let compiled = matches!(
+        plugin.cache_outcome(),
+        CacheOutcome::Miss | CacheOutcome::Rebuilt(_) | CacheOutcome::Disabled
+    );
+    if compiled && !quiet {
+        let cached = ModuleCache::default_dir()
+            .map(|dir| format!("; cached in {}, later runs skip it", dir.display()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: compiled the ONNX runner (tract, {:.1} MB of WebAssembly) for this machine in {:.1} s, a one-time cost{cached}",
+            builtin.wasm().map_or(0, |w| w.len()) as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(plugin)
 }
 
 /// Values shown per output in the table; `-o json` prints them all.
@@ -79,11 +130,15 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
     let guest_model = gantry_plugins::guest_path(&model).map_err(plugin::failure)?;
 
     let host = plugin::host()?;
-    let guest = load_guest(&host)?;
+    let guest = load_guest(&host, ctx.quiet)?;
     let mut opts = plugin::run_options(ctx);
     opts.overrides = LimitOverrides {
-        memory_bytes: args.memory_mib.map(|mib| mib * MIB),
-        deadline: args.timeout,
+        // The configured cap is the user's explicit wish for built-in guests too.
+        memory_bytes: args
+            .memory_mib
+            .or(ctx.config.plugins.memory_mib)
+            .map(|mib| mib.saturating_mul(MIB)),
+        deadline: args.timeout.or(ctx.config.plugins.timeout),
     };
     opts.grants = Grants {
         read_files: vec![model],
@@ -152,15 +207,19 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
             format!("the inference guest printed something that is not its outputs: {e}"),
         )
     })?;
+    let mut out = std::io::stdout().lock();
     if ctx.json() {
-        println!("{}", Value::Object(outputs));
+        writeln!(out, "{}", Value::Object(outputs))?;
     } else {
-        print_table(&outputs);
+        print_table(&mut out, &outputs)?;
     }
     Ok(0)
 }
 
-fn print_table(outputs: &serde_json::Map<String, Value>) {
+fn print_table(
+    out: &mut impl std::io::Write,
+    outputs: &serde_json::Map<String, Value>,
+) -> std::io::Result<()> {
     let rows: Vec<(String, String, String)> = outputs
         .iter()
         .map(|(name, t)| {
@@ -185,10 +244,11 @@ fn print_table(outputs: &serde_json::Map<String, Value>) {
         .max()
         .unwrap_or(0)
         .max("SHAPE".len());
-    println!("{:w0$}  {:w1$}  VALUES", "OUTPUT", "SHAPE");
+    writeln!(out, "{:w0$}  {:w1$}  VALUES", "OUTPUT", "SHAPE")?;
     for (name, shape, values) in rows {
-        println!("{name:w0$}  {shape:w1$}  {values}");
+        writeln!(out, "{name:w0$}  {shape:w1$}  {values}")?;
     }
+    Ok(())
 }
 
 /// A number as people read it: f32 outputs (widened to f64 in JSON) at f32 precision.

@@ -240,10 +240,8 @@ fn resolve(host: &Host, spec: &str) -> anyhow::Result<Plugin> {
 
 fn builtin_providing(command: &str) -> Option<&'static builtins::Builtin> {
     builtins::all().iter().find(|b| {
-        Manifest::embedded_in(b.wasm)
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.provides.command.as_deref() == Some(command))
+        b.manifest()
+            .is_ok_and(|m| m.provides.command.as_deref() == Some(command))
     })
 }
 
@@ -311,7 +309,7 @@ fn list(ctx: &Context) -> anyhow::Result<u8> {
     let installed = store()?.list().map_err(failure)?;
     let builtin: Vec<Manifest> = builtins::all()
         .iter()
-        .filter_map(|b| Manifest::embedded_in(b.wasm).ok().flatten())
+        .filter_map(|b| b.manifest().ok())
         .collect();
     let mut records: Vec<Record> = installed
         .iter()
