@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::collect::{Collector, Counts, Duplicates, Repeated};
-use crate::series::{GridError, Sample, Series};
+use crate::series::{GridError, Series};
 use crate::time::{self, TimeFormat};
 
 /// Rows read before the columns are chosen.

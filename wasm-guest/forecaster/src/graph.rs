@@ -211,11 +211,6 @@ impl Graph {
         })
     }
 
-    /// The graph's runtime inputs with their declared dimensions (`None`: symbolic).
-    pub fn inputs(&self) -> &[(String, Vec<Option<usize>>)] {
-        &self.inputs
-    }
-
     /// Runs the graph on its inputs, by name; returns its outputs in declared order.
     pub fn run(
         &self,
