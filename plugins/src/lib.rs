@@ -67,7 +67,7 @@ pub use error::{ErrorClass, PluginError};
 pub use grants::{Grants, guest_path};
 pub use host::{CommandIo, Host, Input, InterruptHandle, LogSink, Origin, Plugin, RunOptions};
 pub use install::{Installed, PluginStore, Staged};
-pub use limits::{LimitBreach, LimitOverrides, Limits, MAX_TABLE_ELEMENTS};
+pub use limits::{LimitBreach, LimitOverrides, Limits, MAX_TABLE_ELEMENTS, MIB};
 pub use manifest::{
     API_VERSION, GrantRequests, LimitRequests, Manifest, ManifestError, Provides, valid_name,
 };

@@ -11,17 +11,12 @@ use gantry_forecast::{
     Backtest, Column, Duplicates, Forecast, ForecastError, Loaded, PluginModel, ReadOptions,
     Series, Settings, time,
 };
-use gantry_plugins::LimitOverrides;
 use serde_json::json;
 
-use crate::builtins;
-use crate::commands::Context;
-use crate::commands::plugin;
-use crate::exit::{Exit, Failure};
-
-/// The built-in guest that forecasts.
-pub const GUEST: &str = "forecaster";
-const MIB: u64 = 1024 * 1024;
+use crate::base::{
+    self, Context, Exit, FORECASTER_GUEST, Failure, LimitArgs, load_builtin, plugin_failure,
+    run_options,
+};
 
 #[derive(Debug, Args)]
 pub struct ForecastArgs {
@@ -57,13 +52,8 @@ pub struct ForecastArgs {
     #[arg(long, value_name = "HOW", default_value = "max", value_parser = parse_duplicates)]
     pub duplicates: Duplicates,
 
-    /// The forecaster's linear memory limit in MiB [default: plugins.memory_mib, else 64]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65536))]
-    pub memory_mib: Option<u64>,
-
-    /// The forecaster's wall-clock deadline, e.g. 30s [default: plugins.timeout, else 10s]
-    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
-    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 fn parse_duplicates(text: &str) -> Result<Duplicates, String> {
@@ -72,7 +62,7 @@ fn parse_duplicates(text: &str) -> Result<Duplicates, String> {
 
 fn failure(err: ForecastError) -> anyhow::Error {
     match err {
-        ForecastError::Plugin(e) => plugin::failure(e),
+        ForecastError::Plugin(e) => plugin_failure(e),
         ForecastError::Answer(_) | ForecastError::NoBatch(_) => {
             Failure::new(Exit::PluginFault, err.to_string()).into()
         }
@@ -102,29 +92,12 @@ pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
         keep,
     };
     let loaded = gantry_forecast::load(&args.metrics, &options).map_err(|e| failure(e.into()))?;
-    let host = plugin::host()?;
-    let guest = builtins::find(GUEST)
-        .ok_or_else(|| {
-            Failure::new(
-                Exit::Failure,
-                "this gantry was built without its forecaster guest",
-            )
-        })?
-        .load(&host)
-        .map_err(plugin::failure)?;
-    let mut opts = plugin::run_options(ctx);
-    opts.overrides = LimitOverrides {
-        // The configured cap is the user's explicit wish for built-in guests too.
-        memory_bytes: args
-            .memory_mib
-            .or(ctx.config.plugins.memory_mib)
-            .map(|mib| mib.saturating_mul(MIB)),
-        deadline: args.timeout.or(ctx.config.plugins.timeout),
-    };
+    let host = base::host()?;
+    let guest = load_builtin(&host, FORECASTER_GUEST)?;
     let model = PluginModel {
         host: &host,
         plugin: &guest,
-        opts,
+        opts: run_options(ctx, &args.limits),
     };
     let path = if args.metrics.as_os_str() == "-" {
         "stdin".to_string()
@@ -143,7 +116,7 @@ pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
         "timed": series.timed,
         "notes": loaded.notes,
     });
-    let mut out = std::io::stdout().lock();
+    let mut out = ctx.out();
     if args.backtest {
         let last = args.last.and_then(|n| usize::try_from(n).ok());
         let result = gantry_forecast::backtest(&model, series, args.horizon, last, &settings)
@@ -169,7 +142,7 @@ pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn describe(out: &mut impl Write, path: &str, loaded: &Loaded) -> std::io::Result<()> {
+fn describe(out: &mut dyn Write, path: &str, loaded: &Loaded) -> std::io::Result<()> {
     let series = &loaded.series;
     let gaps = match series.gaps {
         0 => String::new(),
@@ -202,7 +175,7 @@ fn duration(interval_s: i64, steps: usize) -> String {
 }
 
 fn print_forecast(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     path: &str,
     loaded: &Loaded,
     f: &Forecast,
@@ -284,7 +257,7 @@ fn number(x: f64) -> String {
 }
 
 fn print_backtest(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     path: &str,
     loaded: &Loaded,
     result: &Backtest,
@@ -300,50 +273,30 @@ fn print_backtest(
         duration(series.interval_s, result.horizon_steps)
     )?;
     writeln!(out)?;
-    let header = [
-        "METHOD",
-        "P50 WAPE",
-        "P50 MAE",
-        "P90 UNDER",
-        "P90 OVER (MEAN)",
-    ];
-    let rows: Vec<[String; 5]> = result
-        .summary
-        .iter()
-        .map(|m| {
-            [
-                m.method.clone(),
-                format!("{:.1}%", m.wape * 100.0),
-                number(m.mae),
-                format!("{:.1}%", m.under_provisioning_rate * 100.0),
-                format!(
-                    "{} ({:.0}%)",
-                    number(m.over_provisioning_mean),
-                    m.over_provisioning_ratio * 100.0
-                ),
-            ]
-        })
-        .collect();
-    let widths: Vec<usize> = (0..5)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut line = |cells: [&str; 5]| {
-        let mut text = format!("{:w$}", cells[0], w = widths[0]);
-        for (cell, w) in cells.iter().zip(&widths).skip(1) {
-            text.push_str(&format!("  {cell:>w$}"));
-        }
-        writeln!(out, "{}", text.trim_end())
-    };
-    line(header)?;
-    for r in &rows {
-        line(r.each_ref().map(String::as_str))?;
+    let mut table = base::table::new(
+        [
+            "METHOD",
+            "P50 WAPE",
+            "P50 MAE",
+            "P90 UNDER",
+            "P90 OVER (MEAN)",
+        ],
+        &[1, 2, 3, 4],
+    );
+    for m in &result.summary {
+        table.add_row([
+            m.method.clone(),
+            format!("{:.1}%", m.wape * 100.0),
+            number(m.mae),
+            format!("{:.1}%", m.under_provisioning_rate * 100.0),
+            format!(
+                "{} ({:.0}%)",
+                number(m.over_provisioning_mean),
+                m.over_provisioning_ratio * 100.0
+            ),
+        ]);
     }
+    writeln!(out, "{}", base::table::render(&table))?;
     writeln!(out)?;
     writeln!(
         out,

@@ -14,26 +14,23 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use gantry_plugins::{
-    CacheOutcome, CommandIo, Grants, Host, Input, LimitBreach, LimitOverrides, ModuleCache, Plugin,
-    PluginError, SharedBuffer,
+    CacheOutcome, CommandIo, Grants, Host, Input, LimitBreach, ModuleCache, Plugin, PluginError,
+    SharedBuffer,
 };
 use serde_json::Value;
 
-use crate::builtins;
-use crate::commands::Context;
-use crate::commands::plugin;
-use crate::exit::{Exit, Failure};
+use crate::base::{
+    self, Context, Exit, Failure, INFERENCE_GUEST, LimitArgs, find_builtin, plugin_failure,
+    run_options,
+};
 
-/// The built-in guest that runs models.
-pub const GUEST: &str = "inference";
-const MIB: u64 = 1024 * 1024;
 /// How long loading may take before a spinner says why.
 const SPINNER_AFTER: Duration = Duration::from_millis(400);
 
 /// Loads the bundled inference guest: from the module cache, or compiled for this
 /// machine on first use, which is shown and then stated (unless `quiet`).
-pub fn load_guest(host: &Host, quiet: bool) -> anyhow::Result<Plugin> {
-    let builtin = builtins::find(GUEST).ok_or_else(|| {
+fn load_guest(host: &Host, quiet: bool) -> anyhow::Result<Plugin> {
+    let builtin = find_builtin(INFERENCE_GUEST).ok_or_else(|| {
         Failure::new(
             Exit::Failure,
             "this gantry was built without its inference guest",
@@ -63,7 +60,7 @@ pub fn load_guest(host: &Host, quiet: bool) -> anyhow::Result<Plugin> {
     if let Some(thread) = spinner {
         let _ = thread.join();
     }
-    let plugin = loaded.map_err(plugin::failure)?;
+    let plugin = loaded.map_err(plugin_failure)?;
     let compiled = matches!(
         plugin.cache_outcome(),
         CacheOutcome::Miss | CacheOutcome::Rebuilt(_) | CacheOutcome::Disabled
@@ -95,13 +92,8 @@ pub struct InferArgs {
     #[arg(short, long, value_name = "FILE.json")]
     pub input: PathBuf,
 
-    /// Linear memory limit in MiB [default: plugins.memory_mib, else 128]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65536))]
-    pub memory_mib: Option<u64>,
-
-    /// Wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]
-    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
-    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
@@ -127,19 +119,11 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
                 format!("{} is not a readable file", args.model.display()),
             )
         })?;
-    let guest_model = gantry_plugins::guest_path(&model).map_err(plugin::failure)?;
+    let guest_model = gantry_plugins::guest_path(&model).map_err(plugin_failure)?;
 
-    let host = plugin::host()?;
+    let host = base::host()?;
     let guest = load_guest(&host, ctx.quiet)?;
-    let mut opts = plugin::run_options(ctx);
-    opts.overrides = LimitOverrides {
-        // The configured cap is the user's explicit wish for built-in guests too.
-        memory_bytes: args
-            .memory_mib
-            .or(ctx.config.plugins.memory_mib)
-            .map(|mib| mib.saturating_mul(MIB)),
-        deadline: args.timeout.or(ctx.config.plugins.timeout),
-    };
+    let mut opts = run_options(ctx, &args.limits);
     opts.grants = Grants {
         read_files: vec![model],
         ..Grants::default()
@@ -172,7 +156,7 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
                 ),
             )
             .into(),
-            other => plugin::failure(other),
+            other => plugin_failure(other),
         })?;
     let log = String::from_utf8_lossy(&stderr.contents()).into_owned();
     if code != 0 {
@@ -207,48 +191,26 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
             format!("the inference guest printed something that is not its outputs: {e}"),
         )
     })?;
-    let mut out = std::io::stdout().lock();
+    let mut out = ctx.out();
     if ctx.json() {
         writeln!(out, "{}", Value::Object(outputs))?;
     } else {
-        print_table(&mut out, &outputs)?;
+        writeln!(out, "{}", base::table::render(&outputs_table(&outputs)))?;
     }
     Ok(0)
 }
 
-fn print_table(
-    out: &mut impl std::io::Write,
-    outputs: &serde_json::Map<String, Value>,
-) -> std::io::Result<()> {
-    let rows: Vec<(String, String, String)> = outputs
-        .iter()
-        .map(|(name, t)| {
-            let shape = t["shape"].to_string();
-            let data = t["data"].as_array().map(Vec::as_slice).unwrap_or_default();
-            let mut values: Vec<String> = data.iter().take(SHOWN).map(short_number).collect();
-            if data.len() > SHOWN {
-                values.push(format!("… ({} values; -o json prints all)", data.len()));
-            }
-            (name.clone(), shape, values.join(", "))
-        })
-        .collect();
-    let w0 = rows
-        .iter()
-        .map(|r| r.0.len())
-        .max()
-        .unwrap_or(0)
-        .max("OUTPUT".len());
-    let w1 = rows
-        .iter()
-        .map(|r| r.1.len())
-        .max()
-        .unwrap_or(0)
-        .max("SHAPE".len());
-    writeln!(out, "{:w0$}  {:w1$}  VALUES", "OUTPUT", "SHAPE")?;
-    for (name, shape, values) in rows {
-        writeln!(out, "{name:w0$}  {shape:w1$}  {values}")?;
+fn outputs_table(outputs: &serde_json::Map<String, Value>) -> base::table::Table {
+    let mut table = base::table::new(["OUTPUT", "SHAPE", "VALUES"], &[]);
+    for (name, t) in outputs {
+        let data = t["data"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let mut values: Vec<String> = data.iter().take(SHOWN).map(short_number).collect();
+        if data.len() > SHOWN {
+            values.push(format!("… ({} values; -o json prints all)", data.len()));
+        }
+        table.add_row([name.clone(), t["shape"].to_string(), values.join(", ")]);
     }
-    Ok(())
+    table
 }
 
 /// A number as people read it: f32 outputs (widened to f64 in JSON) at f32 precision.

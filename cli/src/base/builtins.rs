@@ -72,6 +72,11 @@ impl Builtin {
     }
 }
 
+/// The built-in guest that runs any ONNX model (`gantry infer`).
+pub const INFERENCE_GUEST: &str = "inference";
+/// The built-in guest that forecasts load (`gantry forecast`, `scale --predict`).
+pub const FORECASTER_GUEST: &str = "forecaster";
+
 static BUILTINS: &[Builtin] = include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 
 /// Every built-in plugin, in a stable order.
