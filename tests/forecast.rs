@@ -271,7 +271,7 @@ fn repeated_timestamps_are_merged_with_a_note_or_refused() {
     let doc = forecast_json(&path, &[]);
     let notes = doc["series"]["notes"].to_string();
     assert!(
-        notes.contains("11 times appeared more than once (22 lines); merged by max"),
+        notes.contains("1 time appeared more than once (12 lines); merged by max"),
         "{notes}"
     );
     let mean = forecast_json(&path, &["--duplicates", "mean"]);
