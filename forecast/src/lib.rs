@@ -171,6 +171,9 @@ fn actual_peaks(values: &[f64], origins: &[usize], horizon: usize) -> Vec<Option
         .collect()
 }
 
+/// Each candidate's name and its p50 peak at every origin.
+type NamedPeaks = Vec<(String, Vec<f64>)>;
+
 /// Runs the forecaster and the calibration over `origins`.
 fn calibrated(
     model: &dyn PeakModel,
@@ -178,7 +181,7 @@ fn calibrated(
     origins: &[usize],
     horizon: usize,
     settings: &Settings,
-) -> Result<(ModelForecasts, Vec<(String, Vec<f64>)>, Vec<Step>), ForecastError> {
+) -> Result<(ModelForecasts, NamedPeaks, Vec<Step>), ForecastError> {
     let answers = model.forecast_at(series, origins, horizon)?;
     if let Some(bad) = answers
         .p50
