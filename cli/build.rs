@@ -1,6 +1,13 @@
 //! Builds the bundled plugins from `../wasm-guest` for `wasm32-wasip1` and writes the
 //! table `src/builtins.rs` embeds into the binary.
 //!
+//! Each module is shrunk with `wasm-opt -Oz` (binaryen) when it is on the `PATH` (the
+//! build works without it, with a warning), then shipped one of three ways: as it is
+//! (small examples), with its machine code compiled here (the forecaster, so a forecast
+//! never compiles anything), or gzip-compressed and compiled on first use into the
+//! module cache (the tract-onnx runner behind `gantry infer`, whose machine code would
+//! be most of the binary).
+//!
 //! The guests are built by a nested cargo with its own target directory beside the
 //! outer build's profile directories, so it never waits on a lock the outer cargo holds,
 //! and with the outer build's compiler flags, target and wrappers cleared, so the
@@ -17,21 +24,34 @@ struct Bundled {
     name: &'static str,
     /// Its cargo package in `wasm-guest/`, whose binary of the same name is the module.
     package: &'static str,
-    /// Its directory, relative to `wasm-guest/`.
+    /// Its directory, relative to `wasm-guest/`; its manifest is `plugin.toml` there.
     dir: &'static str,
-    /// Whether to ship its machine code too, compiled here for the target, so that
-    /// the first run does not spend seconds compiling it.
-    precompile: bool,
+    ship: Ship,
+}
+
+/// How a module goes into the binary.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ship {
+    /// The module; compiled on first use (a fraction of a second for small ones).
+    Wasm,
+    /// The module and its machine code for the target, compiled here, so that no run
+    /// ever compiles it.
+    Precompiled,
+    /// The module gzip-compressed, compiled on first use into the module cache: for a
+    /// large module whose machine code would weigh more than the rest of the binary.
+    Compressed,
 }
 
 /// Every bundled plugin. Adding one is one line here.
 #[rustfmt::skip]
 const BUNDLED: &[Bundled] = &[
-    Bundled { name: "hello", package: "hello", dir: "examples/hello", precompile: false },
-    Bundled { name: "naive-forecast", package: "naive-forecast", dir: "examples/naive-forecast", precompile: false },
-    // tract makes this module 17 MB; compiling it takes 15-30 s of CPU, the others a
-    // fraction of a second.
-    Bundled { name: "inference", package: "gantry-inference", dir: "inference", precompile: true },
+    Bundled { name: "hello", package: "hello", dir: "examples/hello", ship: Ship::Wasm },
+    Bundled { name: "naive-forecast", package: "naive-forecast", dir: "examples/naive-forecast", ship: Ship::Wasm },
+    // `gantry forecast` runs this on every call: no compile, ever.
+    Bundled { name: "forecaster", package: "gantry-forecaster", dir: "forecaster", ship: Ship::Precompiled },
+    // tract-onnx: megabytes of WebAssembly, several times that in machine code, and
+    // 10-30 s of CPU to compile; `gantry infer` pays that once and says so.
+    Bundled { name: "inference", package: "gantry-inference", dir: "inference", ship: Ship::Compressed },
 ];
 
 /// Crates of `wasm-guest/` the bundled plugins depend on by path.
@@ -108,6 +128,7 @@ fn build() -> Result<(), String> {
         rerun_if_changed(&guests.join(dir));
     }
 
+    println!("cargo::rerun-if-env-changed=WASM_OPT");
     check_target()?;
 
     let out_dir = PathBuf::from(env_var("OUT_DIR")?);
@@ -140,26 +161,46 @@ fn build() -> Result<(), String> {
     }
 
     let release = target_dir.join(TARGET).join("release");
+    let wasm_opt = WasmOpt::find();
     let mut table = String::from("&[\n");
     for bundled in BUNDLED {
-        let wasm = release.join(format!("{}.wasm", bundled.package));
-        if !wasm.is_file() {
-            return Err(format!("the build did not produce {}", wasm.display()));
+        let built = release.join(format!("{}.wasm", bundled.package));
+        if !built.is_file() {
+            return Err(format!("the build did not produce {}", built.display()));
         }
-        let precompiled = if bundled.precompile {
-            precompile(&wasm, &out_dir.join(format!("{}.cwasm", bundled.name)))?
-        } else {
-            None
+        let wasm = match &wasm_opt {
+            Some(tool) => tool.shrink(&built, &target_dir.join("wasm-opt"))?,
+            None => built,
         };
-        let precompiled = precompiled.map_or_else(
-            || "None".to_string(),
-            |path| format!("Some(include_bytes!({:?}))", path.display().to_string()),
-        );
+        let include = |path: &Path| format!("include_bytes!({:?})", path.display().to_string());
+        let module = match bundled.ship {
+            Ship::Wasm => format!("Module::Wasm({})", include(&wasm)),
+            Ship::Precompiled => {
+                match precompile(&wasm, &out_dir.join(format!("{}.cwasm", bundled.name)))? {
+                    Some(code) => format!(
+                        "Module::Precompiled {{ wasm: {}, code: {} }}",
+                        include(&wasm),
+                        include(&code)
+                    ),
+                    None => format!("Module::Wasm({})", include(&wasm)),
+                }
+            }
+            Ship::Compressed => {
+                let gz = gzip(&wasm, &out_dir.join(format!("{}.wasm.gz", bundled.name)))?;
+                format!("Module::Gzip({})", include(&gz))
+            }
+        };
+        let manifest = guests.join(bundled.dir).join("plugin.toml");
         let _ = writeln!(
             table,
-            "    Builtin {{ name: {:?}, wasm: include_bytes!({:?}), precompiled: {precompiled} }},",
+            "    Builtin {{ name: {:?}, manifest: include_str!({:?}), module: {module} }},",
             bundled.name,
-            wasm.display().to_string()
+            manifest.display().to_string()
+        );
+    }
+    if wasm_opt.is_none() {
+        println!(
+            "cargo::warning=wasm-opt (binaryen) is not on the PATH: the bundled plugins are not size-optimised; install binaryen for a smaller gantry"
         );
     }
     table.push(']');
@@ -195,6 +236,89 @@ fn precompile(wasm: &Path, out: &Path) -> Result<Option<PathBuf>, String> {
             Ok(None)
         }
     }
+}
+
+/// binaryen's optimiser, when installed.
+struct WasmOpt {
+    program: PathBuf,
+    /// Its `--version`, part of the cache key of what it wrote.
+    version: String,
+}
+
+/// The WebAssembly features rustc uses for `wasm32-wasip1` with `+simd128`, which
+/// wasm-opt must be told it may read and keep.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-simd",
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-multivalue",
+    "--enable-reference-types",
+];
+
+impl WasmOpt {
+    fn find() -> Option<WasmOpt> {
+        let program = PathBuf::from(env::var_os("WASM_OPT").unwrap_or_else(|| "wasm-opt".into()));
+        let output = Command::new(&program).arg("--version").output().ok()?;
+        output.status.success().then(|| WasmOpt {
+            program,
+            version: String::from_utf8_lossy(&output.stdout).trim().to_string(),
+        })
+    }
+
+    /// `wasm-opt -Oz` of `wasm` into `dir`, reusing an earlier result for the same
+    /// bytes and tool (the directory is shared by every profile's build). Falls back to
+    /// `wasm` itself, with a warning, if wasm-opt fails.
+    fn shrink(&self, wasm: &Path, dir: &Path) -> Result<PathBuf, String> {
+        let bytes = std::fs::read(wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
+        let key = fnv1a(&[bytes.as_slice(), self.version.as_bytes()].concat());
+        let stem = wasm.file_stem().unwrap_or_default().to_string_lossy();
+        let out = dir.join(format!("{stem}-{key:016x}.wasm"));
+        if out.is_file() {
+            return Ok(out);
+        }
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let partial = out.with_extension("partial");
+        let status = Command::new(&self.program)
+            .arg("-Oz")
+            .args(WASM_FEATURES)
+            .arg(wasm)
+            .arg("-o")
+            .arg(&partial)
+            .status();
+        match status {
+            Ok(s) if s.success() => {
+                std::fs::rename(&partial, &out)
+                    .map_err(|e| format!("writing {}: {e}", out.display()))?;
+                Ok(out)
+            }
+            other => {
+                println!(
+                    "cargo::warning=wasm-opt failed on {} ({other:?}); shipping it unoptimised",
+                    wasm.display()
+                );
+                Ok(wasm.to_path_buf())
+            }
+        }
+    }
+}
+
+/// Compresses `wasm` into `out` (gzip, best compression), unless `out` is up to date.
+fn gzip(wasm: &Path, out: &Path) -> Result<PathBuf, String> {
+    let bytes = std::fs::read(wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
+    let key = format!("{:016x}", fnv1a(&bytes));
+    let key_file = out.with_extension("gz.key");
+    if out.is_file() && std::fs::read_to_string(&key_file).is_ok_and(|k| k == key) {
+        return Ok(out.to_path_buf());
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut encoder, &bytes)
+        .and_then(|()| encoder.finish())
+        .and_then(|gz| std::fs::write(out, gz))
+        .and_then(|()| std::fs::write(&key_file, key))
+        .map_err(|e| format!("writing {}: {e}", out.display()))?;
+    Ok(out.to_path_buf())
 }
 
 /// FNV-1a, enough to tell whether the module changed since the last precompile.

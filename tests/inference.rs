@@ -1,5 +1,5 @@
-//! `gantry infer` and `gantry forecast` end to end, through the real binary and its
-//! bundled inference guest.
+//! `gantry infer` end to end, through the real binary and its bundled inference guest
+//! (tract-onnx), and the forecaster guest's model against onnxruntime.
 //!
 //! Golden tests: the models in `tests/fixtures/onnx/` (made by `tests/onnx/make_golden.py`
 //! with onnxruntime) must give onnxruntime's recorded outputs within 1e-4 relative. When
@@ -27,18 +27,40 @@ fn fixtures() -> PathBuf {
 
 fn model_path(name: &str) -> PathBuf {
     if name == "forecaster" {
-        repo().join("wasm-guest/inference/model/forecaster.onnx")
+        repo().join("wasm-guest/forecaster/model/forecaster.onnx")
     } else {
         fixtures().join(format!("{name}.onnx"))
     }
 }
 
-/// Runs the real binary with a shared module cache and no user configuration.
+fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("inference-cache")
+}
+
+/// Runs the real binary with a shared module cache and no user configuration. The
+/// first call compiles the ONNX runner into that cache while the others wait, so that
+/// parallel tests do not each compile it.
 fn gantry(args: &[&str]) -> Output {
-    gantry_with_cache(
-        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("inference-cache"),
-        args,
-    )
+    static WARM: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    WARM.get_or_init(|| {
+        let model = model_path("mlp");
+        let input = fixtures().join("mlp.input.json");
+        let warm = gantry_with_cache(
+            &shared_cache(),
+            &[
+                "infer",
+                model.to_str().unwrap(),
+                "--input",
+                input.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            warm.status.success(),
+            "{}",
+            String::from_utf8_lossy(&warm.stderr)
+        );
+    });
+    gantry_with_cache(&shared_cache(), args)
 }
 
 fn gantry_with_cache(cache: &Path, args: &[&str]) -> Output {
@@ -381,41 +403,51 @@ fn a_small_model_of_the_same_form_runs() {
     );
 }
 
-const EXAMPLE: &str = "examples/metrics/requests.csv";
-
+/// The forecaster guest evaluates its model with its own small interpreter: on the
+/// golden windows it must give onnxruntime's outputs, like tract does.
 #[test]
-fn forecast_on_the_example_series() {
-    let doc = stdout_json(&gantry(&["forecast", "--metrics", EXAMPLE, "-o", "json"]));
-    let p50 = doc["p50_peak"].as_f64().unwrap();
-    let p90 = doc["p90_peak"].as_f64().unwrap();
-    assert!(p50.is_finite() && p50 > 0.0 && p90 >= p50, "{doc}");
-    assert_eq!(doc["model"], "gantry-forecaster@1.0.0");
-    assert_eq!(doc["horizon_steps"], 12);
-    assert_eq!(doc["series"]["interval_s"], 300);
-    assert_eq!(doc["series"]["samples"], 4032);
-    let last = doc["series"]["last_t"].as_i64().unwrap();
-    let peak_at = doc["peak_at"].as_i64().unwrap();
-    assert!(peak_at > last && peak_at <= last + 12 * 300, "{doc}");
-
-    let out = gantry(&["forecast", "--metrics", EXAMPLE, "--horizon", "24"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("4032 samples every 5m"), "{text}");
-    assert!(text.contains("24 steps (2h)"), "{text}");
-    assert!(text.contains("p90 peak"), "{text}");
+fn the_forecaster_guest_matches_onnxruntime() {
+    let live = onnxruntime_available();
+    let input = fixtures().join("forecaster.input.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["plugin", "run", "forecaster", "--", "run"])
+        .current_dir(repo())
+        .env("GANTRY_CACHE_DIR", shared_cache())
+        .env_remove("GANTRY_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running gantry");
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        &std::fs::read(&input).unwrap(),
+    )
+    .unwrap();
+    let got = stdout_json(&child.wait_with_output().unwrap());
+    let recorded = read_json(&fixtures().join("forecaster.expected.json"));
+    assert_close("forecaster guest", &got, &recorded);
+    if live {
+        let model = model_path("forecaster");
+        let out = Command::new("python3")
+            .arg(repo().join("tests/onnx/make_golden.py"))
+            .args(["--run", model.to_str().unwrap(), input.to_str().unwrap()])
+            .output()
+            .expect("running onnxruntime");
+        assert_close("forecaster guest", &got, &stdout_json(&out));
+    }
 }
 
-/// The guest's machine code ships in the binary: a first run with an empty module cache
-/// compiles nothing, so it writes no cache entry.
+/// The forecaster's machine code ships in the binary: a first forecast with an empty
+/// module cache compiles nothing, so it writes no cache entry.
 #[test]
 fn the_first_forecast_runs_the_shipped_machine_code() {
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cold-inference-cache");
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cold-forecast-cache");
     let _ = std::fs::remove_dir_all(&cache);
-    let out = gantry_with_cache(&cache, &["forecast", "--metrics", EXAMPLE]);
+    let out = gantry_with_cache(
+        &cache,
+        &["forecast", "--metrics", "examples/metrics/requests.csv"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -425,123 +457,44 @@ fn the_first_forecast_runs_the_shipped_machine_code() {
         .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
     assert!(entries.is_empty(), "compiled into the cache: {entries:?}");
-
     let info = stdout_json(&gantry_with_cache(
         &cache,
-        &["plugin", "info", "inference", "-o", "json"],
+        &["plugin", "info", "forecaster", "-o", "json"],
     ));
     assert_eq!(info["machine_code"], "shipped in the binary", "{info}");
 }
 
+/// The ONNX runner ships compressed and compiles on first use: that first run says
+/// what it cost, once; the next one loads it from the cache and says nothing.
 #[test]
-fn backtest_on_the_example_series() {
-    let doc = stdout_json(&gantry(&[
-        "forecast",
-        "--metrics",
-        EXAMPLE,
-        "--backtest",
-        "-o",
-        "json",
-    ]));
-    let points = doc["points"].as_array().unwrap();
-    // Origins 3226..=4020 of 4032 samples: the last 20% less the horizon.
-    assert_eq!(points.len(), 4032 - 3226 - 12 + 1);
-    for p in points {
-        let (a, p50, p90) = (
-            p["actual_peak"].as_f64().unwrap(),
-            p["p50"].as_f64().unwrap(),
-            p["p90"].as_f64().unwrap(),
-        );
-        assert!(a.is_finite() && p50.is_finite() && p90 >= p50, "{p}");
-        assert!(p["t"].as_i64().is_some(), "{p}");
-    }
-    let methods: Vec<&str> = doc["summary"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["method"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        methods,
-        [
-            "gantry-forecaster@1.0.0",
-            "last-value",
-            "moving-average",
-            "window-max",
-            "holt-winters"
-        ]
-    );
-    for m in doc["summary"].as_array().unwrap() {
-        for key in [
-            "wape",
-            "mae",
-            "under_provisioning_rate",
-            "over_provisioning_mean",
-        ] {
-            assert!(m[key].as_f64().is_some_and(f64::is_finite), "{m}");
-        }
-    }
-    let model = &doc["summary"][0];
-    let rate = model["under_provisioning_rate"].as_f64().unwrap();
+fn the_first_infer_states_its_one_time_compile_cost() {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cold-infer-cache");
+    let _ = std::fs::remove_dir_all(&cache);
+    let model = model_path("mlp");
+    let input = fixtures().join("mlp.input.json");
+    let args = [
+        "infer",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ];
+    let first = gantry_with_cache(&cache, &args);
     assert!(
-        rate < 0.3,
-        "the p90 is far from calibrated on held-out data: {model}"
-    );
-
-    let out = gantry(&["forecast", "--metrics", EXAMPLE, "--backtest"]);
-    assert!(
-        out.status.success(),
+        first.status.success(),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&first.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("METHOD"), "{text}");
-    assert!(text.contains("holt-winters"), "{text}");
-}
-
-#[test]
-fn forecast_errors_are_usage_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.csv");
-    std::fs::write(
-        &bad,
-        "timestamp,value\n2014-04-10 00:00:00,1\n2014-04-10 00:05:00,oops\n",
-    )
-    .unwrap();
-    let out = gantry(&["forecast", "--metrics", bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let note = String::from_utf8_lossy(&first.stderr);
     assert!(
-        err.contains("line 3: `oops` is not a finite number"),
-        "{err}"
+        note.contains("note: compiled the ONNX runner") && note.contains("a one-time cost"),
+        "{note}"
     );
-
-    let out = gantry(&["forecast", "--metrics", EXAMPLE, "--horizon", "100"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("1 to 72 steps"), "{err}");
-
-    let short = dir.path().join("short.json");
-    let series: Vec<Value> = (0..30)
-        .map(|i| serde_json::json!({"t": 1_700_000_000 + 60 * i, "v": i}))
-        .collect();
-    std::fs::write(&short, Value::from(series).to_string()).unwrap();
-    let out = gantry(&[
-        "forecast",
-        "--metrics",
-        short.to_str().unwrap(),
-        "--backtest",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("too few for a backtest"), "{err}");
-    // The same short series is enough for a forecast.
-    let doc = stdout_json(&gantry(&[
-        "forecast",
-        "--metrics",
-        short.to_str().unwrap(),
-        "-o",
-        "json",
-    ]));
-    assert!(doc["p90_peak"].as_f64().is_some(), "{doc}");
+    let second = gantry_with_cache(&cache, &args);
+    assert!(second.status.success());
+    assert!(
+        second.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(first.stdout, second.stdout);
 }

@@ -1,10 +1,11 @@
-//! Rolling-origin backtests: forecast from every origin in the last 20% of a series,
-//! compare with the peak that followed, and summarise the model against the baselines
+//! Rolling-origin backtests: forecast from every origin in the last 20% of a series (or
+//! its last N origins), compare with the peak that followed, and summarise each method
 //! on the same points.
 
 use serde::Serialize;
 
 use crate::baselines::Baseline;
+use crate::calibrate::quantile_in_place;
 
 /// The share of the series, at its end, whose origins are evaluated.
 pub const HOLDOUT: f64 = 0.2;
@@ -20,19 +21,35 @@ pub struct Plan {
     pub start: usize,
 }
 
-/// The origins of a rolling-origin backtest over the last [`HOLDOUT`] of `n` samples,
-/// or `None` when the series is too short to hold one.
-pub fn plan(n: usize, horizon: usize, min_history: usize) -> Option<Plan> {
-    let holdout = ((n as f64) * HOLDOUT).floor() as usize;
-    let start = n.checked_sub(holdout)?.max(min_history);
-    let last = n.checked_sub(horizon)?;
-    if start > last {
+impl Plan {
+    pub fn last(&self) -> usize {
+        self.origins.last().copied().unwrap_or(self.start)
+    }
+}
+
+/// The origins of a rolling-origin backtest over the last [`HOLDOUT`] of `n` samples, or
+/// over the last `last` origins, or `None` when the series is too short to hold one.
+pub fn plan(n: usize, horizon: usize, min_history: usize, last: Option<usize>) -> Option<Plan> {
+    let end = n.checked_sub(horizon)?;
+    let start = match last {
+        Some(count) => (end + 1).saturating_sub(count.max(1)),
+        None => n - ((n as f64) * HOLDOUT).floor() as usize,
+    }
+    .max(min_history);
+    if start > end {
         return None;
     }
     Some(Plan {
-        origins: (start..=last).collect(),
+        origins: (start..=end).collect(),
         start,
     })
+}
+
+/// The fewest samples [`plan`] accepts, with the default hold-out.
+pub fn least_samples(horizon: usize, min_history: usize) -> usize {
+    (min_history + horizon..)
+        .find(|&n| plan(n, horizon, min_history, None).is_some())
+        .unwrap_or(usize::MAX)
 }
 
 /// The peak that followed each origin.
@@ -89,19 +106,6 @@ pub fn metrics(method: &str, actual: &[f64], p50: &[f64], p90: &[f64]) -> Metric
     }
 }
 
-/// The `q` quantile of `xs` (linear interpolation), or 0 for no data.
-pub fn quantile(xs: &[f64], q: f64) -> f64 {
-    if xs.is_empty() {
-        return 0.0;
-    }
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    let pos = q * (v.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
-}
-
 /// A baseline's p50 (its point forecast) and p90 (the point forecast plus the 90th
 /// percentile of its errors on origins whose targets end before the backtest starts).
 pub fn baseline_quantiles(
@@ -112,16 +116,15 @@ pub fn baseline_quantiles(
     season: usize,
     min_history: usize,
 ) -> (Vec<f64>, Vec<f64>) {
-    let calibration: Vec<usize> = (min_history.max(1)..=plan.start.saturating_sub(horizon))
-        .filter(|&i| i + horizon <= plan.start)
-        .collect();
+    let calibration: Vec<usize> =
+        (min_history.max(1)..=plan.start.saturating_sub(horizon)).collect();
     let margin = if calibration.is_empty() {
         0.0
     } else {
         let fitted = baseline.peaks(values, &calibration, horizon, season, plan.start);
         let actual = actual_peaks(values, &calibration, horizon);
-        let residuals: Vec<f64> = actual.iter().zip(&fitted).map(|(a, f)| a - f).collect();
-        quantile(&residuals, UPPER_QUANTILE).max(0.0)
+        let mut residuals: Vec<f64> = actual.iter().zip(&fitted).map(|(a, f)| a - f).collect();
+        quantile_in_place(&mut residuals, UPPER_QUANTILE).max(0.0)
     };
     let p50 = baseline.peaks(values, &plan.origins, horizon, season, plan.start);
     let p90 = p50.iter().map(|p| p + margin).collect();
@@ -133,12 +136,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plan_covers_the_last_fifth() {
-        let p = plan(100, 5, 10).unwrap();
+    fn plan_covers_the_last_fifth_or_the_last_n() {
+        let p = plan(100, 5, 10, None).unwrap();
         assert_eq!(p.start, 80);
         assert_eq!(p.origins.first(), Some(&80));
-        assert_eq!(p.origins.last(), Some(&95));
-        assert_eq!(plan(10, 5, 10), None);
+        assert_eq!(p.last(), 95);
+        assert_eq!(plan(10, 5, 10, None), None);
+        let p = plan(100, 5, 10, Some(3)).unwrap();
+        assert_eq!(p.origins, vec![93, 94, 95]);
+        assert_eq!(plan(100, 5, 10, Some(1000)).unwrap().start, 10);
+        assert_eq!(least_samples(12, 24), 60);
     }
 
     #[test]
@@ -152,17 +159,10 @@ mod tests {
     }
 
     #[test]
-    fn quantiles_interpolate() {
-        assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), 2.0);
-        assert!((quantile(&[0.0, 10.0], 0.9) - 9.0).abs() < 1e-12);
-        assert_eq!(quantile(&[], 0.9), 0.0);
-    }
-
-    #[test]
     fn window_max_p90_covers_its_own_calibration_errors() {
         // A sawtooth: the window max over 2 samples misses the next peak by at most 1.
         let values: Vec<f64> = (0..200).map(|i| (i % 5) as f64).collect();
-        let plan = plan(values.len(), 2, 10).unwrap();
+        let plan = plan(values.len(), 2, 10, None).unwrap();
         let (p50, p90) = baseline_quantiles(Baseline::WindowMax, &values, &plan, 2, 1, 10);
         let actual = actual_peaks(&values, &plan.origins, 2);
         let m = metrics("window-max", &actual, &p50, &p90);

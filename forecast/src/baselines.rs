@@ -1,8 +1,8 @@
-//! Naive forecasters of the peak over the next `horizon` samples, the bar the model has
-//! to clear: last value, moving average, max of the recent window, and additive
-//! Holt-Winters with a daily season. Each gives a point forecast for every origin; a
-//! p90 comes from adding the 90th percentile of its own errors on the data before the
-//! backtest (see [`crate::backtest`]).
+//! Naive forecasters of the peak over the next `horizon` samples, the bar any model has
+//! to clear: last value, moving average, max of the recent window, seasonal naive (the
+//! same stretch one day, or one week, earlier) and additive Holt-Winters with a daily
+//! season. Each gives a point forecast for every origin. All but Holt-Winters are also
+//! candidates of the calibrated forecast ([`crate::calibrate`]).
 
 /// A forecast method for the peak of `values[i..i + horizon]` made from `values[..i]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,16 +12,41 @@ pub enum Baseline {
     MovingAverage,
     /// Max of the last `horizon` samples.
     WindowMax,
+    /// The peak of the same stretch one day earlier (window max without a day of
+    /// history).
+    SeasonalDay,
+    /// The peak of the same stretch one week earlier, where the history allows;
+    /// otherwise as [`Baseline::SeasonalDay`].
+    SeasonalWeek,
     /// Additive Holt-Winters, daily season, smoothing fitted on the calibration part.
     HoltWinters,
 }
 
 impl Baseline {
-    pub const ALL: [Baseline; 4] = [
+    pub const ALL: [Baseline; 6] = [
         Baseline::LastValue,
         Baseline::MovingAverage,
         Baseline::WindowMax,
+        Baseline::SeasonalDay,
+        Baseline::SeasonalWeek,
         Baseline::HoltWinters,
+    ];
+
+    /// The baselines the calibrated forecast weighs beside the model: cheap, and
+    /// computed from the history alone.
+    pub const CANDIDATES: [Baseline; 5] = [
+        Baseline::LastValue,
+        Baseline::MovingAverage,
+        Baseline::WindowMax,
+        Baseline::SeasonalDay,
+        Baseline::SeasonalWeek,
+    ];
+
+    /// The naive baselines the targets compare with (`docs/forecast.md`).
+    pub const NAIVE_BAR: [Baseline; 3] = [
+        Baseline::WindowMax,
+        Baseline::SeasonalDay,
+        Baseline::SeasonalWeek,
     ];
 
     pub fn name(self) -> &'static str {
@@ -29,21 +54,28 @@ impl Baseline {
             Baseline::LastValue => "last-value",
             Baseline::MovingAverage => "moving-average",
             Baseline::WindowMax => "window-max",
+            Baseline::SeasonalDay => "seasonal-day",
+            Baseline::SeasonalWeek => "seasonal-week",
             Baseline::HoltWinters => "holt-winters",
         }
     }
 
-    /// Point forecasts of the peak for every origin in `origins` (each `>= 1`).
-    /// `fit_end` bounds the data Holt-Winters may fit its smoothing on; `season` is the
-    /// number of samples in a day.
+    /// Point forecasts of the peak for every origin in `origins` (each `>= 1` and at
+    /// most `values.len()`). `day` is the number of samples in a day; `fit_end` bounds
+    /// the data Holt-Winters may fit its smoothing on.
     pub fn peaks(
         self,
         values: &[f64],
         origins: &[usize],
         horizon: usize,
-        season: usize,
+        day: usize,
         fit_end: usize,
     ) -> Vec<f64> {
+        let window_max = |i: usize| max_of(&values[i.saturating_sub(horizon)..i]);
+        // The stretch `lag` samples before the forecast one, within the history.
+        let seasonal = |i: usize, lag: usize| {
+            (lag >= 1 && i >= lag).then(|| max_of(&values[i - lag..(i - lag + horizon).min(i)]))
+        };
         match self {
             Baseline::LastValue => origins.iter().map(|&i| values[i - 1]).collect(),
             Baseline::MovingAverage => origins
@@ -53,21 +85,29 @@ impl Baseline {
                     w.iter().sum::<f64>() / w.len() as f64
                 })
                 .collect(),
-            Baseline::WindowMax => origins
+            Baseline::WindowMax => origins.iter().map(|&i| window_max(i)).collect(),
+            Baseline::SeasonalDay => origins
+                .iter()
+                .map(|&i| seasonal(i, day).unwrap_or_else(|| window_max(i)))
+                .collect(),
+            Baseline::SeasonalWeek => origins
                 .iter()
                 .map(|&i| {
-                    values[i.saturating_sub(horizon)..i]
-                        .iter()
-                        .copied()
-                        .fold(f64::NEG_INFINITY, f64::max)
+                    seasonal(i, 7 * day)
+                        .or_else(|| seasonal(i, day))
+                        .unwrap_or_else(|| window_max(i))
                 })
                 .collect(),
             Baseline::HoltWinters => {
-                let params = HoltWinters::fit(&values[..fit_end.min(values.len())], season);
+                let params = HoltWinters::fit(&values[..fit_end.min(values.len())], day);
                 params.peaks(values, origins, horizon)
             }
         }
     }
+}
+
+fn max_of(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// Additive Holt-Winters smoothing parameters and season length (1 = no season, which
@@ -230,6 +270,35 @@ mod tests {
             vec![3.0, 2.5]
         );
         assert_eq!(Baseline::WindowMax.peaks(&v, &o, 3, 1, 4), vec![5.0, 5.0]);
+    }
+
+    #[test]
+    fn seasonal_naive_reads_the_same_stretch_a_day_or_week_before() {
+        // A "day" of 4 samples; two weeks of them, each day i holding 10·i + hour.
+        let day = 4;
+        let v: Vec<f64> = (0..56).map(|k| (10 * (k / day) + k % day) as f64).collect();
+        // From origin 40 (day 10, hour 0), the next 3 samples peak at hour 2; a day
+        // earlier that was 92, a week earlier 32.
+        assert_eq!(
+            Baseline::SeasonalDay.peaks(&v, &[40], 3, day, 56),
+            vec![92.0]
+        );
+        assert_eq!(
+            Baseline::SeasonalWeek.peaks(&v, &[40], 3, day, 56),
+            vec![32.0]
+        );
+        // A horizon longer than the lag stops at the origin: nothing unseen is read.
+        assert_eq!(
+            Baseline::SeasonalDay.peaks(&v, &[40], 6, day, 56),
+            vec![93.0]
+        );
+        // Without a week of history the weekly one is the daily one; without a day,
+        // both are the window max.
+        assert_eq!(
+            Baseline::SeasonalWeek.peaks(&v, &[20], 3, day, 56),
+            vec![42.0]
+        );
+        assert_eq!(Baseline::SeasonalDay.peaks(&v, &[3], 2, day, 56), vec![2.0]);
     }
 
     #[test]

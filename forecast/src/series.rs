@@ -1,423 +1,260 @@
-//! Load series from files: CSV `timestamp,value` with a header, or JSON. Timestamps are
-//! ISO-8601 (`2014-04-10 00:04:00`, `2014-04-10T00:04:00Z`, `...+02:00`) or Unix
-//! seconds (milliseconds when the number is too large for seconds).
-
-use std::path::Path;
+//! A series on a regular time grid, which is what forecasts and baselines read: one
+//! value per interval, oldest first. [`Series::from_samples`] puts parsed samples on
+//! that grid: it finds the interval, merges samples that fall on the same step, fills
+//! short gaps by linear interpolation and refuses a series that is mostly gaps.
 
 use serde::Serialize;
-use serde_json::Value;
 
-/// Numbers above this are Unix milliseconds (it is the year 5138 in seconds).
-const MILLIS_THRESHOLD: f64 = 1e11;
+use crate::time;
 
-#[derive(Debug, thiserror::Error)]
-pub enum SeriesError {
-    #[error("reading {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}, line {line}: {message}")]
-    Csv {
-        path: String,
-        line: usize,
-        message: String,
-    },
-    #[error("{path}: {message}")]
-    Json { path: String, message: String },
-    #[error("{path}: {message}")]
-    Shape { path: String, message: String },
-}
+/// Steps at most this share of which may be missing (NaN, empty or absent rows) before
+/// a series is refused: interpolating more would forecast the interpolation.
+pub const MAX_MISSING_SHARE: f64 = 0.5;
 
-/// One sample: Unix seconds and a value.
+/// One parsed sample: Unix seconds and a value, NaN for a gap.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Sample {
     pub t: i64,
     pub v: f64,
 }
 
-/// A series in time order with its sampling interval.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GridError {
+    #[error("{0} samples with a value; a series needs at least 2")]
+    TooFew(usize),
+    #[error(
+        "{missing} of the {steps} steps of {interval} from {first} to {last} have no value ({share:.0}%): {gap_rows} rows hold NaN, nothing or no number, and {absent} steps have no row; a forecast needs values at most steps (check the time column and --interval)"
+    )]
+    MostlyGaps {
+        missing: usize,
+        steps: usize,
+        gap_rows: usize,
+        absent: usize,
+        share: f64,
+        interval: String,
+        first: String,
+        last: String,
+    },
+}
+
+/// A regularly spaced series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    pub samples: Vec<Sample>,
-    /// The median step between samples, in seconds.
+    /// Unix seconds of `values[0]`.
+    pub start_t: i64,
     pub interval_s: i64,
-    /// Steps longer than 1.5 intervals (missing samples); forecasts read samples by
-    /// position, so many gaps make horizons longer than they look.
+    /// One value per step, gaps filled.
+    pub values: Vec<f64>,
+    /// Whether times came from the input (`false`: numbered from 0 by `--interval`).
+    pub timed: bool,
+    /// Steps without a value of their own, filled by interpolation.
+    pub filled: usize,
+    /// Runs of consecutive filled steps.
     pub gaps: usize,
+    /// Samples merged into a step that already had one (closer together than the
+    /// interval), by their maximum.
+    pub merged: usize,
 }
 
 impl Series {
-    pub fn values(&self) -> Vec<f64> {
-        self.samples.iter().map(|s| s.v).collect()
+    pub fn len(&self) -> usize {
+        self.values.len()
     }
 
-    /// Checks order and finiteness and detects the interval.
-    pub fn new(samples: Vec<Sample>, origin: &str) -> Result<Series, SeriesError> {
-        let shape = |message: String| SeriesError::Shape {
-            path: origin.to_string(),
-            message,
-        };
-        if samples.len() < 2 {
-            return Err(shape(format!(
-                "{} samples; a series needs at least 2",
-                samples.len()
-            )));
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Unix seconds of step `i`.
+    pub fn t(&self, i: usize) -> i64 {
+        self.start_t
+            .saturating_add(self.interval_s.saturating_mul(i as i64))
+    }
+
+    pub fn last_t(&self) -> i64 {
+        self.t(self.len().saturating_sub(1))
+    }
+
+    /// Steps in a day, the daily season (at least 1).
+    pub fn day_steps(&self) -> usize {
+        usize::try_from((86_400 + self.interval_s / 2) / self.interval_s.max(1))
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// A series from values already on a grid, e.g. for tests.
+    pub fn regular(start_t: i64, interval_s: i64, values: Vec<f64>) -> Series {
+        Series {
+            start_t,
+            interval_s: interval_s.max(1),
+            values,
+            timed: true,
+            filled: 0,
+            gaps: 0,
+            merged: 0,
         }
-        if let Some(pair) = samples.windows(2).find(|p| p[1].t <= p[0].t) {
-            return Err(shape(format!(
-                "timestamps must increase, but {} follows {}",
-                pair[1].t, pair[0].t
-            )));
-        }
-        let interval_s = detect_interval(&samples);
-        let gaps = samples
-            .windows(2)
-            .filter(|p| (p[1].t - p[0].t) * 2 > interval_s * 3)
-            .count();
-        Ok(Series {
-            samples,
-            interval_s,
-            gaps,
-        })
     }
-}
 
-/// The median of the steps between consecutive samples (samples must be increasing).
-pub fn detect_interval(samples: &[Sample]) -> i64 {
-    let mut steps: Vec<i64> = samples.windows(2).map(|p| p[1].t - p[0].t).collect();
-    steps.sort_unstable();
-    steps.get(steps.len() / 2).copied().unwrap_or(1).max(1)
-}
-
-/// Loads a CSV or JSON series; the format is taken from the content (JSON starts with
-/// `[` or `{`).
-pub fn load(path: &Path) -> Result<Series, SeriesError> {
-    let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| SeriesError::Read {
-        path: origin.clone(),
-        source,
-    })?;
-    parse(&text, &origin)
-}
-
-pub fn parse(text: &str, origin: &str) -> Result<Series, SeriesError> {
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    let samples = if trimmed.starts_with('[') || trimmed.starts_with('{') {
-        parse_json(trimmed, origin)?
-    } else {
-        parse_csv(trimmed, origin)?
-    };
-    Series::new(samples, origin)
-}
-
-fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, SeriesError> {
-    let err = |line: usize, message: String| SeriesError::Csv {
-        path: origin.to_string(),
-        line,
-        message,
-    };
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
-        return Err(err(
-            1,
-            "the file is empty; expected a `timestamp,value` header".into(),
-        ));
-    };
-    let columns: Vec<String> = header
-        .split(',')
-        .map(|c| c.trim().trim_matches('"').to_ascii_lowercase())
-        .collect();
-    let find = |names: &[&str]| columns.iter().position(|c| names.contains(&c.as_str()));
-    let (Some(t_col), Some(v_col)) = (
-        find(&["timestamp", "time", "t", "ts", "date"]),
-        find(&["value", "v", "y"]),
-    ) else {
-        return Err(err(
-            1,
-            format!(
-                "the header is `{}`; expected `timestamp,value`",
-                header.trim()
-            ),
-        ));
-    };
-    let mut samples = Vec::new();
-    for (ix, line) in lines {
-        let fields: Vec<&str> = line
-            .split(',')
-            .map(|f| f.trim().trim_matches('"'))
-            .collect();
-        let (Some(t), Some(v)) = (fields.get(t_col), fields.get(v_col)) else {
-            return Err(err(ix + 1, format!("expected {} columns", columns.len())));
+    /// Puts samples sorted by strictly increasing time on a grid of `interval_s`
+    /// (detected as the median step when `None`), starting at the first sample with a
+    /// value and ending at the last one. `gap_rows` counts samples whose value is NaN.
+    pub fn from_samples(samples: &[Sample], interval_s: Option<i64>) -> Result<Series, GridError> {
+        let valued: Vec<&Sample> = samples.iter().filter(|s| !s.v.is_nan()).collect();
+        let (Some(first), Some(last)) = (valued.first(), valued.last()) else {
+            return Err(GridError::TooFew(0));
         };
-        let t = parse_time(t).map_err(|m| err(ix + 1, m))?;
-        let v = parse_value(v).map_err(|m| err(ix + 1, m))?;
-        samples.push(Sample { t, v });
-    }
-    Ok(samples)
-}
-
-fn parse_json(text: &str, origin: &str) -> Result<Vec<Sample>, SeriesError> {
-    let err = |message: String| SeriesError::Json {
-        path: origin.to_string(),
-        message,
-    };
-    let doc: Value = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
-    let points = match &doc {
-        Value::Array(items) => items,
-        Value::Object(map) => {
-            if let Some(Value::Array(items)) = map.get("series") {
-                items
-            } else if let Some(result) = map
-                .get("data")
-                .and_then(|d| d.get("result"))
-                .and_then(Value::as_array)
-            {
-                // A Prometheus range query response with one series.
-                match result.as_slice() {
-                    [one] => one.get("values").and_then(Value::as_array).ok_or_else(|| {
-                        err("the Prometheus result has no `values` (use a range query)".into())
-                    })?,
-                    other => {
-                        return Err(err(format!(
-                            "the Prometheus result holds {} series; narrow the query to one",
-                            other.len()
-                        )));
-                    }
-                }
+        if valued.len() < 2 {
+            return Err(GridError::TooFew(valued.len()));
+        }
+        let interval_s = interval_s.unwrap_or_else(|| median_step(samples)).max(1);
+        let slot = |t: i64| -> usize {
+            // Round to the nearest step; samples are within [first.t, last.t].
+            ((t - first.t + interval_s / 2) / interval_s) as usize
+        };
+        let steps = slot(last.t) + 1;
+        let inside = samples.iter().filter(|s| s.t >= first.t && s.t <= last.t);
+        let gap_rows = inside.clone().filter(|s| s.v.is_nan()).count();
+        // Count the steps that get a value before allocating the grid: a stray
+        // timestamp decades away must be refused, not allocated.
+        let mut distinct = 0usize;
+        let mut previous = None;
+        for s in &valued {
+            let k = slot(s.t);
+            if previous != Some(k) {
+                distinct += 1;
+                previous = Some(k);
+            }
+        }
+        let missing = steps - distinct;
+        if missing as f64 > MAX_MISSING_SHARE * steps as f64 {
+            let interval = humantime::format_duration(std::time::Duration::from_secs(
+                interval_s.unsigned_abs(),
+            ))
+            .to_string();
+            return Err(GridError::MostlyGaps {
+                missing,
+                steps,
+                gap_rows,
+                absent: missing.saturating_sub(gap_rows),
+                share: 100.0 * missing as f64 / steps as f64,
+                interval,
+                first: time::format(first.t),
+                last: time::format(last.t),
+            });
+        }
+        let mut values = vec![f64::NAN; steps];
+        let mut merged = 0;
+        for s in &valued {
+            let cell = &mut values[slot(s.t)];
+            if cell.is_nan() {
+                *cell = s.v;
             } else {
-                return Err(err(
-                    "expected an array of samples, {\"series\":[...]}, or a Prometheus range query response".into(),
-                ));
+                merged += 1;
+                *cell = cell.max(s.v);
             }
         }
-        _ => return Err(err("expected an array of samples".into())),
-    };
-    points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let (t, v) = match p {
-                Value::Array(pair) if pair.len() == 2 => (&pair[0], &pair[1]),
-                Value::Object(m) => (
-                    m.get("t")
-                        .or_else(|| m.get("timestamp"))
-                        .unwrap_or(&Value::Null),
-                    m.get("v")
-                        .or_else(|| m.get("value"))
-                        .unwrap_or(&Value::Null),
-                ),
-                _ => {
-                    return Err(err(format!(
-                        "sample {i}: expected {{\"t\":..,\"v\":..}} or [t, v]"
-                    )));
-                }
-            };
-            let t = match t {
-                Value::Number(n) => n
-                    .as_f64()
-                    .ok_or("bad number".to_string())
-                    .and_then(unix_seconds),
-                Value::String(s) => parse_time(s),
-                _ => Err("missing timestamp `t`".to_string()),
-            }
-            .map_err(|m| err(format!("sample {i}: {m}")))?;
-            let v = match v {
-                Value::Number(n) => n.as_f64().ok_or("bad number".to_string()),
-                Value::String(s) => parse_value(s),
-                _ => Err("missing value `v`".to_string()),
-            }
-            .map_err(|m| err(format!("sample {i}: {m}")))?;
-            if !v.is_finite() {
-                return Err(err(format!("sample {i}: the value is not a finite number")));
-            }
-            Ok(Sample { t, v })
+        let (filled, gaps) = interpolate(&mut values);
+        Ok(Series {
+            start_t: first.t,
+            interval_s,
+            values,
+            timed: true,
+            filled,
+            gaps,
+            merged,
         })
-        .collect()
-}
-
-fn parse_value(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(format!("`{text}` is not a finite number")),
     }
 }
 
-fn unix_seconds(x: f64) -> Result<i64, String> {
-    if !x.is_finite() || x < 0.0 {
-        return Err(format!("{x} is not a Unix time"));
+/// The median of the steps between consecutive samples (at least 1 second).
+pub fn median_step(samples: &[Sample]) -> i64 {
+    let mut steps: Vec<i64> = samples
+        .windows(2)
+        .map(|p| p[1].t - p[0].t)
+        .filter(|&d| d > 0)
+        .collect();
+    if steps.is_empty() {
+        return 1;
     }
-    let s = if x >= MILLIS_THRESHOLD { x / 1000.0 } else { x };
-    Ok(s.floor() as i64)
+    // The lower median, so that two steps give the shorter one.
+    let mid = (steps.len() - 1) / 2;
+    *steps.select_nth_unstable(mid).1
 }
 
-/// A Unix time (seconds or milliseconds) or an ISO-8601 date-time; no offset means UTC.
-pub fn parse_time(text: &str) -> Result<i64, String> {
-    if let Ok(x) = text.parse::<f64>() {
-        return unix_seconds(x);
-    }
-    iso8601(text).ok_or_else(|| {
-        format!("`{text}` is neither a Unix time nor an ISO-8601 date-time (2014-04-10 00:04:00)")
-    })
-}
-
-fn iso8601(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let s = text.get(r)?;
-        if s.bytes().all(|c| c.is_ascii_digit()) {
-            s.parse().ok()
-        } else {
-            None
+/// Fills NaN runs between two values linearly; the ends are values by construction.
+/// Returns the steps filled and the number of runs.
+fn interpolate(values: &mut [f64]) -> (usize, usize) {
+    let (mut filled, mut gaps) = (0, 0);
+    let mut i = 0;
+    while i < values.len() {
+        if !values[i].is_nan() {
+            i += 1;
+            continue;
         }
-    };
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if !(1..=12).contains(&mo) || !(1..=days_in_month(y, mo)).contains(&d) {
-        return None;
-    }
-    let mut secs = days_from_civil(y, mo, d) * 86_400;
-    let rest = &text[10..];
-    if rest.is_empty() {
-        return Some(secs);
-    }
-    let rest = rest.strip_prefix(['T', 't', ' '])?;
-    let rb = rest.as_bytes();
-    if rb.len() < 5 || rb[2] != b':' {
-        return None;
-    }
-    let h: i64 = rest.get(0..2)?.parse().ok()?;
-    let mi: i64 = rest.get(3..5)?.parse().ok()?;
-    let mut i = 5;
-    let mut s = 0;
-    if rb.get(5) == Some(&b':') {
-        s = rest.get(6..8)?.parse().ok()?;
-        i = 8;
-        if rb.get(8) == Some(&b'.') {
-            i = 9;
-            while rb.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
+        let start = i;
+        while i < values.len() && values[i].is_nan() {
+            i += 1;
         }
-    }
-    if h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    secs += h * 3600 + mi * 60 + s;
-    match &rest[i..] {
-        "" | "Z" | "z" => Some(secs),
-        zone => {
-            let sign = match zone.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let zone = &zone[1..];
-            let (zh, zm) = match zone.len() {
-                2 => (zone.parse::<i64>().ok()?, 0),
-                4 => (zone[0..2].parse().ok()?, zone[2..4].parse().ok()?),
-                5 if zone.as_bytes()[2] == b':' => {
-                    (zone[0..2].parse().ok()?, zone[3..5].parse().ok()?)
-                }
-                _ => return None,
-            };
-            Some(secs - sign * (zh * 3600 + zm * 60))
+        let before = values[start - 1];
+        let after = values.get(i).copied().unwrap_or(before);
+        let span = (i - start + 1) as f64;
+        for (k, v) in values[start..i].iter_mut().enumerate() {
+            *v = before + (after - before) * (k + 1) as f64 / span;
         }
+        filled += i - start;
+        gaps += 1;
     }
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `2014-04-10T00:04:00Z` for a Unix time.
-pub fn format_time(t: i64) -> String {
-    // humantime formats only years 1970 through 9999; outside them, the raw number.
-    match u64::try_from(t) {
-        Ok(secs) if secs < 253_402_300_800 => {
-            let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-            humantime::format_rfc3339_seconds(at).to_string()
-        }
-        _ => format!("@{t}"),
-    }
+    (filled, gaps)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_iso_and_unix_times() {
-        assert_eq!(parse_time("1970-01-01 00:00:00"), Ok(0));
-        assert_eq!(parse_time("2014-04-10 00:04:00"), Ok(1_397_088_240));
-        assert_eq!(parse_time("2014-04-10T00:04:00Z"), Ok(1_397_088_240));
-        assert_eq!(parse_time("2014-04-10T02:04:00+02:00"), Ok(1_397_088_240));
-        assert_eq!(
-            parse_time("2014-04-09T19:04:00.250-0500"),
-            Ok(1_397_088_240)
-        );
-        assert_eq!(parse_time("1397088240"), Ok(1_397_088_240));
-        assert_eq!(parse_time("1397088240500"), Ok(1_397_088_240));
-        assert!(parse_time("2014-02-30 00:00:00").is_err());
-        assert!(parse_time("yesterday").is_err());
-        assert_eq!(format_time(1_397_088_240), "2014-04-10T00:04:00Z");
-        assert_eq!(format_time(951_782_400), "2000-02-29T00:00:00Z");
+    fn samples(points: &[(i64, f64)]) -> Vec<Sample> {
+        points.iter().map(|&(t, v)| Sample { t, v }).collect()
     }
 
     #[test]
-    fn csv_with_header_and_interval() {
-        let s = parse(
-            "timestamp,value\n2014-04-10 00:00:00,1\n2014-04-10 00:05:00,2\n2014-04-10 00:15:00,3\n2014-04-10 00:20:00,4\n",
-            "t.csv",
+    fn grid_fills_gaps_and_merges_jitter() {
+        // Steps of 300 s with a missing row at 900, a NaN at 1500 and a sample 60 s
+        // late at 1860 (still its own step).
+        let s = Series::from_samples(
+            &samples(&[
+                (0, 1.0),
+                (300, 2.0),
+                (600, 3.0),
+                (1200, 5.0),
+                (1500, f64::NAN),
+                (1860, 9.0),
+                (1900, 4.0),
+            ]),
+            None,
         )
         .unwrap();
         assert_eq!(s.interval_s, 300);
-        assert_eq!(s.gaps, 1);
-        assert_eq!(s.values(), vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(s.values, vec![1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 9.0]);
+        assert_eq!((s.filled, s.gaps, s.merged), (2, 2, 1));
+        assert_eq!(s.last_t(), 1800);
+        assert_eq!(s.day_steps(), 288);
     }
 
     #[test]
-    fn json_forms() {
-        let a = parse(r#"[{"t":0,"v":1},{"t":60,"v":2}]"#, "a").unwrap();
-        let b = parse(r#"{"series":[[0,1],[60,"2"]]}"#, "b").unwrap();
-        let c = parse(
-            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[0,"1"],[60,"2"]]}]}}"#,
-            "c",
+    fn mostly_gaps_is_refused_with_the_numbers() {
+        let e =
+            Series::from_samples(&samples(&[(0, 1.0), (60, 2.0), (6000, 3.0)]), None).unwrap_err();
+        let text = e.to_string();
+        assert!(text.starts_with("98 of the 101 steps of 1m"), "{text}");
+        // A stray timestamp far away is refused without allocating its grid.
+        let e = Series::from_samples(
+            &samples(&[(0, 1.0), (60, 2.0), (120, 2.0), (4_000_000_000, 3.0)]),
+            None,
         )
-        .unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a, c);
-        assert_eq!(a.interval_s, 60);
-    }
-
-    #[test]
-    fn errors_name_file_and_line() {
-        let e = parse("timestamp,value\n2014-04-10 00:00:00,x\n", "m.csv").unwrap_err();
-        assert_eq!(e.to_string(), "m.csv, line 2: `x` is not a finite number");
-        let e = parse("when,what\n1,2\n", "m.csv").unwrap_err();
-        assert!(e.to_string().contains("expected `timestamp,value`"), "{e}");
-        let e = parse("timestamp,value\n60,1\n0,2\n", "m.csv").unwrap_err();
-        assert!(e.to_string().contains("must increase"), "{e}");
+        .unwrap_err();
+        assert!(matches!(e, GridError::MostlyGaps { .. }), "{e}");
+        assert_eq!(
+            Series::from_samples(&samples(&[(0, f64::NAN), (60, 2.0)]), None),
+            Err(GridError::TooFew(1))
+        );
     }
 }

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 gantry=${1:-target/release/gantry}
 iterations=${2:-2000}
-model=$PWD/wasm-guest/inference/model/forecaster.onnx
+model=$PWD/wasm-guest/forecaster/model/forecaster.onnx
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
-# The least linear-memory cap (MiB) under which the inference guest still succeeds:
-# its peak memory, to the MiB. Bisects `--memory-mib` (and `plugins.memory_mib` for
-# `gantry forecast`, which has no flag) between 1 and 128, the default cap.
+# The least linear-memory cap (MiB) under which the inference guest (gantry infer) and
+# the forecaster guest (gantry forecast) still succeed: their peak memory, to the MiB.
+# Bisects `--memory-mib` between 1 and 128.
 #
 #   tests/onnx/guest_memory.sh [GANTRY_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 gantry=${1:-target/release/gantry}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 least() { # least() CMD... with MIB substituted for the cap
   local lo=1 hi=128
@@ -19,11 +17,8 @@ least() { # least() CMD... with MIB substituted for the cap
   done
   echo $lo
 }
-infer() { "$gantry" infer wasm-guest/inference/model/forecaster.onnx --input tests/fixtures/onnx/forecaster.input.json --memory-mib "$1"; }
-forecast() {
-  printf '[plugins]\nmemory_mib = %s\n' "$1" > "$tmp/config.toml"
-  "$gantry" --config "$tmp/config.toml" forecast --metrics "$METRICS" ${BACKTEST:+--backtest}
-}
+infer() { "$gantry" infer wasm-guest/forecaster/model/forecaster.onnx --input tests/fixtures/onnx/forecaster.input.json --memory-mib "$1"; }
+forecast() { "$gantry" forecast --metrics "$METRICS" ${BACKTEST:+--backtest} --memory-mib "$1"; }
 echo "gantry infer forecaster.onnx (4 windows): $(least infer) MiB"
 METRICS=examples/metrics/requests.csv
 echo "gantry forecast requests.csv: $(least forecast) MiB"

@@ -6,7 +6,7 @@ outputs for them.
     python3 tests/onnx/make_golden.py --run MODEL.onnx INPUT.json   # onnxruntime's outputs as JSON
 
 For every model NAME it writes NAME.onnx (except the bundled forecaster, which is read
-from wasm-guest/inference/model/), NAME.input.json (`{"input":{"shape","data"}}`) and
+from wasm-guest/forecaster/model/), NAME.input.json (`{"input":{"shape","data"}}`) and
 NAME.expected.json (onnxruntime's outputs in the `gantry infer -o json` shape). Weights
 and inputs are seeded, so a rerun gives the same files on the same library versions.
 """
@@ -22,7 +22,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 OUT = REPO / "tests" / "fixtures" / "onnx"
-BUNDLED = REPO / "wasm-guest" / "inference" / "model" / "forecaster.onnx"
+BUNDLED = REPO / "wasm-guest" / "forecaster" / "model" / "forecaster.onnx"
 EXAMPLE = REPO / "examples" / "metrics" / "requests.csv"
 OPSET = 13
 

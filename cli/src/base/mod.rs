@@ -10,7 +10,7 @@ mod output;
 mod sandbox;
 pub mod table;
 
-pub use builtins::{Builtin, INFERENCE_GUEST};
+pub use builtins::{Builtin, FORECASTER_GUEST, INFERENCE_GUEST};
 pub use config::Config;
 pub use exit::{Exit, Failure, report};
 pub use output::{

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use gantry_plugins::{
-    ErrorClass, Grants, Host, LimitOverrides, Limits, LogSink, MIB, Manifest, ModuleCache, Plugin,
+    ErrorClass, Grants, Host, LimitOverrides, Limits, LogSink, MIB, ModuleCache, Plugin,
     PluginError, PluginStore, RunOptions,
 };
 
@@ -121,9 +121,7 @@ pub fn plugin_summaries() -> Vec<PluginSummary> {
         .map(PluginStore::new)
         .and_then(|store| store.list().ok())
         .unwrap_or_default();
-    let builtin = builtins::all()
-        .iter()
-        .filter_map(|b| Manifest::embedded_in(b.wasm).ok().flatten());
+    let builtin = builtins::all().iter().filter_map(|b| b.manifest().ok());
     let mut summaries: Vec<PluginSummary> = Vec::new();
     for manifest in installed.into_iter().map(|i| i.manifest).chain(builtin) {
         if summaries.iter().any(|s| s.plugin == manifest.name) {

@@ -1,24 +1,26 @@
-//! `gantry forecast --metrics FILE [--horizon STEPS] [--backtest]`: the bundled load
-//! forecaster on a series from a file, and how it would have done on that series' own
-//! last 20% against naive baselines. The work is in `gantry_forecast`.
+//! `gantry forecast --metrics FILE|- [--horizon STEPS] [--backtest [--last N]]`: the
+//! bundled load forecaster, calibrated on the series' own history, and how it would have
+//! done on that series against naive baselines. The work is in `gantry_forecast`.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use gantry_forecast::series::{self, Series};
-use gantry_forecast::{Backtest, ForecastError, Forecaster};
+use gantry_forecast::{
+    Backtest, Column, Duplicates, Forecast, ForecastError, Loaded, PluginModel, ReadOptions,
+    Series, Settings, time,
+};
 use serde_json::json;
 
 use crate::base::{
-    self, Context, Exit, Failure, INFERENCE_GUEST, LimitArgs, load_builtin, plugin_failure,
+    self, Context, Exit, FORECASTER_GUEST, Failure, LimitArgs, load_builtin, plugin_failure,
     run_options,
 };
 
 #[derive(Debug, Args)]
 pub struct ForecastArgs {
-    /// The series: CSV `timestamp,value` with a header, or JSON ([{"t","v"}], [[t,v]], a Prometheus range query)
+    /// The series: CSV (any header or none, `,` `;` or tab) or JSON ([{"t","v"}], a Prometheus query_range response); - for stdin
     #[arg(long, value_name = "FILE")]
     pub metrics: PathBuf,
 
@@ -26,18 +28,44 @@ pub struct ForecastArgs {
     #[arg(long, value_name = "STEPS", default_value_t = 12)]
     pub horizon: usize,
 
-    /// Evaluate rolling-origin over the last 20% of the file, against baselines
+    /// Evaluate rolling-origin over the last 20% of the series, against baselines
     #[arg(long)]
     pub backtest: bool,
+
+    /// With --backtest: evaluate only the last N origins
+    #[arg(long, value_name = "N", requires = "backtest", value_parser = clap::value_parser!(u64).range(1..))]
+    pub last: Option<u64>,
+
+    /// The time column, by header name or 1-based index [default: detected]
+    #[arg(long, value_name = "COLUMN")]
+    pub time_column: Option<Column>,
+
+    /// The value column, by header name or 1-based index [default: the one numeric column]
+    #[arg(long, value_name = "COLUMN")]
+    pub value_column: Option<Column>,
+
+    /// The sampling interval, e.g. 1m: needed without a time column; with one, the step the series is put on
+    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
+    pub interval: Option<Duration>,
+
+    /// How to merge samples with the same timestamp
+    #[arg(long, value_name = "HOW", default_value = "max", value_parser = parse_duplicates)]
+    pub duplicates: Duplicates,
 
     #[command(flatten)]
     pub limits: LimitArgs,
 }
 
+fn parse_duplicates(text: &str) -> Result<Duplicates, String> {
+    text.parse()
+}
+
 fn failure(err: ForecastError) -> anyhow::Error {
     match err {
         ForecastError::Plugin(e) => plugin_failure(e),
-        ForecastError::Answer(_) => Failure::new(Exit::PluginFault, err.to_string()).into(),
+        ForecastError::Answer(_) | ForecastError::NoBatch(_) => {
+            Failure::new(Exit::PluginFault, err.to_string()).into()
+        }
         ForecastError::Series(_) | ForecastError::Horizon(_) | ForecastError::TooShort { .. } => {
             Failure::new(Exit::Usage, err.to_string()).into()
         }
@@ -45,85 +73,177 @@ fn failure(err: ForecastError) -> anyhow::Error {
 }
 
 pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
-    let series = series::load(&args.metrics).map_err(|e| failure(e.into()))?;
+    gantry_forecast::check_bundled_horizon(args.horizon).map_err(failure)?;
+    let settings = Settings::default();
+    // A forecast reads the end of the series; a backtest of the last N origins that
+    // and N more; a whole backtest everything.
+    let keep = match (args.backtest, args.last) {
+        (false, _) => Some(gantry_forecast::KEEP_FOR_FORECAST),
+        (true, Some(n)) => usize::try_from(n)
+            .ok()
+            .map(|n| n.saturating_add(gantry_forecast::KEEP_FOR_FORECAST)),
+        (true, None) => None,
+    };
+    let options = ReadOptions {
+        time_column: args.time_column.clone(),
+        value_column: args.value_column.clone(),
+        interval: args.interval,
+        duplicates: args.duplicates,
+        keep,
+    };
+    let loaded = gantry_forecast::load(&args.metrics, &options).map_err(|e| failure(e.into()))?;
     let host = base::host()?;
-    let guest = load_builtin(&host, INFERENCE_GUEST)?;
-    let forecaster = Forecaster {
+    let guest = load_builtin(&host, FORECASTER_GUEST)?;
+    let model = PluginModel {
         host: &host,
         plugin: &guest,
         opts: run_options(ctx, &args.limits),
     };
-    let path = args.metrics.display().to_string();
+    let path = if args.metrics.as_os_str() == "-" {
+        "stdin".to_string()
+    } else {
+        args.metrics.display().to_string()
+    };
+    let series = &loaded.series;
     let about = json!({
         "path": path,
-        "samples": series.samples.len(),
+        "samples": series.len(),
         "interval_s": series.interval_s,
         "gaps": series.gaps,
-        "first_t": series.samples[0].t,
-        "last_t": series.samples[series.samples.len() - 1].t,
+        "filled_steps": series.filled,
+        "first_t": series.t(0),
+        "last_t": series.last_t(),
+        "timed": series.timed,
+        "notes": loaded.notes,
     });
     let mut out = ctx.out();
     if args.backtest {
-        let result = forecaster
-            .backtest(&series, &path, args.horizon)
+        let last = args.last.and_then(|n| usize::try_from(n).ok());
+        let result = gantry_forecast::backtest(&model, series, args.horizon, last, &settings)
             .map_err(failure)?;
         if ctx.json() {
             let mut doc = serde_json::to_value(&result)?;
             doc["series"] = about;
             writeln!(out, "{doc}")?;
         } else {
-            print_backtest(&mut out, &path, &series, &result)?;
+            print_backtest(&mut out, &path, &loaded, &result)?;
         }
     } else {
-        let f = forecaster
-            .forecast(&series, args.horizon)
-            .map_err(failure)?;
+        let f =
+            gantry_forecast::forecast(&model, series, args.horizon, &settings).map_err(failure)?;
         if ctx.json() {
             let mut doc = serde_json::to_value(&f)?;
-            doc["horizon_steps"] = json!(args.horizon);
             doc["series"] = about;
             writeln!(out, "{doc}")?;
         } else {
-            let last = series.samples[series.samples.len() - 1];
-            writeln!(out, "{}", describe(&path, &series))?;
-            writeln!(
-                out,
-                "horizon   {} steps ({}) after {}",
-                args.horizon,
-                span(&series, args.horizon),
-                series::format_time(last.t)
-            )?;
-            writeln!(out, "p50 peak  {}", number(f.p50_peak))?;
-            writeln!(out, "p90 peak  {}", number(f.p90_peak))?;
-            writeln!(out, "peak at   {}", series::format_time(f.peak_at))?;
-            writeln!(
-                out,
-                "model     {} (read the last {} samples)",
-                f.model, f.window_used
-            )?;
+            print_forecast(&mut out, &path, &loaded, &f)?;
         }
     }
     Ok(0)
 }
 
-fn describe(path: &str, series: &Series) -> String {
-    format!(
-        "series    {path}: {} samples every {}{}",
-        series.samples.len(),
-        humantime::format_duration(Duration::from_secs(series.interval_s.unsigned_abs())),
-        match series.gaps {
-            0 => String::new(),
-            n => format!(", {n} gaps"),
-        }
-    )
+fn describe(out: &mut dyn Write, path: &str, loaded: &Loaded) -> std::io::Result<()> {
+    let series = &loaded.series;
+    let gaps = match series.gaps {
+        0 => String::new(),
+        n => format!(", {n} gaps ({} steps) filled", series.filled),
+    };
+    let span = if series.timed {
+        format!(
+            " from {} to {}",
+            time::format(series.t(0)),
+            time::format(series.last_t())
+        )
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "series    {path}: {} samples every {}{span}{gaps}",
+        series.len(),
+        duration(series.interval_s, 1)
+    )?;
+    for note in &loaded.notes {
+        writeln!(out, "note      {note}")?;
+    }
+    Ok(())
 }
 
-fn span(series: &Series, steps: usize) -> String {
-    let secs = series
-        .interval_s
-        .unsigned_abs()
-        .saturating_mul(steps as u64);
+fn duration(interval_s: i64, steps: usize) -> String {
+    let secs = interval_s.unsigned_abs().saturating_mul(steps as u64);
     humantime::format_duration(Duration::from_secs(secs)).to_string()
+}
+
+fn print_forecast(
+    out: &mut dyn Write,
+    path: &str,
+    loaded: &Loaded,
+    f: &Forecast,
+) -> std::io::Result<()> {
+    let series = &loaded.series;
+    describe(out, path, loaded)?;
+    let after = if series.timed {
+        format!(" after {}", time::format(series.last_t()))
+    } else {
+        " after the last sample".to_string()
+    };
+    writeln!(
+        out,
+        "horizon   {} steps ({}){after}",
+        f.horizon_steps,
+        duration(series.interval_s, f.horizon_steps)
+    )?;
+    writeln!(out, "p50 peak  {}", number(f.p50_peak))?;
+    writeln!(out, "p90 peak  {}", number(f.p90_peak))?;
+    let steps = ((f.peak_at - series.last_t()) / series.interval_s.max(1)).max(0) as usize;
+    if series.timed {
+        writeln!(
+            out,
+            "peak at   {} (step {steps}, {} ahead)",
+            time::format(f.peak_at),
+            duration(series.interval_s, steps)
+        )?;
+    } else {
+        writeln!(
+            out,
+            "peak at   step {steps} ({} after the last sample)",
+            duration(series.interval_s, steps)
+        )?;
+    }
+    let c = &f.calibration;
+    if c.known_origins == 0 {
+        writeln!(
+            out,
+            "model     {}, uncalibrated: the series is too short to calibrate on",
+            f.model
+        )?;
+        return Ok(());
+    }
+    let blend: Vec<String> = c
+        .candidates
+        .iter()
+        .filter(|w| w.weight >= 0.005)
+        .map(|w| format!("{} {:.0}%", w.method, 100.0 * w.weight))
+        .collect();
+    writeln!(
+        out,
+        "model     {}, calibrated on the last {} known peaks ({})",
+        f.model,
+        c.known_origins.min(Settings::default().residual_window),
+        duration(
+            series.interval_s,
+            c.known_origins.min(Settings::default().residual_window)
+        )
+    )?;
+    writeln!(out, "p50 from  {}", blend.join(", "))?;
+    writeln!(
+        out,
+        "p90 from  p50 + {} (the {:.0}th percentile of its recent misses); the model alone said p50 {}, p90 {}",
+        number(c.p90_margin),
+        100.0 * c.p90_level,
+        number(c.model_p50),
+        number(c.model_p90)
+    )
 }
 
 fn number(x: f64) -> String {
@@ -139,17 +259,18 @@ fn number(x: f64) -> String {
 fn print_backtest(
     out: &mut dyn Write,
     path: &str,
-    series: &Series,
+    loaded: &Loaded,
     result: &Backtest,
 ) -> std::io::Result<()> {
-    writeln!(out, "{}", describe(path, series))?;
+    let series: &Series = &loaded.series;
+    describe(out, path, loaded)?;
     writeln!(
         out,
-        "backtest  {} origins from {} (the last 20%), peak over the next {} steps ({})",
+        "backtest  {} origins from {}, peak over the next {} steps ({})",
         result.points.len(),
-        series::format_time(result.start_t),
+        time::format(result.start_t),
         result.horizon_steps,
-        span(series, result.horizon_steps)
+        duration(series.interval_s, result.horizon_steps)
     )?;
     writeln!(out)?;
     let mut table = base::table::new(
@@ -179,6 +300,6 @@ fn print_backtest(
     writeln!(out)?;
     writeln!(
         out,
-        "P90 UNDER: share of origins whose actual peak exceeded p90 (aim: 10%). Baselines' p90 = their forecast + the 90th percentile of their errors before the backtest."
+        "The first row is what `gantry forecast` answers: the model's p50 blended with the baselines by their recent errors, p90 calibrated on recent misses. P90 UNDER: share of origins whose actual peak exceeded p90 (aim: 10%). Baselines' p90 = their forecast + the 90th percentile of their errors before the backtest."
     )
 }

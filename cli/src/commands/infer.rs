@@ -1,20 +1,83 @@
 //! `gantry infer MODEL.onnx --input FILE.json`: runs any ONNX model inside the sandbox,
 //! on the bundled inference guest (tract-onnx). The model file is the only thing the
 //! guest can see, read-only.
+//!
+//! The guest ships compressed and is compiled for this machine on first use, into the
+//! module cache: that takes seconds, once. A spinner shows it on a terminal, and a note
+//! on stderr states what it cost.
 
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
-
-use std::io::Write as _;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
-use gantry_plugins::{CommandIo, Grants, Input, LimitBreach, PluginError, SharedBuffer};
+use gantry_plugins::{
+    CacheOutcome, CommandIo, Grants, Host, Input, LimitBreach, ModuleCache, Plugin, PluginError,
+    SharedBuffer,
+};
 use serde_json::Value;
 
 use crate::base::{
-    self, Context, Exit, Failure, INFERENCE_GUEST, LimitArgs, load_builtin, plugin_failure,
+    self, Context, Exit, Failure, INFERENCE_GUEST, LimitArgs, find_builtin, plugin_failure,
     run_options,
 };
+
+/// How long loading may take before a spinner says why.
+const SPINNER_AFTER: Duration = Duration::from_millis(400);
+
+/// Loads the bundled inference guest: from the module cache, or compiled for this
+/// machine on first use, which is shown and then stated (unless `quiet`).
+fn load_guest(host: &Host, quiet: bool) -> anyhow::Result<Plugin> {
+    let builtin = find_builtin(INFERENCE_GUEST).ok_or_else(|| {
+        Failure::new(
+            Exit::Failure,
+            "this gantry was built without its inference guest",
+        )
+    })?;
+    let started = Instant::now();
+    let (done, waiting) = mpsc::channel::<()>();
+    let spinner = (builtin.compiles_on_first_use() && std::io::stderr().is_terminal()).then(|| {
+        std::thread::spawn(move || {
+            if waiting.recv_timeout(SPINNER_AFTER).is_ok() {
+                return;
+            }
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} compiling the ONNX runner for this machine, once ({elapsed})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            let _ = waiting.recv();
+            bar.finish_and_clear();
+        })
+    });
+    let loaded = builtin.load(host);
+    drop(done);
+    if let Some(thread) = spinner {
+        let _ = thread.join();
+    }
+    let plugin = loaded.map_err(plugin_failure)?;
+    let compiled = matches!(
+        plugin.cache_outcome(),
+        CacheOutcome::Miss | CacheOutcome::Rebuilt(_) | CacheOutcome::Disabled
+    );
+    if compiled && !quiet {
+        let cached = ModuleCache::default_dir()
+            .map(|dir| format!("; cached in {}, later runs skip it", dir.display()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: compiled the ONNX runner (tract, {:.1} MB of WebAssembly) for this machine in {:.1} s, a one-time cost{cached}",
+            builtin.wasm().map_or(0, |w| w.len()) as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(plugin)
+}
 
 /// Values shown per output in the table; `-o json` prints them all.
 const SHOWN: usize = 8;
@@ -59,7 +122,7 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
     let guest_model = gantry_plugins::guest_path(&model).map_err(plugin_failure)?;
 
     let host = base::host()?;
-    let guest = load_builtin(&host, INFERENCE_GUEST)?;
+    let guest = load_guest(&host, ctx.quiet)?;
     let mut opts = run_options(ctx, &args.limits);
     opts.grants = Grants {
         read_files: vec![model],

@@ -178,10 +178,8 @@ fn resolve(host: &Host, spec: &str) -> anyhow::Result<Plugin> {
 
 fn builtin_providing(command: &str) -> Option<&'static Builtin> {
     base::builtins().iter().find(|b| {
-        Manifest::embedded_in(b.wasm)
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.provides.command.as_deref() == Some(command))
+        b.manifest()
+            .is_ok_and(|m| m.provides.command.as_deref() == Some(command))
     })
 }
 
@@ -245,7 +243,7 @@ fn list(ctx: &Context) -> anyhow::Result<u8> {
     let installed = store()?.list().map_err(failure)?;
     let builtin: Vec<Manifest> = base::builtins()
         .iter()
-        .filter_map(|b| Manifest::embedded_in(b.wasm).ok().flatten())
+        .filter_map(|b| b.manifest().ok())
         .collect();
     let mut records: Vec<Record> = installed
         .iter()

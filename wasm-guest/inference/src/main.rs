@@ -1,15 +1,13 @@
-//! gantry's inference guest, a `wasm32-wasip1` command module run in gantry's sandbox.
+//! gantry's inference guest, a `wasm32-wasip1` command module run in gantry's sandbox:
+//! tract-onnx for any ONNX model. (The bundled load forecaster is a guest of its own,
+//! `wasm-guest/forecaster`, so that a forecast does not load all of tract.)
 //!
-//! - `--gantry-hook HOOK`: the bundled load forecaster (`scale.forecast`, and
-//!   `forecast.batch` for backtests); the hooks are described in `plugin.toml`, which is
-//!   embedded below as the module's manifest.
 //! - `infer MODEL_PATH`: runs a user's ONNX model (granted read-only by the host) on
 //!   the JSON tensors on stdin and prints the outputs as JSON on stdout.
 //! - `bench MODEL_PATH ITERATIONS`: times loading the model and running it on the
 //!   inputs on stdin, for `docs/benchmarks.md`. The same binary built for the host is
 //!   the native-tract side of that comparison.
 
-mod forecast;
 mod runner;
 mod tensor;
 
@@ -18,35 +16,14 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use gantry_plugin_sdk::{HookError, forecast as contract};
 use serde_json::Value;
 
-use crate::forecast::{BatchInput, Forecaster};
 use crate::runner::InferError;
 use crate::tensor::InputTensor;
 
 gantry_plugin_sdk::manifest!(include_str!("../plugin.toml"));
 
 fn main() -> ExitCode {
-    if gantry_plugin_sdk::hook_call().is_some() {
-        return gantry_plugin_sdk::serve_hooks(|hook, input| {
-            let hook_error = |e: InferError| HookError::new(e.to_string());
-            match hook {
-                contract::HOOK => input.handle(|req: contract::ForecastInput| {
-                    req.validate()?;
-                    Forecaster::load()
-                        .and_then(|f| f.forecast(&req))
-                        .map_err(hook_error)
-                }),
-                forecast::BATCH_HOOK => input.handle(|req: BatchInput| {
-                    Forecaster::load()
-                        .and_then(|f| f.batch(&req))
-                        .map_err(hook_error)
-                }),
-                other => Err(HookError::unknown_hook(other)),
-            }
-        });
-    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [cmd, model] if cmd == "infer" => command_infer(model),
@@ -60,8 +37,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: inference infer MODEL.onnx < INPUTS.json\n       \
-                 inference bench MODEL.onnx ITERATIONS < INPUTS.json\n       \
-                 inference --gantry-hook scale.forecast|forecast.batch < REQUEST.json"
+                 inference bench MODEL.onnx ITERATIONS < INPUTS.json"
             );
             ExitCode::from(2)
         }

@@ -117,7 +117,6 @@ pub struct Prepared {
     /// One execution state for every run: spawning a fresh one per run costs about as
     /// much as a small model's arithmetic.
     state: RefCell<TypedSimpleState>,
-    input_names: Vec<String>,
     output_names: Vec<String>,
 }
 
@@ -249,7 +248,6 @@ pub fn prepare(
     Ok((
         Prepared {
             state: RefCell::new(state),
-            input_names: declared.into_iter().map(|d| d.name).collect(),
             output_names,
         },
         tensors,
@@ -257,36 +255,6 @@ pub fn prepare(
 }
 
 impl Prepared {
-    /// Loads a model whose inputs keep their declared (possibly symbolic) shapes, for
-    /// running many times on varying batch sizes.
-    pub fn symbolic(proto: &ModelProto) -> Result<Prepared, InferError> {
-        let onnx = tract_onnx::onnx();
-        let model = onnx.model_for_proto_model(proto).map_err(model_error)?;
-        let input_names = declared_inputs(&model)?
-            .into_iter()
-            .map(|d| d.name)
-            .collect();
-        let output_names = proto
-            .graph
-            .as_ref()
-            .map(|g| g.output.iter().map(|o| o.name.clone()).collect())
-            .unwrap_or_default();
-        let state = model
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
-            .and_then(|plan| plan.spawn())
-            .map_err(model_error)?;
-        Ok(Prepared {
-            state: RefCell::new(state),
-            input_names,
-            output_names,
-        })
-    }
-
-    pub fn input_names(&self) -> &[String] {
-        &self.input_names
-    }
-
     /// Runs the plan; outputs come back in the model's declared order, by name.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<(String, Tensor)>, InferError> {
         let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();

@@ -66,6 +66,51 @@ pub struct ForecastOutput {
     pub model: String,
 }
 
+/// The optional batch hook: forecasts from many origins of one series in one call.
+/// gantry calibrates a forecaster on the series' own recent history, which takes its
+/// forecasts at hundreds of past origins; a plugin that serves this hook answers them
+/// in one sandbox run, and one that does not is called once per origin (on fewer
+/// origins).
+pub const BATCH_HOOK: &str = "forecast.batch";
+
+/// `{"values":[F64...],"horizon_steps":N,"origins":[I...]}`: origin `i` asks for the
+/// peak of `values[i..i + horizon_steps]` forecast from `values[..i]`. The values are
+/// regularly spaced, oldest first, and may be only the tail of the series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchInput {
+    pub values: Vec<f64>,
+    pub horizon_steps: u64,
+    pub origins: Vec<u64>,
+}
+
+/// `{"p50":[F64...],"p90":[F64...],"model":"NAME@VERSION"}`, one value per origin, in
+/// the order asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchOutput {
+    pub p50: Vec<f64>,
+    pub p90: Vec<f64>,
+    pub model: String,
+}
+
+/// When in the next `horizon` steps the peak is expected, in steps after the last of
+/// `values` (1-based): where the same stretch one `season` earlier peaked (the first of
+/// equal maxima), or the end of the horizon when the history is shorter than a season.
+pub fn peak_offset(values: &[f64], horizon: usize, season: usize) -> usize {
+    let n = values.len();
+    if horizon == 0 || season == 0 || n < season {
+        return horizon;
+    }
+    let start = n - season;
+    values[start..(start + horizon).min(n)]
+        .iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 { (i, v) } else { best }
+        })
+        .0
+        + 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +171,40 @@ mod tests {
             let err = case.validate().unwrap_err();
             assert!(err.message().contains(expected), "{case:?}: {err}");
         }
+    }
+
+    #[test]
+    fn peak_offset_follows_the_previous_season() {
+        // A season of 6 steps whose peak is at its 3rd step: after 2 whole seasons, the
+        // next peak is 3 steps ahead.
+        let season = [1.0, 2.0, 9.0, 2.0, 1.0, 0.0];
+        let values: Vec<f64> = season.iter().chain(&season).copied().collect();
+        assert_eq!(peak_offset(&values, 4, 6), 3);
+        // A horizon that ends before the seasonal peak: its highest step.
+        assert_eq!(peak_offset(&values, 2, 6), 2);
+        // A horizon longer than the season still reads only the last season.
+        assert_eq!(peak_offset(&values, 10, 6), 3);
+        // Ties: the first maximum.
+        assert_eq!(peak_offset(&[5.0, 5.0, 1.0], 3, 3), 1);
+        // No full season of history: the end of the horizon.
+        assert_eq!(peak_offset(&values[..5], 4, 6), 4);
+        assert_eq!(peak_offset(&values, 4, 0), 4);
+    }
+
+    #[test]
+    fn batch_types_have_the_documented_shape() {
+        let input: BatchInput =
+            serde_json::from_str(r#"{"values":[1,2.5],"horizon_steps":3,"origins":[1,2]}"#)
+                .unwrap();
+        assert_eq!(input.origins, vec![1, 2]);
+        let out = BatchOutput {
+            p50: vec![1.0],
+            p90: vec![2.0],
+            model: "m@1".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&out).unwrap(),
+            serde_json::json!({"p50":[1.0],"p90":[2.0],"model":"m@1"})
+        );
     }
 }

@@ -1,0 +1,613 @@
+//! A small evaluator for ONNX graphs of dense `float32` operators: exactly the ones the
+//! bundled forecaster's graph uses (see `docs/forecast.md`, model card). A graph with
+//! any other operator, data type or attribute value is refused when it is loaded, with
+//! the operator named, so a retrained model that needs more fails its build's tests
+//! rather than computing something else. `tests/inference.rs` checks its outputs
+//! against onnxruntime on the bundled model.
+
+use std::collections::HashMap;
+
+use crate::onnx::{self, GraphProto, ModelProto, NodeProto, TensorProto};
+
+/// A dense row-major `float32` tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+impl Tensor {
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor, String> {
+        let len: usize = shape.iter().product();
+        if len != data.len() {
+            return Err(format!(
+                "shape {shape:?} needs {len} values, {} were given",
+                data.len()
+            ));
+        }
+        Ok(Tensor { shape, data })
+    }
+
+    fn scalar(&self, what: &str) -> Result<f32, String> {
+        match self.data.as_slice() {
+            [x] => Ok(*x),
+            _ => Err(format!("{what} must be a single value")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Unary {
+    Abs,
+    Relu,
+    Softplus,
+    Sqrt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Binary {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Op {
+    Unary(Unary),
+    Binary(Binary),
+    Gemm {
+        alpha: f32,
+        beta: f32,
+        trans_a: bool,
+        trans_b: bool,
+    },
+    /// `axes` from the attribute (opset 13) or, when empty, from the second input.
+    ReduceMean {
+        axes: Vec<i64>,
+        keep_dims: bool,
+    },
+    /// Bounds from the optional second and third inputs (opset 11 and later).
+    Clip,
+    Concat {
+        axis: i64,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    name: String,
+    op: Op,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+}
+
+/// A graph ready to run: its nodes in order, its constants, and its declared inputs
+/// and outputs.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    inputs: Vec<(String, Vec<Option<usize>>)>,
+    outputs: Vec<String>,
+    nodes: Vec<Node>,
+    constants: HashMap<String, Tensor>,
+}
+
+fn attr_i(node: &NodeProto, name: &str, default: i64) -> i64 {
+    node.attribute
+        .iter()
+        .find(|a| a.name == name)
+        .map_or(default, |a| a.i)
+}
+
+fn attr_f(node: &NodeProto, name: &str, default: f32) -> f32 {
+    node.attribute
+        .iter()
+        .find(|a| a.name == name)
+        .map_or(default, |a| a.f)
+}
+
+fn op_of(node: &NodeProto) -> Result<Op, String> {
+    if !node.domain.is_empty() && node.domain != "ai.onnx" {
+        return Err(format!(
+            "operator `{}` of domain `{}` is not supported",
+            node.op_type, node.domain
+        ));
+    }
+    Ok(match node.op_type.as_str() {
+        "Abs" => Op::Unary(Unary::Abs),
+        "Relu" => Op::Unary(Unary::Relu),
+        "Softplus" => Op::Unary(Unary::Softplus),
+        "Sqrt" => Op::Unary(Unary::Sqrt),
+        "Add" => Op::Binary(Binary::Add),
+        "Sub" => Op::Binary(Binary::Sub),
+        "Mul" => Op::Binary(Binary::Mul),
+        "Div" => Op::Binary(Binary::Div),
+        "Gemm" => Op::Gemm {
+            alpha: attr_f(node, "alpha", 1.0),
+            beta: attr_f(node, "beta", 1.0),
+            trans_a: attr_i(node, "transA", 0) != 0,
+            trans_b: attr_i(node, "transB", 0) != 0,
+        },
+        "ReduceMean" => Op::ReduceMean {
+            axes: node
+                .attribute
+                .iter()
+                .find(|a| a.name == "axes")
+                .map(|a| a.ints.clone())
+                .unwrap_or_default(),
+            keep_dims: attr_i(node, "keepdims", 1) != 0,
+        },
+        "Clip" if node.attribute.is_empty() => Op::Clip,
+        "Concat" => Op::Concat {
+            axis: attr_i(node, "axis", 0),
+        },
+        other => return Err(format!("operator `{other}` is not supported")),
+    })
+}
+
+fn tensor_of(proto: &TensorProto) -> Result<Tensor, String> {
+    let shape = proto
+        .dims
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| format!("`{}` has dimension {d}", proto.name)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let data: Vec<f32> = match proto.data_type {
+        onnx::FLOAT if !proto.raw_data.is_empty() => proto
+            .raw_data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        onnx::FLOAT => proto.float_data.clone(),
+        // Axes of ReduceMean from opset 18 on: small integers, exact in f32.
+        onnx::INT64 if !proto.raw_data.is_empty() => proto
+            .raw_data
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap_or_default()) as f32)
+            .collect(),
+        onnx::INT64 => proto.int64_data.iter().map(|&x| x as f32).collect(),
+        other => {
+            return Err(format!(
+                "`{}` has element type {other}; only float32 is supported",
+                proto.name
+            ));
+        }
+    };
+    Tensor::new(shape, data).map_err(|e| format!("`{}`: {e}", proto.name))
+}
+
+impl Graph {
+    pub fn from_model(model: &ModelProto) -> Result<Graph, String> {
+        let graph: &GraphProto = model.graph.as_ref().ok_or("the model has no graph")?;
+        let mut constants = HashMap::new();
+        for init in &graph.initializer {
+            constants.insert(init.name.clone(), tensor_of(init)?);
+        }
+        let inputs = graph
+            .input
+            .iter()
+            .filter(|i| !constants.contains_key(&i.name))
+            .map(|i| (i.name.clone(), i.dims()))
+            .collect();
+        let nodes = graph
+            .node
+            .iter()
+            .map(|n| {
+                Ok(Node {
+                    name: n.name.clone(),
+                    op: op_of(n)?,
+                    inputs: n.input.clone(),
+                    outputs: n.output.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if graph.output.is_empty() {
+            return Err("the graph has no outputs".into());
+        }
+        Ok(Graph {
+            inputs,
+            outputs: graph.output.iter().map(|o| o.name.clone()).collect(),
+            nodes,
+            constants,
+        })
+    }
+
+    /// Runs the graph on its inputs, by name; returns its outputs in declared order.
+    pub fn run(
+        &self,
+        mut values: HashMap<String, Tensor>,
+    ) -> Result<Vec<(String, Tensor)>, String> {
+        for (name, dims) in &self.inputs {
+            let given = values
+                .get(name)
+                .ok_or_else(|| format!("missing input `{name}`"))?;
+            let fits = given.shape.len() == dims.len()
+                && dims
+                    .iter()
+                    .zip(&given.shape)
+                    .all(|(want, got)| want.is_none_or(|w| w == *got));
+            if !fits {
+                return Err(format!(
+                    "input `{name}` has shape {:?}, the model expects {dims:?}",
+                    given.shape
+                ));
+            }
+        }
+        for node in &self.nodes {
+            let get = |ix: usize| -> Result<Option<&Tensor>, String> {
+                match node.inputs.get(ix).map(String::as_str) {
+                    None | Some("") => Ok(None),
+                    Some(name) => values
+                        .get(name)
+                        .or_else(|| self.constants.get(name))
+                        .map(Some)
+                        .ok_or_else(|| {
+                            format!("node `{}` reads `{name}` before it is computed", node.name)
+                        }),
+                }
+            };
+            let need = |ix: usize| -> Result<&Tensor, String> {
+                get(ix)?.ok_or_else(|| format!("node `{}` lacks input {ix}", node.name))
+            };
+            let out = match &node.op {
+                Op::Unary(op) => unary(*op, need(0)?),
+                Op::Binary(op) => binary(*op, need(0)?, need(1)?)?,
+                Op::Gemm {
+                    alpha,
+                    beta,
+                    trans_a,
+                    trans_b,
+                } => gemm(
+                    need(0)?,
+                    need(1)?,
+                    get(2)?,
+                    *alpha,
+                    *beta,
+                    *trans_a,
+                    *trans_b,
+                )?,
+                Op::ReduceMean { axes, keep_dims } => {
+                    let axes: Vec<i64> = match (axes.is_empty(), get(1)?) {
+                        (true, Some(t)) => t.data.iter().map(|&a| a as i64).collect(),
+                        _ => axes.clone(),
+                    };
+                    reduce_mean(need(0)?, &axes, *keep_dims)?
+                }
+                Op::Clip => {
+                    let lo = get(1)?.map(|t| t.scalar("Clip's min")).transpose()?;
+                    let hi = get(2)?.map(|t| t.scalar("Clip's max")).transpose()?;
+                    let x = need(0)?;
+                    let lo = lo.unwrap_or(f32::NEG_INFINITY);
+                    let hi = hi.unwrap_or(f32::INFINITY);
+                    Tensor {
+                        shape: x.shape.clone(),
+                        data: x.data.iter().map(|&v| v.max(lo).min(hi)).collect(),
+                    }
+                }
+                Op::Concat { axis } => {
+                    let parts = (0..node.inputs.len())
+                        .map(need)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    concat(&parts, *axis)?
+                }
+            };
+            let name = node
+                .outputs
+                .first()
+                .ok_or_else(|| format!("node `{}` has no output", node.name))?;
+            values.insert(name.clone(), out);
+        }
+        self.outputs
+            .iter()
+            .map(|name| {
+                values
+                    .remove(name)
+                    .map(|t| (name.clone(), t))
+                    .ok_or_else(|| format!("the graph never computes its output `{name}`"))
+            })
+            .collect()
+    }
+}
+
+fn unary(op: Unary, x: &Tensor) -> Tensor {
+    let f: fn(f32) -> f32 = match op {
+        Unary::Abs => f32::abs,
+        Unary::Relu => |v| v.max(0.0),
+        // ln(1 + e^v) without overflow for large v.
+        Unary::Softplus => |v| {
+            if v > 0.0 {
+                v + (-v).exp().ln_1p()
+            } else {
+                v.exp().ln_1p()
+            }
+        },
+        Unary::Sqrt => f32::sqrt,
+    };
+    Tensor {
+        shape: x.shape.clone(),
+        data: x.data.iter().map(|&v| f(v)).collect(),
+    }
+}
+
+/// Numpy broadcasting of two shapes.
+fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
+    let rank = a.len().max(b.len());
+    let dim = |s: &[usize], i: usize| {
+        let pad = rank - s.len();
+        if i < pad { 1 } else { s[i - pad] }
+    };
+    (0..rank)
+        .map(|i| match (dim(a, i), dim(b, i)) {
+            (x, y) if x == y => Ok(x),
+            (1, y) => Ok(y),
+            (x, 1) => Ok(x),
+            _ => Err(format!("shapes {a:?} and {b:?} do not broadcast")),
+        })
+        .collect()
+}
+
+/// Element strides of `shape` read as `out` (0 along broadcast dimensions).
+fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
+    let pad = out.len() - shape.len();
+    let mut strides = vec![0; out.len()];
+    let mut stride = 1;
+    for i in (0..shape.len()).rev() {
+        strides[pad + i] = if shape[i] == 1 { 0 } else { stride };
+        stride *= shape[i];
+    }
+    strides
+}
+
+fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
+    let f: fn(f32, f32) -> f32 = match op {
+        Binary::Add => |x, y| x + y,
+        Binary::Sub => |x, y| x - y,
+        Binary::Mul => |x, y| x * y,
+        Binary::Div => |x, y| x / y,
+    };
+    if a.shape == b.shape {
+        return Ok(Tensor {
+            shape: a.shape.clone(),
+            data: a.data.iter().zip(&b.data).map(|(&x, &y)| f(x, y)).collect(),
+        });
+    }
+    let shape = broadcast_shape(&a.shape, &b.shape)?;
+    let (sa, sb) = (
+        broadcast_strides(&a.shape, &shape),
+        broadcast_strides(&b.shape, &shape),
+    );
+    let len: usize = shape.iter().product();
+    let mut data = Vec::with_capacity(len);
+    let mut index = vec![0usize; shape.len()];
+    let (mut ia, mut ib) = (0usize, 0usize);
+    for _ in 0..len {
+        data.push(f(a.data[ia], b.data[ib]));
+        // Advance the multi-index like an odometer, keeping both offsets in step.
+        for d in (0..shape.len()).rev() {
+            index[d] += 1;
+            ia += sa[d];
+            ib += sb[d];
+            if index[d] < shape[d] {
+                break;
+            }
+            ia -= sa[d] * shape[d];
+            ib -= sb[d] * shape[d];
+            index[d] = 0;
+        }
+    }
+    Ok(Tensor { shape, data })
+}
+
+fn matrix(t: &Tensor, transpose: bool, what: &str) -> Result<(usize, usize, Vec<f32>), String> {
+    let [rows, cols] = t.shape[..] else {
+        return Err(format!(
+            "Gemm's {what} must be a matrix, not shape {:?}",
+            t.shape
+        ));
+    };
+    if !transpose {
+        return Ok((rows, cols, t.data.clone()));
+    }
+    let mut out = vec![0.0; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = t.data[r * cols + c];
+        }
+    }
+    Ok((cols, rows, out))
+}
+
+fn gemm(
+    a: &Tensor,
+    b: &Tensor,
+    c: Option<&Tensor>,
+    alpha: f32,
+    beta: f32,
+    trans_a: bool,
+    trans_b: bool,
+) -> Result<Tensor, String> {
+    let (m, k, a) = matrix(a, trans_a, "A")?;
+    let (k2, n, b) = matrix(b, trans_b, "B")?;
+    if k != k2 {
+        return Err(format!("Gemm multiplies {m}x{k} by {k2}x{n}"));
+    }
+    let mut out = vec![0.0f32; m * n];
+    for (row, a_row) in out.chunks_exact_mut(n).zip(a.chunks_exact(k)) {
+        // Row times matrix as a sum of scaled rows of B: contiguous, so it vectorises.
+        for (&x, b_row) in a_row.iter().zip(b.chunks_exact(n)) {
+            for (o, &y) in row.iter_mut().zip(b_row) {
+                *o += x * y;
+            }
+        }
+    }
+    if alpha != 1.0 {
+        out.iter_mut().for_each(|v| *v *= alpha);
+    }
+    let mut out = Tensor {
+        shape: vec![m, n],
+        data: out,
+    };
+    if let Some(c) = c {
+        let scaled = Tensor {
+            shape: c.shape.clone(),
+            data: c.data.iter().map(|&v| v * beta).collect(),
+        };
+        out = binary(Binary::Add, &out, &scaled)?;
+        if out.shape != [m, n] {
+            return Err(format!(
+                "Gemm's C of shape {:?} does not fit {m}x{n}",
+                c.shape
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn axis_index(axis: i64, rank: usize) -> Result<usize, String> {
+    let r = rank as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    if (0..r).contains(&a) {
+        Ok(a as usize)
+    } else {
+        Err(format!("axis {axis} is out of range for rank {rank}"))
+    }
+}
+
+fn reduce_mean(x: &Tensor, axes: &[i64], keep_dims: bool) -> Result<Tensor, String> {
+    let rank = x.shape.len();
+    let mut reduced = vec![axes.is_empty(); rank];
+    for &a in axes {
+        reduced[axis_index(a, rank)?] = true;
+    }
+    let kept: Vec<usize> = x
+        .shape
+        .iter()
+        .zip(&reduced)
+        .map(|(&d, &r)| if r { 1 } else { d })
+        .collect();
+    let strides = broadcast_strides(&kept, &x.shape);
+    let mut sums = vec![0.0f64; kept.iter().product()];
+    let mut index = vec![0usize; rank];
+    let mut at = 0usize;
+    for &v in &x.data {
+        sums[at] += f64::from(v);
+        for d in (0..rank).rev() {
+            index[d] += 1;
+            at += strides[d];
+            if index[d] < x.shape[d] {
+                break;
+            }
+            at -= strides[d] * x.shape[d];
+            index[d] = 0;
+        }
+    }
+    let count = (x.data.len() / sums.len().max(1)).max(1) as f64;
+    let shape = if keep_dims {
+        kept
+    } else {
+        kept.iter()
+            .zip(&reduced)
+            .filter(|(_, r)| !**r)
+            .map(|(&d, _)| d)
+            .collect()
+    };
+    Tensor::new(shape, sums.iter().map(|s| (s / count) as f32).collect())
+}
+
+fn concat(parts: &[&Tensor], axis: i64) -> Result<Tensor, String> {
+    let first = parts.first().ok_or("Concat needs inputs")?;
+    let rank = first.shape.len();
+    let axis = axis_index(axis, rank)?;
+    let outer: usize = first.shape[..axis].iter().product();
+    let mut shape = first.shape.clone();
+    shape[axis] = 0;
+    for p in parts {
+        let same = p.shape.len() == rank
+            && p.shape
+                .iter()
+                .zip(&first.shape)
+                .enumerate()
+                .all(|(i, (a, b))| i == axis || a == b);
+        if !same {
+            return Err(format!(
+                "Concat along axis {axis} of shapes {:?} and {:?}",
+                first.shape, p.shape
+            ));
+        }
+        shape[axis] += p.shape[axis];
+    }
+    let mut data = Vec::with_capacity(shape.iter().product());
+    for o in 0..outer {
+        for p in parts {
+            let chunk = p.data.len() / outer.max(1);
+            data.extend_from_slice(&p.data[o * chunk..(o + 1) * chunk]);
+        }
+    }
+    Tensor::new(shape, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(shape: &[usize], data: &[f32]) -> Tensor {
+        Tensor::new(shape.to_vec(), data.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn broadcasting_follows_numpy() {
+        let a = t(&[2, 3], &[1., 2., 3., 4., 5., 6.]);
+        let col = t(&[2, 1], &[10., 20.]);
+        let row = t(&[3], &[1., 0., -1.]);
+        assert_eq!(
+            binary(Binary::Sub, &a, &col).unwrap(),
+            t(&[2, 3], &[-9., -8., -7., -16., -15., -14.])
+        );
+        assert_eq!(
+            binary(Binary::Mul, &a, &row).unwrap(),
+            t(&[2, 3], &[1., 0., -3., 4., 0., -6.])
+        );
+        assert!(binary(Binary::Add, &a, &t(&[2], &[1., 2.])).is_err());
+    }
+
+    #[test]
+    fn gemm_with_transposes_and_bias() {
+        let a = t(&[2, 2], &[1., 2., 3., 4.]);
+        let b = t(&[2, 2], &[5., 6., 7., 8.]);
+        let c = t(&[2], &[1., -1.]);
+        assert_eq!(
+            gemm(&a, &b, Some(&c), 1.0, 1.0, false, false).unwrap(),
+            t(&[2, 2], &[20., 21., 44., 49.])
+        );
+        // Aᵀ·Bᵀ = (B·A)ᵀ
+        assert_eq!(
+            gemm(&a, &b, None, 2.0, 1.0, true, true).unwrap(),
+            t(&[2, 2], &[2. * 23., 2. * 31., 2. * 34., 2. * 46.])
+        );
+    }
+
+    #[test]
+    fn reduce_mean_and_concat() {
+        let a = t(&[2, 3], &[1., 2., 3., 4., 5., 6.]);
+        assert_eq!(reduce_mean(&a, &[1], true).unwrap(), t(&[2, 1], &[2., 5.]));
+        assert_eq!(
+            reduce_mean(&a, &[0], false).unwrap(),
+            t(&[3], &[2.5, 3.5, 4.5])
+        );
+        assert_eq!(reduce_mean(&a, &[], false).unwrap(), t(&[], &[3.5]));
+        let b = t(&[2, 1], &[7., 8.]);
+        assert_eq!(
+            concat(&[&a, &b], -1).unwrap(),
+            t(&[2, 4], &[1., 2., 3., 7., 4., 5., 6., 8.])
+        );
+        assert!(concat(&[&a, &t(&[3, 1], &[0.; 3])], 1).is_err());
+    }
+
+    #[test]
+    fn softplus_is_stable() {
+        let x = t(&[3], &[-100., 0., 100.]);
+        let y = unary(Unary::Softplus, &x);
+        assert!(y.data[0] >= 0.0 && y.data[0] < 1e-30);
+        assert!((y.data[1] - std::f32::consts::LN_2).abs() < 1e-7);
+        assert_eq!(y.data[2], 100.0);
+    }
+}
