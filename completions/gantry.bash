@@ -808,7 +808,7 @@ _gantry() {
             return 0
             ;;
         gantry__subcmd__plugin__subcmd__install)
-            opts="-y -o -v -q -h -V --sha256 --yes --color --output --verbose --quiet --config --help --version"
+            opts="-y -o -v -q -h -V --sha256 --yes --replace --color --output --verbose --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

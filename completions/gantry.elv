@@ -86,6 +86,7 @@ set edit:completion:arg-completer[gantry] = {|@words|
             cand --config 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]'
             cand -y 'Install without asking'
             cand --yes 'Install without asking'
+            cand --replace 'Replace an installed plugin of the same name'
             cand -v 'More detail (repeat for more); plugin logs appear from -v on'
             cand --verbose 'More detail (repeat for more); plugin logs appear from -v on'
             cand -q 'Only errors'

@@ -81,6 +81,7 @@ complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_su
 json\t''"
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/gantry/config.toml]' -r -F
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -s y -l yes -d 'Install without asking'
+complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -l replace -d 'Replace an installed plugin of the same name'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -s v -l verbose -d 'More detail (repeat for more); plugin logs appear from -v on'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Only errors'
 complete -c gantry -n "__fish_gantry_using_subcommand plugin; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'

@@ -42,7 +42,7 @@ fn failure(err: ForecastError) -> anyhow::Error {
 
 pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
     let series = series::load(&args.metrics).map_err(|e| failure(e.into()))?;
-    let host = plugin::host()?;
+    let host = plugin::host(ctx)?;
     let guest = infer::load_guest(&host)?;
     let forecaster = Forecaster {
         host: &host,

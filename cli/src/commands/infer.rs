@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::Args;
 use gantry_plugins::{
     CommandIo, Grants, Host, Input, LimitBreach, LimitOverrides, Plugin, PluginError, SharedBuffer,
+    Untrusted,
 };
 use serde_json::Value;
 
@@ -78,7 +79,7 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
         })?;
     let guest_model = gantry_plugins::guest_path(&model).map_err(plugin::failure)?;
 
-    let host = plugin::host()?;
+    let host = plugin::host(ctx)?;
     let guest = load_guest(&host)?;
     let mut opts = plugin::run_options(ctx);
     opts.overrides = LimitOverrides {
@@ -133,8 +134,9 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
             _ => Exit::Failure,
         };
         // The guest names the model by its path inside the sandbox; say it as the user did.
+        // What it says quotes the model (operator and tensor names), so it is escaped.
         let shown = args.model.display().to_string();
-        let message = message.replace(&guest_model, &shown);
+        let message = Untrusted(&message.replace(&guest_model, &shown)).to_string();
         let message = if message.contains(&shown) {
             message
         } else {
@@ -170,7 +172,8 @@ fn print_table(outputs: &serde_json::Map<String, Value>) {
             if data.len() > SHOWN {
                 values.push(format!("… ({} values; -o json prints all)", data.len()));
             }
-            (name.clone(), shape, values.join(", "))
+            // Output names come from the model file.
+            (Untrusted(name).to_string(), shape, values.join(", "))
         })
         .collect();
     let w0 = rows

@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use gantry_plugins::{
-    CacheOutcome, CommandIo, ErrorClass, Grants, Host, LimitOverrides, Limits, Manifest,
-    ModuleCache, Origin, Plugin, PluginError, PluginStore, RunOptions,
+    CacheConfig, CacheOutcome, CommandIo, ErrorClass, Grants, Host, InstallOptions, LimitOverrides,
+    Limits, Manifest, Origin, Plugin, PluginError, PluginStore, ReservedNames, RunOptions,
+    Untrusted,
 };
 use serde::Serialize;
 
@@ -98,6 +99,10 @@ pub struct InstallArgs {
     /// Install without asking
     #[arg(short = 'y', long)]
     pub yes: bool,
+
+    /// Replace an installed plugin of the same name
+    #[arg(long)]
+    pub replace: bool,
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
@@ -135,10 +140,12 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let host = host()?;
-    let installed = store()?.find_command(&command).map_err(failure)?;
+    let host = host(ctx)?;
+    let opts = run_options(ctx);
+    let store = store()?;
+    let installed = store.find_command(&command).map_err(failure)?;
     let plugin = match installed {
-        Some(installed) => host.load_file(&installed.wasm).map_err(failure)?,
+        Some(installed) => store.load(&host, &installed, &opts).map_err(failure)?,
         None => match builtin_providing(&command) {
             Some(builtin) => builtin.load(&host).map_err(failure)?,
             None => {
@@ -153,12 +160,21 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
             }
         },
     };
-    run_loaded(&host, &plugin, &args, run_options(ctx))
+    run_loaded(&host, &plugin, &args, opts)
 }
 
-/// The process's plugin host, caching compiled modules in the user cache dir.
-pub fn host() -> anyhow::Result<Host> {
-    Host::new(ModuleCache::default_dir()).map_err(failure)
+/// The process's plugin host, caching compiled modules in the user cache dir (capped by
+/// `plugins.cache_mib`); its warnings go to stderr.
+pub fn host(ctx: &Context) -> anyhow::Result<Host> {
+    let cache = CacheConfig::default_location().map(|mut cache| {
+        if let Some(mib) = ctx.config.plugins.cache_mib {
+            cache.max_bytes = mib.saturating_mul(MIB);
+        }
+        cache
+    });
+    let mut host = Host::new(cache).map_err(failure)?;
+    host.on_warning(output::warn_line);
+    Ok(host)
 }
 
 fn store() -> anyhow::Result<PluginStore> {
@@ -186,6 +202,9 @@ pub fn run_options(ctx: &Context) -> RunOptions {
         stderr_bytes: config
             .stderr_kib
             .map_or(defaults.stderr_bytes, |kib| kib.saturating_mul(1024)),
+        module_bytes: config
+            .module_mib
+            .map_or(defaults.module_bytes, |mib| mib.saturating_mul(MIB)),
     };
     let log: Option<gantry_plugins::LogSink> = (ctx.verbose > 0)
         .then(|| Arc::new(Mutex::new(std::io::stderr())) as gantry_plugins::LogSink);
@@ -221,14 +240,15 @@ pub fn failure(err: PluginError) -> anyhow::Error {
 }
 
 /// A plugin named on the command line: a path if it looks like one, else an installed
-/// plugin, else a built-in.
-fn resolve(host: &Host, spec: &str) -> anyhow::Result<Plugin> {
+/// plugin, else a built-in. Loading is bounded by the limits in `opts`.
+fn resolve(host: &Host, spec: &str, opts: &RunOptions) -> anyhow::Result<Plugin> {
     let looks_like_path = spec.ends_with(".wasm") || spec.contains('/') || spec.contains('\\');
     if looks_like_path {
-        return host.load_file(Path::new(spec)).map_err(failure);
+        return host.load_file(Path::new(spec), opts).map_err(failure);
     }
-    if let Some(installed) = store()?.get(spec) {
-        return host.load_file(&installed.wasm).map_err(failure);
+    let store = store()?;
+    if let Some(installed) = store.get(spec) {
+        return store.load(host, &installed, opts).map_err(failure);
     }
     if let Some(builtin) = builtins::find(spec) {
         return builtin.load(host).map_err(failure);
@@ -248,8 +268,7 @@ fn builtin_providing(command: &str) -> Option<&'static builtins::Builtin> {
 }
 
 fn run_plugin(args: RunArgs, ctx: &Context) -> anyhow::Result<u8> {
-    let host = host()?;
-    let plugin = resolve(&host, &args.plugin)?;
+    let host = host(ctx)?;
     let mut opts = run_options(ctx);
     opts.overrides = LimitOverrides {
         memory_bytes: args.memory_mib.map(|mib| mib * MIB),
@@ -260,19 +279,18 @@ fn run_plugin(args: RunArgs, ctx: &Context) -> anyhow::Result<u8> {
         read_files: Vec::new(),
         env: args.env,
     };
+    let plugin = resolve(&host, &args.plugin, &opts)?;
     run_loaded(&host, &plugin, &args.args, opts)
 }
 
-/// Runs a command plugin on the terminal; Ctrl-C stops it and exits 130.
+/// Runs a command plugin on the terminal; Ctrl-C stops it and exits 130 (the plugin
+/// host handles the signal).
 fn run_loaded(
     host: &Host,
     plugin: &Plugin,
     args: &[String],
     opts: RunOptions,
 ) -> anyhow::Result<u8> {
-    let interrupt = host.interrupt_handle();
-    // Failing to install the handler only means Ctrl-C kills gantry the default way.
-    let _ = ctrlc::set_handler(move || interrupt.interrupt());
     let code = host
         .run_command(plugin, args, &opts, CommandIo::inherit())
         .map_err(failure)?;
@@ -338,7 +356,7 @@ fn list(ctx: &Context) -> anyhow::Result<u8> {
                 r.version.clone(),
                 r.source.to_string(),
                 provides.join(", "),
-                r.description.unwrap_or("").to_string(),
+                Untrusted(r.description.unwrap_or("")).to_string(),
             ]
         })
         .collect();
@@ -386,7 +404,10 @@ struct Details<'a> {
     sha256: String,
     /// Where the module's machine code came from this time.
     machine_code: &'static str,
+    /// Variables it gets on every run: those accepted when it was installed.
     env_grants: &'a [String],
+    /// Variables its manifest asks for; granted only by installing it.
+    env_requested: &'a [String],
     requested_memory_mib: Option<u64>,
     requested_timeout_ms: Option<u64>,
     effective_memory_mib: u64,
@@ -398,6 +419,7 @@ fn details<'a>(
     plugin: &'a Plugin,
     manifest: &'a Manifest,
     source: &'static str,
+    env_grants: &'a [String],
     ctx: &Context,
 ) -> Details<'a> {
     let path = match plugin.origin() {
@@ -413,9 +435,13 @@ fn details<'a>(
             CacheOutcome::Hit => "from the module cache",
             CacheOutcome::Miss => "compiled now, then cached",
             CacheOutcome::Rebuilt(_) => "recompiled over an untrusted cache entry",
+            CacheOutcome::Untrusted(_) => {
+                "compiled now, in memory (the cache folder is not trusted)"
+            }
             CacheOutcome::Disabled => "compiled now (no cache)",
         },
-        env_grants: &manifest.grants.env,
+        env_grants,
+        env_requested: &manifest.grants.env,
         requested_memory_mib: manifest.limits.memory_mib,
         requested_timeout_ms: manifest.limits.timeout_ms,
         effective_memory_mib: limits.memory_bytes / MIB,
@@ -432,7 +458,7 @@ fn print_details(out: &mut impl std::io::Write, d: &Details) -> std::io::Result<
         writeln!(out, "path:         {path}")?;
     }
     if let Some(description) = r.description {
-        writeln!(out, "description:  {description}")?;
+        writeln!(out, "description:  {}", Untrusted(description))?;
     }
     writeln!(out, "command:      {}", r.command.unwrap_or("-"))?;
     let hooks = if r.hooks.is_empty() {
@@ -441,12 +467,14 @@ fn print_details(out: &mut impl std::io::Write, d: &Details) -> std::io::Result<
         r.hooks.join(", ")
     };
     writeln!(out, "hooks:        {hooks}")?;
-    let env = if d.env_grants.is_empty() {
-        "none".to_string()
-    } else {
-        d.env_grants.join(", ")
-    };
-    writeln!(out, "env grants:   {env}")?;
+    writeln!(out, "env grants:   {}", name_list(d.env_grants))?;
+    if d.env_requested != d.env_grants {
+        writeln!(
+            out,
+            "env requested: {} (only a request: installing grants it, or --env NAME for one run)",
+            name_list(d.env_requested)
+        )?;
+    }
     let requested =
         |v: Option<u64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v} {unit}"));
     writeln!(
@@ -465,9 +493,18 @@ fn print_details(out: &mut impl std::io::Write, d: &Details) -> std::io::Result<
     writeln!(out, "machine code: {}", d.machine_code)
 }
 
+/// Names from a manifest or install record, escaped, or "none".
+fn name_list(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none".to_string();
+    }
+    let shown: Vec<String> = names.iter().map(|n| Untrusted(n).to_string()).collect();
+    shown.join(", ")
+}
+
 fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {
-    let host = host()?;
-    let plugin = resolve(&host, spec)?;
+    let host = host(ctx)?;
+    let plugin = resolve(&host, spec, &run_options(ctx))?;
     let Some(manifest) = plugin.manifest() else {
         return Err(failure(PluginError::NoManifest {
             origin: plugin.origin().to_string(),
@@ -484,7 +521,7 @@ fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {
         }
         Origin::File(_) => "file",
     };
-    let d = details(&host, &plugin, manifest, source, ctx);
+    let d = details(&host, &plugin, manifest, source, plugin.approved_env(), ctx);
     let mut out = std::io::stdout().lock();
     if ctx.json() {
         serde_json::to_writer_pretty(&mut out, &d)?;
@@ -495,14 +532,55 @@ fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// Names an installed plugin cannot take: gantry's commands, and the built-in plugins
+/// and their commands.
+fn reserved_names() -> ReservedNames {
+    use clap::CommandFactory as _;
+    let mut reserved = ReservedNames::new();
+    let cli = crate::cli::Cli::command();
+    for command in cli.get_subcommands() {
+        for name in std::iter::once(command.get_name()).chain(command.get_all_aliases()) {
+            reserved.reserve(name, "a gantry command");
+        }
+    }
+    reserved.reserve("help", "a gantry command");
+    for builtin in builtins::all() {
+        reserved.reserve(builtin.name, "a built-in plugin");
+        if let Some(command) = Manifest::embedded_in(builtin.wasm)
+            .ok()
+            .flatten()
+            .and_then(|m| m.provides.command)
+        {
+            reserved.reserve(
+                command,
+                format!("the command of the built-in plugin `{}`", builtin.name),
+            );
+        }
+    }
+    reserved
+}
+
 fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
-    let host = host()?;
+    let host = host(ctx)?;
     let store = store()?;
+    let reserved = reserved_names();
+    let options = InstallOptions {
+        expected_sha256: args.sha256.as_deref(),
+        reserved: &reserved,
+        replace: args.replace,
+    };
     let staged = store
-        .stage(&host, &args.path, args.sha256.as_deref())
+        .stage(&host, &args.path, &options, &run_options(ctx))
         .map_err(failure)?;
     let manifest = staged.manifest.clone();
-    let d = details(&host, &staged.plugin, &manifest, "file", ctx);
+    let d = details(
+        &host,
+        &staged.plugin,
+        &manifest,
+        "file",
+        staged.env_grants(),
+        ctx,
+    );
     if !args.yes {
         if !output::interactive() {
             return Err(Failure::new(
@@ -518,7 +596,23 @@ fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
         let mut err = std::io::stderr().lock();
         writeln!(err, "About to install this plugin:")?;
         print_details(&mut err, &d)?;
-        if let Some(existing) = store.get(&manifest.name) {
+        if staged.env_grants().is_empty() {
+            writeln!(
+                err,
+                "Installing it grants nothing: no environment variables, no files, no network."
+            )?;
+        } else {
+            writeln!(
+                err,
+                "Installing it lets it read these environment variables on every run: {}.",
+                name_list(staged.env_grants())
+            )?;
+            writeln!(
+                err,
+                "Nothing else: no other variables, no files, no network."
+            )?;
+        }
+        if let Some(existing) = &staged.replaces {
             writeln!(
                 err,
                 "This replaces the installed version {}.",
