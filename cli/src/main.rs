@@ -1,27 +1,52 @@
 //! The `gantry` binary: parses arguments, loads configuration, dispatches to a command
 //! module and turns the outcome into one line on stderr and a documented exit code.
 
-mod builtins;
+mod base;
 mod cli;
 mod commands;
-mod config;
-mod exit;
-mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::cli::Cli;
+use crate::base::Context;
+use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    output::init_color(cli.global.color);
-    let code = match commands::dispatch(cli) {
+    commands::completions::complete_if_asked();
+    let cli = cli::parse(base::plugin_summaries);
+    base::init_color(cli.global.color);
+    let code = match dispatch(cli) {
         Ok(code) => code,
-        Err(err) => exit::report(&err),
+        Err(err) => base::report(&err),
     };
     ExitCode::from(code)
+}
+
+/// Runs the command and returns gantry's exit code (or a plugin's, for plugin commands).
+fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    use crate::commands::*;
+    let command = match cli.command {
+        // Needs no configuration: it must work even when the config file is broken.
+        Command::Completions(args) => return completions::run(&args),
+        Command::GenerateMan(args) => return generate_man::run(&args),
+        command => command,
+    };
+    let global = cli.global;
+    let ctx = Context::new(
+        global.output,
+        global.verbose,
+        global.quiet,
+        global.config.as_deref(),
+    )?;
+    match command {
+        Command::Plugin(args) => plugin::run(args, &ctx),
+        Command::Scale(args) => scale::run(args, &ctx),
+        Command::Infer(args) => infer::run(args, &ctx),
+        Command::Forecast(args) => forecast::run(args, &ctx),
+        Command::Profile(args) => profile::run(args, &ctx),
+        Command::External(argv) => plugin::run_external(argv, &ctx),
+        Command::Completions(args) => completions::run(&args),
+        Command::GenerateMan(args) => generate_man::run(&args),
+    }
 }
 
 #[cfg(test)]
@@ -36,7 +61,7 @@ mod tests {
     #[test]
     fn exit_code_table_matches_readme() {
         let readme = include_str!("../../README.md");
-        for exit in crate::exit::Exit::ALL {
+        for exit in crate::base::Exit::ALL {
             let row = format!("| {} | `{}` |", exit.code(), exit.name());
             assert!(readme.contains(&row), "README exit-code table lacks: {row}");
         }

@@ -85,7 +85,7 @@ pub use error::{ErrorClass, PluginError};
 pub use grants::{Grants, guest_path};
 pub use host::{CommandIo, Host, Input, InterruptHandle, LogSink, Origin, Plugin, RunOptions};
 pub use install::{InstallOptions, Installed, PluginStore, ReservedNames, Staged};
-pub use limits::{LimitBreach, LimitOverrides, Limits, MAX_TABLE_ELEMENTS};
+pub use limits::{LimitBreach, LimitOverrides, Limits, MAX_TABLE_ELEMENTS, MIB};
 pub use manifest::{
     API_VERSION, GrantRequests, LimitRequests, MAX_DESCRIPTION_CHARS, MAX_LIST_ENTRIES,
     MAX_MANIFEST_BYTES, Manifest, ManifestError, ModuleScan, Provides, scan, valid_env_name,

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use crate::manifest::LimitRequests;
 
-const MIB: u64 = 1024 * 1024;
+/// One mebibyte, the unit of every memory limit and flag.
+pub const MIB: u64 = 1024 * 1024;
 
 /// The most table elements (function references) one table may hold. Real plugins need
 /// a few thousand; this bounds host memory spent on tables.

@@ -1,10 +1,16 @@
-//! `gantry completions SHELL`: prints a completion script. The scripts are also checked
-//! into `completions/`; a test regenerates them and fails when they differ.
+//! `gantry completions SHELL`: prints a completion script. The script asks `gantry`
+//! itself for candidates (`COMPLETE=SHELL gantry -- ARGS`), so installed plugins' names
+//! and commands complete too, and hidden commands never do. The scripts are also checked
+//! into `completions/` for packagers; a test regenerates them and fails when they differ.
 
 use clap::{Args, CommandFactory, ValueEnum};
-use clap_complete::Shell;
+use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
 
-use crate::cli::Cli;
+use crate::base;
+use crate::cli::{self, Cli};
+
+/// The environment variable the scripts set to ask for candidates.
+const VAR: &str = "COMPLETE";
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -23,13 +29,13 @@ pub enum CompletionShell {
 }
 
 impl CompletionShell {
-    fn clap_shell(self) -> Shell {
+    fn completer(self) -> &'static dyn EnvCompleter {
         match self {
-            CompletionShell::Bash => Shell::Bash,
-            CompletionShell::Zsh => Shell::Zsh,
-            CompletionShell::Fish => Shell::Fish,
-            CompletionShell::Powershell => Shell::PowerShell,
-            CompletionShell::Elvish => Shell::Elvish,
+            CompletionShell::Bash => &Bash,
+            CompletionShell::Zsh => &Zsh,
+            CompletionShell::Fish => &Fish,
+            CompletionShell::Powershell => &Powershell,
+            CompletionShell::Elvish => &Elvish,
         }
     }
 
@@ -48,7 +54,10 @@ impl CompletionShell {
 
 pub fn script(shell: CompletionShell) -> Vec<u8> {
     let mut out = Vec::new();
-    clap_complete::generate(shell.clap_shell(), &mut Cli::command(), "gantry", &mut out);
+    shell
+        .completer()
+        .write_registration(VAR, "gantry", "gantry", "gantry", &mut out)
+        .expect("writing to a Vec cannot fail");
     out
 }
 
@@ -58,6 +67,17 @@ pub fn run(args: &CompletionsArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// Answers a completion script's question and exits, when `COMPLETE` is set.
+pub fn complete_if_asked() {
+    clap_complete::CompleteEnv::with_factory(completion_command)
+        .var(VAR)
+        .complete();
+}
+
+/// gantry's commands and the plugins' commands.
+fn completion_command() -> clap::Command {
+    cli::with_plugin_commands(Cli::command(), base::plugin_summaries())
+}
 #[cfg(test)]
 mod tests {
     use super::*;

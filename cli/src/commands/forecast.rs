@@ -2,6 +2,7 @@
 //! forecaster on a series from a file, and how it would have done on that series' own
 //! last 20% against naive baselines. The work is in `gantry_forecast`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,10 +11,10 @@ use gantry_forecast::series::{self, Series};
 use gantry_forecast::{Backtest, ForecastError, Forecaster};
 use serde_json::json;
 
-use crate::commands::Context;
-use crate::commands::infer;
-use crate::commands::plugin;
-use crate::exit::{Exit, Failure};
+use crate::base::{
+    self, Context, Exit, Failure, INFERENCE_GUEST, LimitArgs, load_builtin, plugin_failure,
+    run_options,
+};
 
 #[derive(Debug, Args)]
 pub struct ForecastArgs {
@@ -28,11 +29,14 @@ pub struct ForecastArgs {
     /// Evaluate rolling-origin over the last 20% of the file, against baselines
     #[arg(long)]
     pub backtest: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 fn failure(err: ForecastError) -> anyhow::Error {
     match err {
-        ForecastError::Plugin(e) => plugin::failure(e),
+        ForecastError::Plugin(e) => plugin_failure(e),
         ForecastError::Answer(_) => Failure::new(Exit::PluginFault, err.to_string()).into(),
         ForecastError::Series(_) | ForecastError::Horizon(_) | ForecastError::TooShort { .. } => {
             Failure::new(Exit::Usage, err.to_string()).into()
@@ -42,12 +46,12 @@ fn failure(err: ForecastError) -> anyhow::Error {
 
 pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
     let series = series::load(&args.metrics).map_err(|e| failure(e.into()))?;
-    let host = plugin::host(ctx)?;
-    let guest = infer::load_guest(&host)?;
+    let host = base::host(ctx)?;
+    let guest = load_builtin(&host, INFERENCE_GUEST)?;
     let forecaster = Forecaster {
         host: &host,
         plugin: &guest,
-        opts: plugin::run_options(ctx),
+        opts: run_options(ctx, &args.limits),
     };
     let path = args.metrics.display().to_string();
     let about = json!({
@@ -58,6 +62,7 @@ pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
         "first_t": series.samples[0].t,
         "last_t": series.samples[series.samples.len() - 1].t,
     });
+    let mut out = ctx.out();
     if args.backtest {
         let result = forecaster
             .backtest(&series, &path, args.horizon)
@@ -65,9 +70,9 @@ pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
         if ctx.json() {
             let mut doc = serde_json::to_value(&result)?;
             doc["series"] = about;
-            println!("{doc}");
+            writeln!(out, "{doc}")?;
         } else {
-            print_backtest(&path, &series, &result);
+            print_backtest(&mut out, &path, &series, &result)?;
         }
     } else {
         let f = forecaster
@@ -77,23 +82,25 @@ pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
             let mut doc = serde_json::to_value(&f)?;
             doc["horizon_steps"] = json!(args.horizon);
             doc["series"] = about;
-            println!("{doc}");
+            writeln!(out, "{doc}")?;
         } else {
             let last = series.samples[series.samples.len() - 1];
-            println!("{}", describe(&path, &series));
-            println!(
+            writeln!(out, "{}", describe(&path, &series))?;
+            writeln!(
+                out,
                 "horizon   {} steps ({}) after {}",
                 args.horizon,
                 span(&series, args.horizon),
                 series::format_time(last.t)
-            );
-            println!("p50 peak  {}", number(f.p50_peak));
-            println!("p90 peak  {}", number(f.p90_peak));
-            println!("peak at   {}", series::format_time(f.peak_at));
-            println!(
+            )?;
+            writeln!(out, "p50 peak  {}", number(f.p50_peak))?;
+            writeln!(out, "p90 peak  {}", number(f.p90_peak))?;
+            writeln!(out, "peak at   {}", series::format_time(f.peak_at))?;
+            writeln!(
+                out,
                 "model     {} (read the last {} samples)",
                 f.model, f.window_used
-            );
+            )?;
         }
     }
     Ok(0)
@@ -129,68 +136,49 @@ fn number(x: f64) -> String {
     }
 }
 
-fn print_backtest(path: &str, series: &Series, result: &Backtest) {
-    println!("{}", describe(path, series));
-    println!(
+fn print_backtest(
+    out: &mut dyn Write,
+    path: &str,
+    series: &Series,
+    result: &Backtest,
+) -> std::io::Result<()> {
+    writeln!(out, "{}", describe(path, series))?;
+    writeln!(
+        out,
         "backtest  {} origins from {} (the last 20%), peak over the next {} steps ({})",
         result.points.len(),
         series::format_time(result.start_t),
         result.horizon_steps,
         span(series, result.horizon_steps)
+    )?;
+    writeln!(out)?;
+    let mut table = base::table::new(
+        [
+            "METHOD",
+            "P50 WAPE",
+            "P50 MAE",
+            "P90 UNDER",
+            "P90 OVER (MEAN)",
+        ],
+        &[1, 2, 3, 4],
     );
-    println!();
-    let header = [
-        "METHOD",
-        "P50 WAPE",
-        "P50 MAE",
-        "P90 UNDER",
-        "P90 OVER (MEAN)",
-    ];
-    let rows: Vec<[String; 5]> = result
-        .summary
-        .iter()
-        .map(|m| {
-            [
-                m.method.clone(),
-                format!("{:.1}%", m.wape * 100.0),
-                number(m.mae),
-                format!("{:.1}%", m.under_provisioning_rate * 100.0),
-                format!(
-                    "{} ({:.0}%)",
-                    number(m.over_provisioning_mean),
-                    m.over_provisioning_ratio * 100.0
-                ),
-            ]
-        })
-        .collect();
-    let widths: Vec<usize> = (0..5)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: [&str; 5]| {
-        let mut out = format!("{:w$}", cells[0], w = widths[0]);
-        for (cell, w) in cells.iter().zip(&widths).skip(1) {
-            out.push_str(&format!("  {cell:>w$}"));
-        }
-        println!("{}", out.trim_end());
-    };
-    line(header);
-    for r in &rows {
-        line([
-            r[0].as_str(),
-            r[1].as_str(),
-            r[2].as_str(),
-            r[3].as_str(),
-            r[4].as_str(),
+    for m in &result.summary {
+        table.add_row([
+            m.method.clone(),
+            format!("{:.1}%", m.wape * 100.0),
+            number(m.mae),
+            format!("{:.1}%", m.under_provisioning_rate * 100.0),
+            format!(
+                "{} ({:.0}%)",
+                number(m.over_provisioning_mean),
+                m.over_provisioning_ratio * 100.0
+            ),
         ]);
     }
-    println!();
-    println!(
+    writeln!(out, "{}", base::table::render(&table))?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "P90 UNDER: share of origins whose actual peak exceeded p90 (aim: 10%). Baselines' p90 = their forecast + the 90th percentile of their errors before the backtest."
-    );
+    )
 }

@@ -3,34 +3,20 @@
 //! guest can see, read-only.
 
 use std::path::PathBuf;
-use std::time::Duration;
+
+use std::io::Write as _;
 
 use anyhow::Context as _;
 use clap::Args;
 use gantry_plugins::{
-    CommandIo, Grants, Host, Input, LimitBreach, LimitOverrides, Plugin, PluginError, SharedBuffer,
-    Untrusted,
+    CommandIo, Grants, Input, LimitBreach, PluginError, SharedBuffer, Untrusted,
 };
 use serde_json::Value;
 
-use crate::builtins;
-use crate::commands::Context;
-use crate::commands::plugin;
-use crate::exit::{Exit, Failure};
-
-/// The built-in guest that runs models.
-pub const GUEST: &str = "inference";
-const MIB: u64 = 1024 * 1024;
-/// Loads the bundled inference guest, with the machine code shipped in the binary.
-pub fn load_guest(host: &Host) -> anyhow::Result<Plugin> {
-    let builtin = builtins::find(GUEST).ok_or_else(|| {
-        Failure::new(
-            Exit::Failure,
-            "this gantry was built without its inference guest",
-        )
-    })?;
-    builtin.load(host).map_err(plugin::failure)
-}
+use crate::base::{
+    self, Context, Exit, Failure, INFERENCE_GUEST, LimitArgs, load_builtin, plugin_failure,
+    run_options,
+};
 
 /// Values shown per output in the table; `-o json` prints them all.
 const SHOWN: usize = 8;
@@ -45,13 +31,8 @@ pub struct InferArgs {
     #[arg(short, long, value_name = "FILE.json")]
     pub input: PathBuf,
 
-    /// Linear memory limit in MiB [default: plugins.memory_mib, else 128]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65536))]
-    pub memory_mib: Option<u64>,
-
-    /// Wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]
-    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
-    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
@@ -77,15 +58,11 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
                 format!("{} is not a readable file", args.model.display()),
             )
         })?;
-    let guest_model = gantry_plugins::guest_path(&model).map_err(plugin::failure)?;
+    let guest_model = gantry_plugins::guest_path(&model).map_err(plugin_failure)?;
 
-    let host = plugin::host(ctx)?;
-    let guest = load_guest(&host)?;
-    let mut opts = plugin::run_options(ctx);
-    opts.overrides = LimitOverrides {
-        memory_bytes: args.memory_mib.map(|mib| mib * MIB),
-        deadline: args.timeout,
-    };
+    let host = base::host(ctx)?;
+    let guest = load_builtin(&host, INFERENCE_GUEST)?;
+    let mut opts = run_options(ctx, &args.limits);
     opts.grants = Grants {
         read_files: vec![model],
         ..Grants::default()
@@ -118,7 +95,7 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
                 ),
             )
             .into(),
-            other => plugin::failure(other),
+            other => plugin_failure(other),
         })?;
     let log = String::from_utf8_lossy(&stderr.contents()).into_owned();
     if code != 0 {
@@ -154,44 +131,28 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
             format!("the inference guest printed something that is not its outputs: {e}"),
         )
     })?;
+    let mut out = ctx.out();
     if ctx.json() {
-        println!("{}", Value::Object(outputs));
+        writeln!(out, "{}", Value::Object(outputs))?;
     } else {
-        print_table(&outputs);
+        writeln!(out, "{}", base::table::render(&outputs_table(&outputs)))?;
     }
     Ok(0)
 }
 
-fn print_table(outputs: &serde_json::Map<String, Value>) {
-    let rows: Vec<(String, String, String)> = outputs
-        .iter()
-        .map(|(name, t)| {
-            let shape = t["shape"].to_string();
-            let data = t["data"].as_array().map(Vec::as_slice).unwrap_or_default();
-            let mut values: Vec<String> = data.iter().take(SHOWN).map(short_number).collect();
-            if data.len() > SHOWN {
-                values.push(format!("… ({} values; -o json prints all)", data.len()));
-            }
-            // Output names come from the model file.
-            (Untrusted(name).to_string(), shape, values.join(", "))
-        })
-        .collect();
-    let w0 = rows
-        .iter()
-        .map(|r| r.0.len())
-        .max()
-        .unwrap_or(0)
-        .max("OUTPUT".len());
-    let w1 = rows
-        .iter()
-        .map(|r| r.1.len())
-        .max()
-        .unwrap_or(0)
-        .max("SHAPE".len());
-    println!("{:w0$}  {:w1$}  VALUES", "OUTPUT", "SHAPE");
-    for (name, shape, values) in rows {
-        println!("{name:w0$}  {shape:w1$}  {values}");
+fn outputs_table(outputs: &serde_json::Map<String, Value>) -> base::table::Table {
+    let mut table = base::table::new(["OUTPUT", "SHAPE", "VALUES"], &[]);
+    for (name, t) in outputs {
+        let data = t["data"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let mut values: Vec<String> = data.iter().take(SHOWN).map(short_number).collect();
+        if data.len() > SHOWN {
+            values.push(format!("… ({} values; -o json prints all)", data.len()));
+        }
+        // Output names come from the model file.
+        let name = Untrusted(name).to_string();
+        table.add_row([name, t["shape"].to_string(), values.join(", ")]);
     }
+    table
 }
 
 /// A number as people read it: f32 outputs (widened to f64 in JSON) at f32 precision.

@@ -2,31 +2,23 @@
 //! (`gantry NAME ARGS...`). The sandbox itself is `gantry_plugins`; this module turns
 //! flags and configuration into its options and its errors into exit codes.
 //!
-//! Other commands that run plugins (hooks) use [`host`], [`run_options`] and
-//! [`failure`] so that limits, caching and error reporting stay the same everywhere.
 
 use std::ffi::OsString;
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use gantry_plugins::{
-    CacheConfig, CacheOutcome, CommandIo, ErrorClass, Grants, Host, InstallOptions, LimitOverrides,
-    Limits, Manifest, Origin, Plugin, PluginError, PluginStore, ReservedNames, RunOptions,
-    Untrusted,
+    CacheOutcome, CommandIo, Grants, Host, InstallOptions, MIB, Manifest, Origin, Plugin,
+    PluginError, PluginStore, ReservedNames, RunOptions, Untrusted,
 };
 use serde::Serialize;
 
-use crate::builtins;
-use crate::commands::Context;
-use crate::exit::{Exit, Failure};
-use crate::output;
+use crate::base::{
+    self, Builtin, Context, Exit, Failure, LimitArgs, host, plugin_failure as failure, run_options,
+};
 
 mod scaffold;
-
-const MIB: u64 = 1024 * 1024;
 
 #[derive(Debug, Args)]
 pub struct PluginArgs {
@@ -45,11 +37,13 @@ pub enum PluginCommand {
     /// Show a plugin's manifest, checksum and effective limits
     Info {
         /// An installed or built-in plugin, or a .wasm file
+        #[arg(add = base::plugin_name_candidates())]
         plugin: String,
     },
     /// Remove an installed plugin
     Remove {
         /// The installed plugin's name
+        #[arg(add = base::plugin_name_candidates())]
         name: String,
     },
     /// Create a Rust plugin project in a new directory NAME
@@ -62,16 +56,11 @@ pub enum PluginCommand {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// An installed or built-in plugin's name, or a path to a .wasm file
-    #[arg(value_name = "NAME|FILE.wasm")]
+    #[arg(value_name = "NAME|FILE.wasm", add = base::plugin_name_candidates())]
     pub plugin: String,
 
-    /// Linear memory limit in MiB [default: plugins.memory_mib, else 128]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65536))]
-    pub memory_mib: Option<u64>,
-
-    /// Wall-clock deadline, e.g. 30s or 2m [default: plugins.timeout, else 10s]
-    #[arg(long, value_name = "DUR", value_parser = parse_timeout)]
-    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 
     /// Let the plugin read this directory (read-only; seen at its absolute path)
     #[arg(long = "grant-read", value_name = "DIR")]
@@ -81,8 +70,13 @@ pub struct RunArgs {
     #[arg(long = "env", value_name = "NAME")]
     pub env: Vec<String>,
 
-    /// Arguments for the plugin
-    #[arg(last = true, value_name = "ARGS")]
+    /// Arguments for the plugin: everything after its name that is not one of the options
+    /// above, and everything after `--`
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
     pub args: Vec<String>,
 }
 
@@ -103,14 +97,6 @@ pub struct InstallArgs {
     /// Replace an installed plugin of the same name
     #[arg(long)]
     pub replace: bool,
-}
-
-fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
-    if d.is_zero() {
-        return Err("the timeout must be positive".to_string());
-    }
-    Ok(d)
 }
 
 pub fn run(args: PluginArgs, ctx: &Context) -> anyhow::Result<u8> {
@@ -141,7 +127,7 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let host = host(ctx)?;
-    let opts = run_options(ctx);
+    let opts = run_options(ctx, &LimitArgs::default());
     let store = store()?;
     let installed = store.find_command(&command).map_err(failure)?;
     let plugin = match installed {
@@ -163,20 +149,6 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
     run_loaded(&host, &plugin, &args, opts)
 }
 
-/// The process's plugin host, caching compiled modules in the user cache dir (capped by
-/// `plugins.cache_mib`); its warnings go to stderr.
-pub fn host(ctx: &Context) -> anyhow::Result<Host> {
-    let cache = CacheConfig::default_location().map(|mut cache| {
-        if let Some(mib) = ctx.config.plugins.cache_mib {
-            cache.max_bytes = mib.saturating_mul(MIB);
-        }
-        cache
-    });
-    let mut host = Host::new(cache).map_err(failure)?;
-    host.on_warning(output::warn_line);
-    Ok(host)
-}
-
 fn store() -> anyhow::Result<PluginStore> {
     PluginStore::default_root()
         .map(PluginStore::new)
@@ -185,58 +157,6 @@ fn store() -> anyhow::Result<PluginStore> {
                 .hint("set GANTRY_PLUGIN_DIR to the directory to keep plugins in")
                 .into()
         })
-}
-
-/// Run options from the configuration's caps; plugin logs go to stderr with `-v`.
-pub fn run_options(ctx: &Context) -> RunOptions {
-    let config = &ctx.config.plugins;
-    let defaults = Limits::default();
-    let limits = Limits {
-        memory_bytes: config
-            .memory_mib
-            .map_or(defaults.memory_bytes, |mib| mib.saturating_mul(MIB)),
-        deadline: config.timeout.unwrap_or(defaults.deadline),
-        stdout_bytes: config
-            .stdout_mib
-            .map_or(defaults.stdout_bytes, |mib| mib.saturating_mul(MIB)),
-        stderr_bytes: config
-            .stderr_kib
-            .map_or(defaults.stderr_bytes, |kib| kib.saturating_mul(1024)),
-        module_bytes: config
-            .module_mib
-            .map_or(defaults.module_bytes, |mib| mib.saturating_mul(MIB)),
-    };
-    let log: Option<gantry_plugins::LogSink> = (ctx.verbose > 0)
-        .then(|| Arc::new(Mutex::new(std::io::stderr())) as gantry_plugins::LogSink);
-    RunOptions {
-        limits,
-        overrides: LimitOverrides::default(),
-        grants: Grants::default(),
-        log,
-    }
-}
-
-/// A plugin error as a documented exit code, with a hint where one helps.
-pub fn failure(err: PluginError) -> anyhow::Error {
-    let exit = match err.class() {
-        ErrorClass::Limit => Exit::PluginLimit,
-        ErrorClass::Fault => Exit::PluginFault,
-        ErrorClass::Interrupted => Exit::Interrupted,
-        ErrorClass::Usage => Exit::Usage,
-        ErrorClass::Other => Exit::Failure,
-    };
-    let hint = match &err {
-        PluginError::NotFound { .. } => Some(
-            "`gantry plugin list` shows installed and built-in plugins; pass a path to run a .wasm file",
-        ),
-        PluginError::Trap { .. } => Some("this is a bug in the plugin; run with -v to see its log"),
-        _ => None,
-    };
-    let failure = Failure::new(exit, err.to_string());
-    match hint {
-        Some(hint) => failure.hint(hint).into(),
-        None => failure.into(),
-    }
 }
 
 /// A plugin named on the command line: a path if it looks like one, else an installed
@@ -250,7 +170,7 @@ fn resolve(host: &Host, spec: &str, opts: &RunOptions) -> anyhow::Result<Plugin>
     if let Some(installed) = store.get(spec) {
         return store.load(host, &installed, opts).map_err(failure);
     }
-    if let Some(builtin) = builtins::find(spec) {
+    if let Some(builtin) = base::find_builtin(spec) {
         return builtin.load(host).map_err(failure);
     }
     Err(failure(PluginError::NotFound {
@@ -258,8 +178,8 @@ fn resolve(host: &Host, spec: &str, opts: &RunOptions) -> anyhow::Result<Plugin>
     }))
 }
 
-fn builtin_providing(command: &str) -> Option<&'static builtins::Builtin> {
-    builtins::all().iter().find(|b| {
+fn builtin_providing(command: &str) -> Option<&'static Builtin> {
+    base::builtins().iter().find(|b| {
         Manifest::embedded_in(b.wasm)
             .ok()
             .flatten()
@@ -269,11 +189,7 @@ fn builtin_providing(command: &str) -> Option<&'static builtins::Builtin> {
 
 fn run_plugin(args: RunArgs, ctx: &Context) -> anyhow::Result<u8> {
     let host = host(ctx)?;
-    let mut opts = run_options(ctx);
-    opts.overrides = LimitOverrides {
-        memory_bytes: args.memory_mib.map(|mib| mib * MIB),
-        deadline: args.timeout,
-    };
+    let mut opts = run_options(ctx, &args.limits);
     opts.grants = Grants {
         read_dirs: args.grant_read,
         read_files: Vec::new(),
@@ -327,7 +243,7 @@ impl<'a> Record<'a> {
 
 fn list(ctx: &Context) -> anyhow::Result<u8> {
     let installed = store()?.list().map_err(failure)?;
-    let builtin: Vec<Manifest> = builtins::all()
+    let builtin: Vec<Manifest> = base::builtins()
         .iter()
         .filter_map(|b| Manifest::embedded_in(b.wasm).ok().flatten())
         .collect();
@@ -343,58 +259,26 @@ fn list(ctx: &Context) -> anyhow::Result<u8> {
         writeln!(out)?;
         return Ok(0);
     }
-    let rows: Vec<[String; 5]> = records
-        .iter()
-        .map(|r| {
-            let mut provides = Vec::new();
-            if let Some(command) = r.command {
-                provides.push(format!("command {command}"));
-            }
-            provides.extend(r.hooks.iter().map(|h| format!("hook {h}")));
-            [
-                r.name.to_string(),
-                r.version.clone(),
-                r.source.to_string(),
-                provides.join(", "),
-                Untrusted(r.description.unwrap_or("")).to_string(),
-            ]
-        })
-        .collect();
-    print_table(
-        &mut out,
+    let mut table = base::table::new(
         ["NAME", "VERSION", "SOURCE", "PROVIDES", "DESCRIPTION"],
-        &rows,
-    )?;
+        &[],
+    );
+    for r in &records {
+        let mut provides = Vec::new();
+        if let Some(command) = r.command {
+            provides.push(format!("command {command}"));
+        }
+        provides.extend(r.hooks.iter().map(|h| format!("hook {h}")));
+        table.add_row([
+            r.name.to_string(),
+            r.version.clone(),
+            r.source.to_string(),
+            provides.join(", "),
+            Untrusted(r.description.unwrap_or("")).to_string(),
+        ]);
+    }
+    writeln!(out, "{}", base::table::render(&table))?;
     Ok(0)
-}
-
-fn print_table(
-    out: &mut impl std::io::Write,
-    header: [&str; 5],
-    rows: &[[String; 5]],
-) -> std::io::Result<()> {
-    let mut widths = header.map(str::len);
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: [&str; 5]| {
-        let mut text = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                text.push_str(cell);
-            } else {
-                text.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        text.trim_end().to_string()
-    };
-    writeln!(out, "{}", line(header))?;
-    for row in rows {
-        writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Serialize)]
@@ -426,7 +310,7 @@ fn details<'a>(
         Origin::File(path) => Some(path.as_path()),
         Origin::BuiltIn(_) => None,
     };
-    let limits = host.effective_limits(plugin, &run_options(ctx));
+    let limits = host.effective_limits(plugin, &run_options(ctx, &LimitArgs::default()));
     Details {
         record: Record::new(manifest, source, path),
         sha256: plugin.sha256(),
@@ -504,7 +388,7 @@ fn name_list(names: &[String]) -> String {
 
 fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {
     let host = host(ctx)?;
-    let plugin = resolve(&host, spec, &run_options(ctx))?;
+    let plugin = resolve(&host, spec, &run_options(ctx, &LimitArgs::default()))?;
     let Some(manifest) = plugin.manifest() else {
         return Err(failure(PluginError::NoManifest {
             origin: plugin.origin().to_string(),
@@ -544,7 +428,7 @@ fn reserved_names() -> ReservedNames {
         }
     }
     reserved.reserve("help", "a gantry command");
-    for builtin in builtins::all() {
+    for builtin in base::builtins() {
         reserved.reserve(builtin.name, "a built-in plugin");
         if let Some(command) = Manifest::embedded_in(builtin.wasm)
             .ok()
@@ -570,7 +454,7 @@ fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
         replace: args.replace,
     };
     let staged = store
-        .stage(&host, &args.path, &options, &run_options(ctx))
+        .stage(&host, &args.path, &options, &run_options(ctx, &LimitArgs::default()))
         .map_err(failure)?;
     let manifest = staged.manifest.clone();
     let d = details(
@@ -582,7 +466,7 @@ fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
         ctx,
     );
     if !args.yes {
-        if !output::interactive() {
+        if !base::interactive() {
             return Err(Failure::new(
                 Exit::Refused,
                 format!(
@@ -619,11 +503,8 @@ fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
                 existing.manifest.version
             )?;
         }
-        write!(err, "Install `{}`? [y/N] ", manifest.name)?;
-        err.flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        drop(err);
+        if !base::confirm(&format!("Install `{}`?", manifest.name))? {
             return Err(Failure::new(Exit::Refused, "not installed: declined").into());
         }
     }
@@ -654,7 +535,7 @@ fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
 
 fn remove(name: &str, ctx: &Context) -> anyhow::Result<u8> {
     let store = store()?;
-    if store.get(name).is_none() && builtins::find(name).is_some() {
+    if store.get(name).is_none() && base::find_builtin(name).is_some() {
         return Err(Failure::new(
             Exit::Usage,
             format!("`{name}` is built into gantry and cannot be removed"),

@@ -13,8 +13,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use gantry_profile::{FetchOptions, Profile, ProfileType, Source, TopOptions};
 
-use crate::commands::Context;
-use crate::exit::{Exit, Failure};
+use crate::base::{self, Context, Exit, Failure};
 
 #[derive(Debug, Args)]
 pub struct ProfileArgs {
@@ -194,7 +193,7 @@ pub fn run(args: ProfileArgs, ctx: &Context) -> anyhow::Result<u8> {
 fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         let _held = gantry_profile::atomic::remove_pending();
-        crate::output::error_line("interrupted", None);
+        base::error_line("interrupted", None);
         std::process::exit(i32::from(Exit::Interrupted.code()));
     });
 }

@@ -16,9 +16,7 @@ use gantry_scale::{
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::commands::Context;
-use crate::exit::{Exit, Failure};
-use crate::output;
+use crate::base::{self, Context, Exit, Failure};
 
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
@@ -162,8 +160,8 @@ async fn run_async(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
         let done = gantry_scale::scale::apply(&conn, plan, &preconditions, dry_run)
             .await
             .map_err(failure)?;
-        if !ctx.json() && !ctx.quiet {
-            report_applied(&done, dry_run);
+        if !ctx.json() {
+            report_applied(&mut ctx.out(), &done, dry_run)?;
         }
         applied.push(done);
     }
@@ -185,13 +183,15 @@ async fn run_async(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
         view.finish();
         let results = results.map_err(failure)?;
         let timed_out = results.iter().any(|w| w.outcome == Outcome::TimedOut);
-        if !ctx.json() && !ctx.quiet {
+        if !ctx.json() {
+            let mut out = ctx.out();
             for (name, w) in names.iter().zip(&results) {
                 if w.outcome == Outcome::Complete {
-                    println!(
+                    writeln!(
+                        out,
                         "{name} complete: {}/{} ready ({:.1} s)",
                         w.progress.ready, w.progress.desired, w.seconds
-                    );
+                    )?;
                 }
             }
         }
@@ -232,7 +232,7 @@ fn confirm(plans: &[Plan]) -> anyhow::Result<()> {
     if risks.is_empty() {
         return Ok(());
     }
-    if !output::interactive() {
+    if !base::interactive() {
         return Err(Failure::new(
             Exit::Refused,
             format!(
@@ -244,25 +244,21 @@ fn confirm(plans: &[Plan]) -> anyhow::Result<()> {
         .into());
     }
     let prompt = format!("{}. Continue?", risks.join("; "));
-    let yes = dialoguer::Confirm::new()
-        .with_prompt(prompt)
-        .default(false)
-        .interact()
-        .context("reading the confirmation")?;
-    if yes {
+    if base::confirm(&prompt)? {
         Ok(())
     } else {
         Err(Failure::new(Exit::Refused, "declined: nothing was changed").into())
     }
 }
 
-fn report_applied(done: &Applied, dry_run: DryRun) {
+fn report_applied(out: &mut dyn Write, done: &Applied, dry_run: DryRun) -> std::io::Result<()> {
     let target = &done.plan.target;
     match dry_run {
         DryRun::None if done.plan.before == done.after => {
-            println!("{target} unchanged at {} replicas", done.after);
+            writeln!(out, "{target} unchanged at {} replicas", done.after)
         }
-        DryRun::None => println!(
+        DryRun::None => writeln!(
+            out,
             "{target} scaled from {} to {} replicas",
             done.plan.before, done.after
         ),
@@ -272,12 +268,12 @@ fn report_applied(done: &Applied, dry_run: DryRun) {
             } else {
                 "server"
             };
-            println!("{target} (dry run: {mode})");
+            writeln!(out, "{target} (dry run: {mode})")?;
             if done.plan.before == done.after {
-                println!("   spec.replicas: {}", done.after);
+                writeln!(out, "   spec.replicas: {}", done.after)
             } else {
-                println!("-  spec.replicas: {}", done.plan.before);
-                println!("+  spec.replicas: {}", done.after);
+                writeln!(out, "-  spec.replicas: {}", done.plan.before)?;
+                writeln!(out, "+  spec.replicas: {}", done.after)
             }
         }
     }
@@ -411,7 +407,7 @@ impl WaitView {
                             Some((multi, _)) => {
                                 let _ = multi.println(format!("warning: {line}"));
                             }
-                            None => output::warn_line(&line),
+                            None => base::warn_line(&line),
                         }
                     }
                 }

@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 
 use gantry_plugins::valid_name;
 
-use crate::commands::Context;
-use crate::exit::{Exit, Failure};
+use crate::base::{Context, Exit, Failure};
 
 /// Where the SDK comes from: gantry's repository, unless `GANTRY_SDK_PATH` names a local
 /// checkout of `wasm-guest/sdk` (for offline work and for gantry's own tests).

@@ -28,6 +28,9 @@ impl Builtin {
     }
 }
 
+/// The built-in guest that runs ONNX models, the bundled forecaster's among them.
+pub const INFERENCE_GUEST: &str = "inference";
+
 static BUILTINS: &[Builtin] = include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 
 /// Every built-in plugin, in a stable order.

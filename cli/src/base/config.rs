@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::exit::{Exit, Failure};
+use super::exit::{Exit, Failure};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

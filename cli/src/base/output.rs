@@ -5,7 +5,22 @@ use std::io::{IsTerminal, Write};
 use anstream::ColorChoice as StreamChoice;
 use anstyle::{AnsiColor, Style};
 
-use crate::cli::ColorChoice;
+use clap::ValueEnum;
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `-o`: tables for people, JSON with a stable schema for machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
 
 /// Applies `--color` to every anstream writer. `auto` honours `NO_COLOR`, `CLICOLOR_FORCE`
 /// and whether the stream is a terminal (anstream's own rules).
@@ -40,4 +55,15 @@ pub fn error_line(message: &str, hint: Option<&str>) {
 
 pub fn warn_line(message: &str) {
     let _ = writeln!(anstream::stderr(), "{WARN}warning:{WARN:#} {message}");
+}
+
+/// Asks a yes/no question on the terminal (default no). Callers check [`interactive`]
+/// first and refuse without a terminal.
+pub fn confirm(prompt: &str) -> anyhow::Result<bool> {
+    use anyhow::Context as _;
+    dialoguer::Confirm::new()
+        .with_prompt(prompt)
+        .default(false)
+        .interact()
+        .context("reading the confirmation")
 }

@@ -102,7 +102,12 @@ impl std::error::Error for Failure {}
 ///
 /// The message is the error's context chain on one line, outermost first, so that
 /// "reading config.toml: expected `=`" reads as one sentence.
+/// A closed stdout (`gantry ... | head`) ends the command quietly with success, as
+/// ripgrep does: the reader has all it wanted.
 pub fn report(err: &anyhow::Error) -> u8 {
+    if is_broken_pipe(err) {
+        return Exit::Success.code();
+    }
     let failure = err.chain().find_map(|e| e.downcast_ref::<Failure>());
     let exit = failure.map_or(Exit::Failure, |f| f.exit);
     let message = err
@@ -110,6 +115,20 @@ pub fn report(err: &anyhow::Error) -> u8 {
         .map(|e| e.to_string().replace('\n', " "))
         .collect::<Vec<_>>()
         .join(": ");
-    crate::output::error_line(&message, failure.and_then(|f| f.hint.as_deref()));
+    super::output::error_line(&message, failure.and_then(|f| f.hint.as_deref()));
     exit.code()
+}
+
+/// Whether the error is a write to a pipe whose reader has gone.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        let kind = e
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                e.downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            });
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -1,0 +1,70 @@
+//! What every command module builds on: the context a command runs in, the plugin host
+//! and its run options, the error-to-exit mapping, terminal output and the one table
+//! renderer. Command modules import this module and their own library crate, and
+//! nothing else of the CLI crate, so no command depends on another.
+
+mod builtins;
+mod config;
+mod exit;
+mod output;
+mod sandbox;
+pub mod table;
+
+pub use builtins::{Builtin, INFERENCE_GUEST};
+pub use config::Config;
+pub use exit::{Exit, Failure, report};
+pub use output::{
+    ColorChoice, OutputFormat, confirm, error_line, init_color, interactive, warn_line,
+};
+pub use sandbox::{
+    LimitArgs, PluginSummary, host, load_builtin, plugin_failure, plugin_name_candidates,
+    plugin_summaries, run_options,
+};
+
+/// Every built-in plugin, in a stable order.
+pub fn builtins() -> &'static [Builtin] {
+    builtins::all()
+}
+
+/// The built-in plugin called `name`, if there is one.
+pub fn find_builtin(name: &str) -> Option<&'static Builtin> {
+    builtins::find(name)
+}
+
+/// What every command may read besides its own arguments.
+pub struct Context {
+    pub output: OutputFormat,
+    pub verbose: u8,
+    pub quiet: bool,
+    pub config: Config,
+}
+
+impl Context {
+    /// Reads the configuration (`--config FILE`, else the default file if it exists).
+    pub fn new(
+        output: OutputFormat,
+        verbose: u8,
+        quiet: bool,
+        config: Option<&std::path::Path>,
+    ) -> anyhow::Result<Self> {
+        Ok(Context {
+            output,
+            verbose,
+            quiet,
+            config: config::load(config)?,
+        })
+    }
+
+    pub fn json(&self) -> bool {
+        self.output == OutputFormat::Json
+    }
+
+    /// Where results go: stdout, or nowhere with `-q` (errors still reach stderr).
+    pub fn out(&self) -> Box<dyn std::io::Write> {
+        if self.quiet {
+            Box::new(std::io::sink())
+        } else {
+            Box::new(std::io::stdout().lock())
+        }
+    }
+}
