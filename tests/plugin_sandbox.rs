@@ -1132,22 +1132,29 @@ fn compiling_is_bounded_by_the_deadline() {
     }
 }
 
-/// A module of about `data_mib` MiB: a memory of that size and one data segment filling
-/// it.
-fn big_data_module(data_mib: usize) -> Vec<u8> {
+/// Writes a module of about `data_mib` MiB to `path`: a memory of that size and one data
+/// segment filling it. The data is streamed to the file, so that this test process stays
+/// small (a child forked from a large process would start with its RSS).
+fn big_data_module(path: &Path, data_mib: usize) {
+    use std::io::Write as _;
     let pages = data_mib * 16;
     let data_len = data_mib << 20;
     let mut wasm = wat::parse_str(format!(
         r#"(module (memory (export "memory") {pages}) (func (export "_start")))"#
     ))
     .unwrap();
-    let mut section = vec![1, 0, 0x41, 0, 0x0b]; // one active segment at i32.const 0
-    leb128_into(data_len, &mut section);
-    section.resize(section.len() + data_len, 0x61);
+    let mut segment = vec![1, 0, 0x41, 0, 0x0b]; // one active segment at i32.const 0
+    leb128_into(data_len, &mut segment);
     wasm.push(11); // the data section
-    leb128_into(section.len(), &mut wasm);
-    wasm.extend(section);
-    wasm
+    leb128_into(segment.len() + data_len, &mut wasm);
+    wasm.extend(segment);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    file.write_all(&wasm).unwrap();
+    let chunk = vec![0x61; 1 << 20];
+    for _ in 0..data_mib {
+        file.write_all(&chunk).unwrap();
+    }
+    file.flush().unwrap();
 }
 
 fn leb128_into(mut value: usize, out: &mut Vec<u8>) {
@@ -1165,7 +1172,8 @@ fn leb128_into(mut value: usize, out: &mut Vec<u8>) {
 #[test]
 fn huge_modules_and_data_are_refused_before_they_cost_memory() {
     let sb = Sandbox::new();
-    let wasm = sb.file("big.wasm", big_data_module(80));
+    let wasm = sb.path("big.wasm");
+    big_data_module(&wasm, 80);
     let path = wasm.to_str().unwrap();
     let run = sb.run(&["plugin", "run", path]);
     assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
@@ -1192,11 +1200,33 @@ fn huge_modules_and_data_are_refused_before_they_cost_memory() {
     assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
     assert!(
         run.error_line()
-            .contains("hit its memory limit of 32 MiB (it asked for 80 MiB)"),
+            .contains("hit its memory limit of 32 MiB (it asked for 80.0 MiB)"),
         "{}",
         run.stderr
     );
     assert_within(&run, Duration::from_secs(3));
+
+    // 400 MiB of data under the default 128 MiB memory limit: refused from its section
+    // headers, before the file is read (reading it would cost 400 MiB, over 2x the
+    // limit; `run` checks every gantry's peak RSS).
+    let huge = sb.path("huge.wasm");
+    big_data_module(&huge, 400);
+    let config = sb.file("config.toml", "[plugins]\nmodule_mib = 512\n");
+    let run = sb.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "plugin",
+        "run",
+        huge.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
+    assert!(
+        run.error_line()
+            .contains("hit its memory limit of 128 MiB (it asked for 400.0 MiB)"),
+        "{}",
+        run.stderr
+    );
+    assert_within(&run, Duration::from_secs(2));
 }
 
 #[cfg(target_os = "linux")]

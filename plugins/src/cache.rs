@@ -39,6 +39,7 @@
 use std::hash::{Hash, Hasher};
 use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
@@ -134,21 +135,30 @@ impl ModuleCache {
     }
 
     /// The compiled module for `bytes`, from the cache when a valid, trusted entry
-    /// exists.
+    /// exists. The module's bytes are let go as soon as they are no longer needed, so
+    /// that a module with large data segments is held at most twice at any time (its
+    /// bytes or its cache entry, and its compiled form) rather than three times.
     pub(crate) fn load_or_compile(
         &self,
         engine: &Engine,
-        bytes: &[u8],
+        bytes: Arc<Vec<u8>>,
         module_sha: &[u8; 32],
     ) -> wasmtime::Result<(Module, CacheOutcome)> {
         if let Err(why) = self.check_dir() {
-            return Ok((Module::new(engine, bytes)?, CacheOutcome::Untrusted(why)));
+            let (module, _) = compile(engine, bytes)?;
+            return Ok((module, CacheOutcome::Untrusted(why)));
         }
         let path = self.entry_path(module_sha);
         let outcome = match self.read_entry(&path) {
             Ok(None) => CacheOutcome::Miss,
-            Ok(Some((file, entry))) => match trusted(engine, &entry, module_sha) {
-                Ok(module) => {
+            Ok(Some((file, entry))) => match trusted_payload(&entry, module_sha) {
+                Ok(payload) => {
+                    drop(bytes);
+                    let module = deserialize(engine, payload).inspect_err(|_| {
+                        // Checked, yet refused by this wasmtime (a cache shared with a
+                        // machine of another CPU): the next run compiles afresh.
+                        let _ = std::fs::remove_file(&path);
+                    })?;
                     // Marks it recently used; an entry we cannot touch is merely evicted
                     // sooner.
                     let _ = file.set_modified(SystemTime::now());
@@ -158,11 +168,10 @@ impl ModuleCache {
             },
             Err(why) => self.discard(&path, why),
         };
-        let module = Module::new(engine, bytes)?;
+        let (module, serialized) = compile(engine, bytes)?;
         // A cache that cannot be written (read-only home, full disk) costs speed, not
         // correctness: the run goes on with the freshly compiled module.
-        if let Ok(serialized) = module.serialize()
-            && (serialized.len() + EntryHeader::LEN) as u64 <= self.max_bytes
+        if (serialized.len() + EntryHeader::LEN) as u64 <= self.max_bytes
             && self.store(&path, module_sha, &serialized).is_ok()
         {
             self.evict_beyond_cap(&path);
@@ -315,23 +324,37 @@ impl EntryHeader {
     }
 }
 
-/// Checks an entry's header and deserializes it, or says why it is not trusted.
-fn trusted(engine: &Engine, entry: &[u8], module_sha: &[u8; 32]) -> Result<Module, String> {
+/// Compiles a module, letting go of its bytes before its machine code is loaded;
+/// returns the module and its serialized form, ready for the cache.
+pub(crate) fn compile(engine: &Engine, bytes: Arc<Vec<u8>>) -> wasmtime::Result<(Module, Vec<u8>)> {
+    let serialized = engine.precompile_module(&bytes)?;
+    drop(bytes);
+    // SAFETY: `serialized` is what this engine's `precompile_module` produced just now.
+    let module = unsafe { Module::deserialize(engine, &serialized) }?;
+    Ok((module, serialized))
+}
+
+/// Checks an entry's header and returns its payload, or says why it is not trusted.
+fn trusted_payload<'e>(entry: &'e [u8], module_sha: &[u8; 32]) -> Result<&'e [u8], String> {
     let (header, payload) = EntryHeader::parse(entry)?;
     if &header.module_sha256 != module_sha {
         return Err("the entry belongs to another module".to_string());
     }
+    Ok(payload)
+}
+
+/// Loads the machine code of a trusted entry's payload (see [`trusted_payload`]).
+fn deserialize(engine: &Engine, payload: &[u8]) -> wasmtime::Result<Module> {
     // SAFETY: `Module::deserialize` trusts its input to be `Module::serialize` output
     // from a compatible engine, because it maps it as executable code. This entry is a
     // regular file owned by the current user in a folder owned by the current user,
     // neither writable by anyone else (`read_entry`, `check_dir`), so it was written by
     // this user; its payload has the SHA-256 recorded when gantry wrote it from
-    // `Module::serialize`, for this module, under a fingerprint of this engine's
+    // `Engine::precompile_module`, for this module, under a fingerprint of this engine's
     // version and configuration (and wasmtime checks its own version and settings
     // again). What remains is the user's own account forging an entry, which could as
     // well replace the gantry binary.
     unsafe { Module::deserialize(engine, payload) }
-        .map_err(|e| format!("wasmtime refused the entry: {e}"))
 }
 
 /// Whether `e` says the path does not exist (or cannot, being under a file).
@@ -424,11 +447,15 @@ mod tests {
     #[test]
     fn miss_then_hit() {
         let (_dir, engine, cache, bytes, sha) = setup();
-        let (module, outcome) = cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        let (module, outcome) = cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         assert_eq!(outcome, CacheOutcome::Miss);
         assert_eq!(call_f(&engine, &module), 7);
         assert!(cache.entry_path(&sha).is_file());
-        let (module, outcome) = cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        let (module, outcome) = cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         assert_eq!(outcome, CacheOutcome::Hit);
         assert_eq!(call_f(&engine, &module), 7);
         // Only the entry is left, no temporary files.
@@ -437,18 +464,24 @@ mod tests {
 
     fn rebuilt_after(damage: impl Fn(&mut Vec<u8>), expected: &str) {
         let (_dir, engine, cache, bytes, sha) = setup();
-        cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         let path = cache.entry_path(&sha);
         let mut entry = std::fs::read(&path).unwrap();
         damage(&mut entry);
         std::fs::write(&path, &entry).unwrap();
-        let (module, outcome) = cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        let (module, outcome) = cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         match outcome {
             CacheOutcome::Rebuilt(why) => assert!(why.contains(expected), "{why}"),
             other => panic!("expected a rebuild, got {other:?}"),
         }
         assert_eq!(call_f(&engine, &module), 7);
-        let (_, outcome) = cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        let (_, outcome) = cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         assert_eq!(outcome, CacheOutcome::Hit, "the rebuilt entry is valid");
     }
 
@@ -491,7 +524,9 @@ mod tests {
         let blocker = dir.path().join("file");
         std::fs::write(&blocker, b"").unwrap();
         let cache = ModuleCache::new(CacheConfig::new(blocker.join("modules")), &engine);
-        let (module, outcome) = cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        let (module, outcome) = cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         assert_eq!(outcome, CacheOutcome::Miss);
         assert_eq!(call_f(&engine, &module), 7);
     }
@@ -535,10 +570,14 @@ mod tests {
     #[test]
     fn a_folder_others_can_write_is_neither_read_nor_written() {
         let (_dir, engine, cache, bytes, sha) = setup();
-        cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         let planted = std::fs::read(cache.entry_path(&sha)).unwrap();
         chmod(cache.dir(), 0o777);
-        let (module, outcome) = cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        let (module, outcome) = cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         match outcome {
             CacheOutcome::Untrusted(why) => assert!(why.contains("mode 0777"), "{why}"),
             other => panic!("expected an untrusted cache, got {other:?}"),
@@ -546,7 +585,9 @@ mod tests {
         assert_eq!(call_f(&engine, &module), 7);
         assert_eq!(std::fs::read(cache.entry_path(&sha)).unwrap(), planted);
         chmod(cache.dir(), 0o700);
-        let (_, outcome) = cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        let (_, outcome) = cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         assert_eq!(outcome, CacheOutcome::Hit);
     }
 
@@ -569,7 +610,9 @@ mod tests {
             PathBuf::from("/usr")
         };
         let cache = ModuleCache::new(CacheConfig::new(folder.clone()), &engine);
-        let (_, outcome) = cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        let (_, outcome) = cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         match outcome {
             CacheOutcome::Untrusted(why) => assert!(why.contains("not by you"), "{why}"),
             other => panic!("expected an untrusted cache, got {other:?}"),
@@ -594,14 +637,20 @@ mod tests {
     #[cfg(unix)]
     fn rebuilt_after_file(damage: impl Fn(&Path), expected: &str) {
         let (_dir, engine, cache, bytes, sha) = setup();
-        cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         damage(&cache.entry_path(&sha));
-        let (_, outcome) = cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        let (_, outcome) = cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         match outcome {
             CacheOutcome::Rebuilt(why) => assert!(why.contains(expected), "{why}"),
             other => panic!("expected a rebuild, got {other:?}"),
         }
-        let (_, outcome) = cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        let (_, outcome) = cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         assert_eq!(outcome, CacheOutcome::Hit);
     }
 
@@ -621,7 +670,7 @@ mod tests {
         let modules: Vec<Vec<u8>> = (0..4).map(distinct_module).collect();
         let shas: Vec<[u8; 32]> = modules.iter().map(|m| sha256(m)).collect();
         unbounded
-            .load_or_compile(&engine, &modules[0], &shas[0])
+            .load_or_compile(&engine, Arc::new(modules[0].clone()), &shas[0])
             .unwrap();
         let entry_len = std::fs::metadata(unbounded.entry_path(&shas[0]))
             .unwrap()
@@ -637,7 +686,7 @@ mod tests {
         let old = SystemTime::now() - std::time::Duration::from_secs(3600);
         for i in 1..3 {
             cache
-                .load_or_compile(&engine, &modules[i], &shas[i])
+                .load_or_compile(&engine, Arc::new(modules[i].clone()), &shas[i])
                 .unwrap();
             let entry = std::fs::File::options()
                 .write(true)
@@ -654,11 +703,11 @@ mod tests {
         first.set_modified(old).unwrap();
         // Using module 0 makes module 1 the least recently used.
         let (_, outcome) = cache
-            .load_or_compile(&engine, &modules[0], &shas[0])
+            .load_or_compile(&engine, Arc::new(modules[0].clone()), &shas[0])
             .unwrap();
         assert_eq!(outcome, CacheOutcome::Hit);
         cache
-            .load_or_compile(&engine, &modules[3], &shas[3])
+            .load_or_compile(&engine, Arc::new(modules[3].clone()), &shas[3])
             .unwrap();
         let kept: Vec<bool> = shas.iter().map(|s| cache.entry_path(s).exists()).collect();
         assert_eq!(kept, [true, false, true, true]);
@@ -674,7 +723,9 @@ mod tests {
             },
             &engine,
         );
-        let (module, outcome) = cache.load_or_compile(&engine, &bytes, &sha).unwrap();
+        let (module, outcome) = cache
+            .load_or_compile(&engine, Arc::new(bytes.clone()), &sha)
+            .unwrap();
         assert_eq!(outcome, CacheOutcome::Miss);
         assert_eq!(call_f(&engine, &module), 7);
         assert!(!cache.entry_path(&sha).exists());

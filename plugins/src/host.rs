@@ -3,7 +3,7 @@
 //! running them as commands or hooks under [`Limits`] and [`Grants`].
 
 use std::fmt;
-use std::io::{IsTerminal as _, Read as _, Write};
+use std::io::{IsTerminal as _, Read as _, Seek as _, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -131,13 +131,21 @@ pub(crate) struct Inspected {
     data_bytes: u64,
 }
 
-/// Reads a module of at most `max_bytes`, and `NAME.toml` beside it if there is one.
+/// Room for the segment headers in a data section: a section larger than the memory
+/// limit by more than this cannot hold data that fits in it.
+const DATA_SECTION_HEADERS: u64 = 1 << 20;
+
+/// Reads a module within `limits`, and `NAME.toml` beside it if there is one. A module
+/// larger than [`Limits::module_bytes`], or whose data section is larger than
+/// [`Limits::memory_bytes`] (plus room for segment headers), is refused before it is
+/// read, so that such a module costs no memory.
 pub(crate) fn read_plugin_files(
     path: &Path,
-    max_bytes: u64,
+    limits: &Limits,
 ) -> Result<(Vec<u8>, Option<String>), PluginError> {
+    let max_bytes = limits.module_bytes;
     let read_error = |e| PluginError::io(format!("reading {}", path.display()), e);
-    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
     let too_large = |module_bytes: u64| PluginError::Limit {
         plugin: file_stem(path),
         breach: LimitBreach::ModuleSize {
@@ -149,6 +157,18 @@ pub(crate) fn read_plugin_files(
     if announced > max_bytes {
         return Err(too_large(announced));
     }
+    if let Some(data_section) = data_section_len(&mut file).map_err(read_error)?
+        && data_section > limits.memory_bytes.saturating_add(DATA_SECTION_HEADERS)
+    {
+        return Err(PluginError::Limit {
+            plugin: file_stem(path),
+            breach: LimitBreach::Memory {
+                limit_bytes: limits.memory_bytes,
+                requested_bytes: data_section,
+            },
+        });
+    }
+    file.rewind().map_err(read_error)?;
     let mut bytes = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
     // One byte more than allowed tells a file that grew since its size was read.
     file.take(max_bytes.saturating_add(1))
@@ -177,6 +197,47 @@ pub(crate) fn read_plugin_files(
         }
     };
     Ok((bytes, sidecar))
+}
+
+/// The size of a module's data section, found by walking the section headers and
+/// seeking over their contents; `None` when it has none, or when the file is not a
+/// well-formed module (compiling it reports that precisely).
+fn data_section_len(file: &mut std::fs::File) -> std::io::Result<Option<u64>> {
+    const DATA_SECTION: u8 = 11;
+    let mut reader = std::io::BufReader::with_capacity(64, file);
+    let mut preamble = [0u8; 8];
+    if reader.read_exact(&mut preamble).is_err() || &preamble[..4] != b"\0asm" {
+        return Ok(None);
+    }
+    loop {
+        let mut id = [0u8; 1];
+        if reader.read(&mut id)? == 0 {
+            return Ok(None);
+        }
+        let Some(len) = read_leb_u32(&mut reader)? else {
+            return Ok(None);
+        };
+        if id[0] == DATA_SECTION {
+            return Ok(Some(u64::from(len)));
+        }
+        reader.seek_relative(i64::from(len))?;
+    }
+}
+
+/// An unsigned LEB128 number of at most 32 bits, or `None` if it is malformed or cut.
+fn read_leb_u32(reader: &mut impl std::io::Read) -> std::io::Result<Option<u32>> {
+    let mut value: u64 = 0;
+    for shift in (0..35).step_by(7) {
+        let mut byte = [0u8; 1];
+        if reader.read(&mut byte)? == 0 {
+            return Ok(None);
+        }
+        value |= u64::from(byte[0] & 0x7f) << shift;
+        if byte[0] & 0x80 == 0 {
+            return Ok(u32::try_from(value).ok());
+        }
+    }
+    Ok(None)
 }
 
 /// A file's stem, for naming a module that has no manifest.
@@ -371,7 +432,7 @@ impl Host {
     /// deadline. The plugin gets no environment variables beyond the run's grants.
     pub fn load_file(&self, path: &Path, opts: &RunOptions) -> Result<Plugin, PluginError> {
         let limits = load_limits(opts);
-        let (bytes, sidecar) = read_plugin_files(path, limits.module_bytes)?;
+        let (bytes, sidecar) = read_plugin_files(path, &limits)?;
         let inspected = inspect(bytes, sidecar, Origin::File(path.to_path_buf()))?;
         self.compile(inspected, Some(&limits), None, Vec::new())
     }
@@ -449,7 +510,7 @@ impl Host {
                 self.compile_bounded(&name, &origin, bytes, module_sha256, limits.deadline)?
             }
             (None, None) => {
-                compile_module(&self.engine, self.cache.as_ref(), &bytes, &module_sha256)
+                compile_module(&self.engine, self.cache.as_ref(), bytes, &module_sha256)
                     .map_err(|e| invalid(root_message(&e)))?
             }
         };
@@ -516,7 +577,7 @@ impl Host {
             .name(format!("compile-{name}"))
             .stack_size(RUN_THREAD_STACK)
             .spawn(move || {
-                let _ = tx.send(compile_module(&engine, cache.as_ref(), &bytes, &module_sha));
+                let _ = tx.send(compile_module(&engine, cache.as_ref(), bytes, &module_sha));
             })
             .map_err(|e| PluginError::io("starting the compiler thread", e))?;
         loop {
@@ -848,12 +909,12 @@ impl Write for LogWriter {
 fn compile_module(
     engine: &Engine,
     cache: Option<&ModuleCache>,
-    bytes: &[u8],
+    bytes: Arc<Vec<u8>>,
     module_sha: &[u8; 32],
 ) -> wasmtime::Result<(Module, CacheOutcome)> {
     match cache {
         Some(cache) => cache.load_or_compile(engine, bytes, module_sha),
-        None => Module::new(engine, bytes).map(|m| (m, CacheOutcome::Disabled)),
+        None => cache::compile(engine, bytes).map(|(m, _)| (m, CacheOutcome::Disabled)),
     }
 }
 

@@ -150,7 +150,7 @@ impl PluginStore {
         opts: &RunOptions,
     ) -> Result<Staged, PluginError> {
         let limits = host::load_limits(opts);
-        let (bytes, sidecar) = host::read_plugin_files(path, limits.module_bytes)?;
+        let (bytes, sidecar) = host::read_plugin_files(path, &limits)?;
         let inspected = host::inspect(bytes, sidecar, Origin::File(path.to_path_buf()))?;
         if let Some(expected) = options.expected_sha256 {
             let actual = cache::hex(&inspected.pin);
@@ -360,7 +360,7 @@ impl PluginStore {
         opts: &RunOptions,
     ) -> Result<Plugin, PluginError> {
         let limits = host::load_limits(opts);
-        let (bytes, sidecar) = host::read_plugin_files(&installed.wasm, limits.module_bytes)?;
+        let (bytes, sidecar) = host::read_plugin_files(&installed.wasm, &limits)?;
         let inspected = host::inspect(bytes, sidecar, Origin::File(installed.wasm.clone()))?;
         let changed = |reason: &str| PluginError::InstallChanged {
             name: installed.manifest.name.clone(),

@@ -8,9 +8,7 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use clap::Args;
-use gantry_plugins::{
-    CommandIo, Grants, Input, LimitBreach, PluginError, SharedBuffer, Untrusted,
-};
+use gantry_plugins::{CommandIo, Grants, Input, LimitBreach, PluginError, SharedBuffer, Untrusted};
 use serde_json::Value;
 
 use crate::base::{

@@ -454,7 +454,12 @@ fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
         replace: args.replace,
     };
     let staged = store
-        .stage(&host, &args.path, &options, &run_options(ctx, &LimitArgs::default()))
+        .stage(
+            &host,
+            &args.path,
+            &options,
+            &run_options(ctx, &LimitArgs::default()),
+        )
         .map_err(failure)?;
     let manifest = staged.manifest.clone();
     let d = details(

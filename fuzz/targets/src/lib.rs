@@ -17,6 +17,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("custom_section", custom_section),
     ("cache_header", cache_header),
     ("pprof", pprof),
+    ("series", series),
 ];
 
 /// The plugin manifest parser, on text (bytes that are not UTF-8 are not a manifest).
@@ -111,4 +112,23 @@ pub fn pprof(data: &[u8]) {
     };
     let _ = gantry_profile::top::top(&profile, None, &gantry_profile::TopOptions::default());
     let _ = gantry_profile::folded::collapse(&profile, None);
+}
+
+/// The metrics series parser behind `gantry forecast --metrics` (CSV or JSON, told apart
+/// by content), on text. `gantry_forecast::series::parse` is the stable entry point:
+/// whatever the parser becomes, it takes the file's text and returns a series or an
+/// error, and a series it returns holds at least two finite samples in strictly
+/// increasing time order, with a positive interval.
+pub fn series(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(series) = gantry_forecast::series::parse(text, "fuzz.csv") else {
+        return;
+    };
+    assert!(series.samples.len() >= 2);
+    assert!(series.samples.windows(2).all(|p| p[0].t < p[1].t));
+    assert!(series.samples.iter().all(|s| s.v.is_finite()));
+    assert!(series.interval_s >= 1);
+    assert!(series.gaps < series.samples.len());
 }
