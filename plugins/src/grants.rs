@@ -130,18 +130,29 @@ fn expose_file(file: &Path) -> Result<(TempDir, String), PluginError> {
     let dir = builder
         .tempdir()
         .map_err(|e| PluginError::io("creating a private directory for a file grant", e))?;
-    let link = dir.path().join(name);
-    let linked = std::fs::hard_link(&canonical, &link).is_ok() && same_file(&link, &opened);
-    if !linked {
-        let _ = std::fs::remove_file(&link);
-        let copied = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&link)
-            .and_then(|mut copy| std::io::copy(&mut source, &mut copy));
-        copied.map_err(|e| refuse(format!("cannot link or copy it: {e}")))?;
-    }
+    link_or_copy(&canonical, &mut source, &opened, &dir.path().join(name))
+        .map_err(|e| refuse(format!("cannot link or copy it: {e}")))?;
     Ok((dir, guest_path(parent)?))
+}
+
+/// Puts the file gantry opened (`source`, found at `path`) at `link`: a hard link to
+/// `path` if that is still the opened file, else a copy read from `source`, so that
+/// whatever was swapped in at `path` since it was opened is never exposed.
+fn link_or_copy(
+    path: &Path,
+    source: &mut std::fs::File,
+    opened: &std::fs::Metadata,
+    link: &Path,
+) -> std::io::Result<()> {
+    if std::fs::hard_link(path, link).is_ok() && same_file(link, opened) {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(link);
+    let mut copy = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(link)?;
+    std::io::copy(source, &mut copy).map(drop)
 }
 
 /// Whether `link` is the same regular file as `opened` (not a symlink, same inode).
@@ -312,6 +323,34 @@ mod tests {
             exposed.ino() == original.ino()
                 || std::fs::read(host_dir.join("model.onnx")).unwrap() == b"model"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_swapped_after_it_was_opened_is_not_exposed() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("model.onnx");
+        std::fs::write(&model, b"the model").unwrap();
+        let mut source = open_no_follow(&model).unwrap();
+        let opened = source.metadata().unwrap();
+        // Another user swaps the path for a symlink to a secret after gantry opened it.
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, b"secret").unwrap();
+        std::fs::remove_file(&model).unwrap();
+        std::os::unix::fs::symlink(&secret, &model).unwrap();
+        let link = dir.path().join("exposed");
+        link_or_copy(&model, &mut source, &opened, &link).unwrap();
+        assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&link).unwrap(), b"the model");
+
+        // Or for another regular file.
+        let mut source = open_no_follow(&secret).unwrap();
+        let opened = source.metadata().unwrap();
+        std::fs::remove_file(&secret).unwrap();
+        std::fs::write(&secret, b"swapped").unwrap();
+        let link = dir.path().join("exposed-2");
+        link_or_copy(&secret, &mut source, &opened, &link).unwrap();
+        assert_eq!(std::fs::read(&link).unwrap(), b"secret");
     }
 
     #[cfg(unix)]
