@@ -9,6 +9,9 @@ use serde_json::Value;
 
 /// Numbers above this are Unix milliseconds (it is the year 5138 in seconds).
 const MILLIS_THRESHOLD: f64 = 1e11;
+/// The last second of the year 9999, the latest time an ISO-8601 date can name; later
+/// Unix times are refused, which also keeps the steps between samples from overflowing.
+const MAX_UNIX_SECONDS: f64 = 253_402_300_799.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeriesError {
@@ -250,8 +253,11 @@ fn unix_seconds(x: f64) -> Result<i64, String> {
     if !x.is_finite() || x < 0.0 {
         return Err(format!("{x} is not a Unix time"));
     }
-    let s = if x >= MILLIS_THRESHOLD { x / 1000.0 } else { x };
-    Ok(s.floor() as i64)
+    let s = if x >= MILLIS_THRESHOLD { x / 1000.0 } else { x }.floor();
+    if s > MAX_UNIX_SECONDS {
+        return Err("the time is after the year 9999".to_string());
+    }
+    Ok(s as i64)
 }
 
 /// A Unix time (seconds or milliseconds) or an ISO-8601 date-time; no offset means UTC.
@@ -383,6 +389,19 @@ mod tests {
         assert!(parse_time("yesterday").is_err());
         assert_eq!(format_time(1_397_088_240), "2014-04-10T00:04:00Z");
         assert_eq!(format_time(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn times_after_the_year_9999_are_refused() {
+        // Found by fuzzing: 1e300 saturated to i64::MAX, and the step from 0 overflowed.
+        let err = parse("timestamp,value\n0,1\n1e300,2\n", "t.csv").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv, line 3: the time is after the year 9999"
+        );
+        assert_eq!(parse_time("9999-12-31T23:59:59Z"), Ok(253_402_300_799));
+        assert_eq!(parse_time("253402300799999"), Ok(253_402_300_799));
+        assert!(parse_time("253402300800000").is_err());
     }
 
     #[test]
