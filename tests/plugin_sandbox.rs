@@ -592,7 +592,8 @@ fn install_needs_confirmation_then_runs_as_a_command() {
     let run = sb.run(&["-o", "json", "plugin", "list"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let list: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
-    let names: Vec<_> = list
+    assert_eq!(list["schema"], "gantry.plugin.list/v1");
+    let names: Vec<_> = list["plugins"]
         .as_array()
         .unwrap()
         .iter()

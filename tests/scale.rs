@@ -4,7 +4,8 @@
 //! goes down when the binary exits (the script's watchdog follows our PID). Each test
 //! works in a namespace of its own, so they run in parallel.
 //!
-//! Set GANTRY_SKIP_K8S=1 to skip these tests (they say so loudly); by default they run.
+//! Building with GANTRY_SKIP_K8S=1 marks these tests ignored (cargo counts them as
+//! such); by default they run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -53,14 +54,6 @@ fn start_cluster(run_dir: &Path) -> Cluster {
         bin: PathBuf::from(bin),
         run_dir: run_dir.to_path_buf(),
     }
-}
-
-fn skip() -> bool {
-    if std::env::var_os("GANTRY_SKIP_K8S").is_some_and(|v| v == "1") {
-        eprintln!("SKIPPED: GANTRY_SKIP_K8S=1, so this test did not run against Kubernetes");
-        return true;
-    }
-    false
 }
 
 fn cluster() -> &'static Cluster {
@@ -188,10 +181,11 @@ fn assert_one_error_line(stderr: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn scales_by_name_in_both_target_forms() {
-    if skip() {
-        return;
-    }
     let c = cluster();
     let ns = "by-name";
     c.namespace(ns);
@@ -214,10 +208,11 @@ fn scales_by_name_in_both_target_forms() {
 }
 
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn scales_by_selector_and_all() {
-    if skip() {
-        return;
-    }
     let c = cluster();
     let ns = "by-selector";
     c.namespace(ns);
@@ -237,6 +232,7 @@ fn scales_by_selector_and_all() {
     ]);
     assert_code(&out, 0);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert_eq!(json["schema"], "gantry.scale/v1");
     let results = json["results"].as_array().expect("results array");
     let names: Vec<&str> = results
         .iter()
@@ -264,10 +260,11 @@ fn scales_by_selector_and_all() {
 }
 
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn scales_a_custom_resource_through_discovery() {
-    if skip() {
-        return;
-    }
     let c = cluster();
     let ns = "crd";
     c.namespace(ns);
@@ -334,10 +331,11 @@ spec:
 }
 
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn precondition_mismatch_names_expected_and_actual() {
-    if skip() {
-        return;
-    }
     let c = cluster();
     let ns = "precondition";
     c.namespace(ns);
@@ -400,10 +398,11 @@ fn precondition_mismatch_names_expected_and_actual() {
 }
 
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn concurrent_scalers_lose_no_update() {
-    if skip() {
-        return;
-    }
     let c = cluster();
     let ns = "concurrent";
     c.namespace(ns);
@@ -452,10 +451,11 @@ fn concurrent_scalers_lose_no_update() {
 }
 
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn dry_runs_show_the_diff_and_change_nothing() {
-    if skip() {
-        return;
-    }
     let c = cluster();
     let ns = "dry-run";
     c.namespace(ns);
@@ -494,10 +494,11 @@ fn dry_runs_show_the_diff_and_change_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn wait_completes_when_the_rollout_does() {
-    if skip() {
-        return;
-    }
     let c = cluster();
     let ns = "wait-ok";
     c.namespace(ns);
@@ -542,10 +543,11 @@ fn wait_completes_when_the_rollout_does() {
 }
 
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn wait_times_out_naming_what_is_not_ready() {
-    if skip() {
-        return;
-    }
     let c = cluster();
     let ns = "wait-timeout";
     c.namespace(ns);
@@ -585,10 +587,11 @@ fn wait_times_out_naming_what_is_not_ready() {
 /// script here, hence Unix only).
 #[cfg(unix)]
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn kubeconfig_files_merge_and_exec_plugins_supply_credentials() {
-    if skip() {
-        return;
-    }
     let c = cluster();
     let ns = "exec-auth";
     c.namespace(ns);
@@ -684,10 +687,11 @@ fn kubeconfig_files_merge_and_exec_plugins_supply_credentials() {
 }
 
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn limited_user_is_denied_with_one_clear_line() {
-    if skip() {
-        return;
-    }
     let c = cluster();
     // The limited user may read deployments in `default`, not scale them.
     c.apply(&deployment("default", "rbac-web", 2, "tier: front", ""));
@@ -708,10 +712,11 @@ fn limited_user_is_denied_with_one_clear_line() {
 }
 
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn refuses_risky_changes_without_a_terminal_unless_yes() {
-    if skip() {
-        return;
-    }
     let c = cluster();
     let ns = "refusal";
     c.namespace(ns);
@@ -748,10 +753,11 @@ impl Drop for Down {
 }
 
 #[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
 fn api_server_stopped_mid_wait_gives_one_clear_line() {
-    if skip() {
-        return;
-    }
     // A cluster of its own: this test kills its API server.
     let dir = std::env::temp_dir().join(format!("gantry-scale-apiserver-{}", std::process::id()));
     let _down = Down(dir.clone());

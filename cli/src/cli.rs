@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::base::{ColorChoice, OutputFormat, PluginSummary};
+use crate::base::{self, ColorChoice, OutputFormat, PluginSummary};
 use crate::commands;
 
 const GLOBAL: &str = "Global options";
@@ -44,7 +44,7 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 
     /// Output format: tables for people, JSON with a stable schema for machines
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true, help_heading = GLOBAL)]
+    #[arg(short = 'o', long = "output", value_parser = base::OutputFormatParser, default_value = "table", global = true, help_heading = GLOBAL)]
     pub output: OutputFormat,
 
     /// More detail (repeat for more); plugin logs and error causes appear from -v on

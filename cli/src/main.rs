@@ -14,9 +14,10 @@ fn main() -> ExitCode {
     commands::completions::complete_if_asked();
     let cli = cli::parse(base::plugin_summaries);
     base::init_color(cli.global.color);
+    let verbose = cli.global.verbose;
     let code = match dispatch(cli) {
         Ok(code) => code,
-        Err(err) => base::report(&err),
+        Err(err) => base::report(&err, verbose),
     };
     ExitCode::from(code)
 }

@@ -3,10 +3,10 @@
 //! `--context` picks a context and `-n` overrides its namespace. Authentication (tokens,
 //! client certificates, exec credential plugins) and TLS are kube-rs's.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kube::client::AuthError;
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 use crate::error::Error;
 
@@ -35,22 +35,11 @@ pub async fn connect(options: &ClientOptions) -> Result<Connection, Error> {
         context: options.context.clone(),
         ..KubeConfigOptions::default()
     };
-    let config = match &options.kubeconfig {
-        Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &kube_options)
-                .await
-                .map_err(|e| config_error(&e))?
-        }
-        // Kubeconfig files, then in-cluster.
-        None if options.context.is_none() => {
-            kube::Config::infer().await.map_err(|e| config_error(&e))?
-        }
-        // A context only makes sense in a kubeconfig.
-        None => kube::Config::from_kubeconfig(&kube_options)
+    let config = match load_kubeconfig(options)? {
+        Some(kubeconfig) => kube::Config::from_custom_kubeconfig(kubeconfig, &kube_options)
             .await
             .map_err(|e| config_error(&e))?,
+        None => kube::Config::incluster().map_err(|e| config_error(&e))?,
     };
     let namespace = options
         .namespace
@@ -63,6 +52,85 @@ pub async fn connect(options: &ClientOptions) -> Result<Connection, Error> {
         client,
         namespace,
         url,
+    })
+}
+
+/// The merged kubeconfig, or `None` to use the in-cluster service account. As kubectl
+/// does, files in `KUBECONFIG` that do not exist are skipped, and the in-cluster
+/// account is used only when no kubeconfig exists and no `--context` asks for one.
+fn load_kubeconfig(options: &ClientOptions) -> Result<Option<Kubeconfig>, Error> {
+    let (paths, looked_in) = match (&options.kubeconfig, std::env::var_os("KUBECONFIG")) {
+        (Some(path), _) => (vec![path.clone()], String::new()),
+        (None, Some(list)) if !list.is_empty() => {
+            let listed: Vec<PathBuf> = std::env::split_paths(&list)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect();
+            let looked_in = format!(
+                "none of the files in KUBECONFIG exist ({})",
+                list.to_string_lossy()
+            );
+            (
+                listed.into_iter().filter(|p| p.exists()).collect(),
+                looked_in,
+            )
+        }
+        (None, _) => match dirs::home_dir().map(|home| home.join(".kube").join("config")) {
+            Some(path) => {
+                let looked_in =
+                    format!("{} does not exist (KUBECONFIG is not set)", path.display());
+                (
+                    Some(path).filter(|p| p.exists()).into_iter().collect(),
+                    looked_in,
+                )
+            }
+            None => (
+                Vec::new(),
+                "no home folder to find ~/.kube/config in".to_string(),
+            ),
+        },
+    };
+    if paths.is_empty() {
+        let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+        return if in_cluster && options.context.is_none() {
+            Ok(None)
+        } else {
+            Err(Error::NoConfig { looked_in })
+        };
+    }
+    let mut merged: Option<Kubeconfig> = None;
+    for path in &paths {
+        let next = read_kubeconfig(path)?;
+        merged = Some(match merged {
+            None => next,
+            Some(config) => config.merge(next).map_err(|e| Error::Config {
+                message: format!("{}: {e}", path.display()),
+                source: Some(Box::new(e)),
+            })?,
+        });
+    }
+    Ok(merged)
+}
+
+/// Reads one kubeconfig, with errors that name the file as the user gave it and keep
+/// the YAML parser's caret diagram on its own lines.
+fn read_kubeconfig(path: &Path) -> Result<Kubeconfig, Error> {
+    Kubeconfig::read_from(path).map_err(|e| {
+        let message = match &e {
+            KubeconfigError::ReadConfig(io, _) => format!("{}: {io}", path.display()),
+            KubeconfigError::Parse(parse) => format!(
+                "{}: not a valid kubeconfig:\n{}",
+                path.display(),
+                parse
+                    .to_string()
+                    .trim_start_matches("error: ")
+                    .replace("<input>", &path.display().to_string())
+            ),
+            other => format!("{}: {other}", path.display()),
+        };
+        Error::Config {
+            message,
+            source: Some(Box::new(e)),
+        }
     })
 }
 
@@ -91,5 +159,8 @@ fn config_error(error: &(dyn std::error::Error + 'static)) -> Error {
         }
         source = e.source();
     }
-    Error::Config(error.to_string())
+    Error::Config {
+        message: error.to_string(),
+        source: None,
+    }
 }

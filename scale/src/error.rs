@@ -14,8 +14,17 @@ pub enum ErrorKind {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("could not load the Kubernetes client configuration: {0}")]
-    Config(String),
+    #[error("could not load the Kubernetes client configuration: {message}")]
+    Config {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    #[error(
+        "no Kubernetes configuration found: {looked_in}, and gantry is not running inside a cluster"
+    )]
+    NoConfig { looked_in: String },
 
     #[error("the kubeconfig's exec credential plugin failed: {0}")]
     Credentials(String),
@@ -25,6 +34,15 @@ pub enum Error {
 
     #[error("`{0}` is not TYPE/NAME; use for example deployment/web, or TYPE NAME...")]
     BadTarget(String),
+
+    #[error(
+        "{flag} selects by type, so give only the TYPE (for example `{example}`), not `{given}`; to scale named targets, drop {flag}"
+    )]
+    SelectionWithNames {
+        flag: &'static str,
+        given: String,
+        example: String,
+    },
 
     #[error("--resource-version applies to one target, but {0} were given")]
     ResourceVersionWithSeveral(usize),
@@ -83,6 +101,8 @@ pub enum Error {
         url: String,
         action: String,
         cause: String,
+        #[source]
+        source: Box<kube::Error>,
     },
 
     #[error("the API server at {url} failed to {action}: {message}")]
@@ -90,6 +110,18 @@ pub enum Error {
         url: String,
         action: String,
         message: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+
+    /// The request could not be made or its answer not understood: neither the network
+    /// nor the server said no.
+    #[error("could not {action}: {cause}")]
+    Client {
+        action: String,
+        cause: String,
+        #[source]
+        source: Box<kube::Error>,
     },
 
     #[error("{target} exceeded its progress deadline (ProgressDeadlineExceeded): {message}")]
@@ -105,9 +137,11 @@ pub enum Error {
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Config(_)
+            Error::Config { .. }
+            | Error::NoConfig { .. }
             | Error::NoTarget
             | Error::BadTarget(_)
+            | Error::SelectionWithNames { .. }
             | Error::ResourceVersionWithSeveral(_)
             | Error::UnknownType(_)
             | Error::NotScalable(_) => ErrorKind::Usage,
@@ -121,7 +155,7 @@ impl Error {
     /// What the user can do about it, where there is something to say.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            Error::Config(_) => {
+            Error::Config { .. } | Error::NoConfig { .. } => {
                 Some("pass --kubeconfig FILE or set KUBECONFIG; --context picks a context in it")
             }
             Error::Credentials(_) => Some(
@@ -158,15 +192,22 @@ impl Error {
                 target: target.to_string(),
                 user_message: status.message.clone(),
             },
-            kube::Error::Api(status) => Error::Api {
+            kube::Error::Api(ref status) => Error::Api {
                 url: url.to_string(),
                 action: format!("{action} {target}"),
                 message: format!("{} ({} {})", status.message, status.code, status.reason),
+                source: Box::new(err),
             },
-            other => Error::Unreachable {
+            transport if is_transport(&transport) => Error::Unreachable {
                 url: url.to_string(),
                 action: format!("{action} {target}"),
-                cause: root_cause(&other),
+                cause: root_cause(&transport),
+                source: Box::new(transport),
+            },
+            other => Error::Client {
+                action: format!("{action} {target}"),
+                cause: other.to_string(),
+                source: Box::new(other),
             },
         }
     }

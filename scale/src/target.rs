@@ -85,10 +85,13 @@ pub fn parse(args: &[String], selector: Option<&str>, all: bool) -> Result<Vec<R
     if selector.is_some() || all {
         // `deploy` or `deploy,sts`: every type with the same selection.
         if args.len() != 1 || first.contains('/') {
-            return Err(Error::BadTarget(format!(
-                "{} (with -l or --all, give only the TYPE)",
-                args.join(" ")
-            )));
+            let flag = if all { "--all" } else { "-l" };
+            let example = first.split('/').next().unwrap_or(first);
+            return Err(Error::SelectionWithNames {
+                flag,
+                given: args.join(" "),
+                example: example.to_string(),
+            });
         }
         let pick = match selector {
             Some(s) => Pick::Selector(s.to_string()),

@@ -25,6 +25,7 @@ use futures::stream::{BoxStream, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use kube::api::{Api, DynamicObject};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -193,11 +194,17 @@ async fn watch_one(
     let name = target.to_string();
     let api = target::api(conn, &target.resource, &target.namespace);
     let config = watcher::Config::default().fields(&format!("metadata.name={}", target.name));
-    let mut objects = watcher::watcher(api.clone(), config).boxed();
+    // Failed watches are retried with kube-runtime's exponential backoff (with jitter),
+    // not in a tight loop; errors still come through so `fatal` can judge them.
+    let mut objects = watcher::watcher(api.clone(), config)
+        .default_backoff()
+        .boxed();
     let mut pods: BoxStream<'_, watcher::Result<Event<Pod>>> = match &waitable.selector {
         Some(selector) if !selector.is_empty() && !target.namespace.is_empty() => {
             let pods: Api<Pod> = Api::namespaced(conn.client.clone(), &target.namespace);
-            watcher::watcher(pods, watcher::Config::default().labels(selector)).boxed()
+            watcher::watcher(pods, watcher::Config::default().labels(selector))
+                .default_backoff()
+                .boxed()
         }
         _ => futures::stream::pending().boxed(),
     };
@@ -273,8 +280,6 @@ async fn watch_one(
                 if let Some(fatal) = fatal(conn, &name, err, &mut failing_since) {
                     return Err(fatal);
                 }
-                // The watcher retries on the next poll; give the server a moment.
-                tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
     }
@@ -322,6 +327,7 @@ fn fatal(
             url: conn.url.clone(),
             action: format!("watch {target} (the connection was lost)"),
             cause: root_cause(&client_err),
+            source: Box::new(client_err),
         }
     } else {
         Error::from_kube(client_err, &conn.url, "watch", target)

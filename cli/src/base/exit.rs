@@ -73,6 +73,8 @@ pub struct Failure {
     pub exit: Exit,
     pub message: String,
     pub hint: Option<String>,
+    /// The library error behind the message, shown from `-v` on.
+    cause: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Failure {
@@ -81,11 +83,19 @@ impl Failure {
             exit,
             message: message.into(),
             hint: None,
+            cause: None,
         }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Keeps the causes of `error` (not `error` itself, which the message already
+    /// words) for `-v`.
+    pub fn caused_by(mut self, error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(Box::new(error));
         self
     }
 }
@@ -100,22 +110,37 @@ impl std::error::Error for Failure {}
 
 /// Prints `error: ...` (and `hint: ...`) on stderr and returns the exit code.
 ///
-/// The message is the error's context chain on one line, outermost first, so that
-/// "reading config.toml: expected `=`" reads as one sentence.
+/// The message is the error's context chain, outermost first, so that
+/// "reading config.toml: expected `=`" reads as one sentence; it ends at a [`Failure`],
+/// whose message already words its causes. With `-v` the causes follow, one per
+/// line. A message that spans lines (a parser's caret diagram) keeps its lines.
 /// A closed stdout (`gantry ... | head`) ends the command quietly with success, as
 /// ripgrep does: the reader has all it wanted.
-pub fn report(err: &anyhow::Error) -> u8 {
+pub fn report(err: &anyhow::Error, verbose: u8) -> u8 {
     if is_broken_pipe(err) {
         return Exit::Success.code();
     }
-    let failure = err.chain().find_map(|e| e.downcast_ref::<Failure>());
+    let mut parts = Vec::new();
+    let mut failure = None;
+    for e in err.chain() {
+        parts.push(e.to_string());
+        if let Some(f) = e.downcast_ref::<Failure>() {
+            failure = Some(f);
+            break;
+        }
+    }
     let exit = failure.map_or(Exit::Failure, |f| f.exit);
-    let message = err
-        .chain()
-        .map(|e| e.to_string().replace('\n', " "))
-        .collect::<Vec<_>>()
-        .join(": ");
-    super::output::error_line(&message, failure.and_then(|f| f.hint.as_deref()));
+    let causes = match (verbose, failure.and_then(|f| f.cause.as_deref())) {
+        (0, _) | (_, None) => Vec::new(),
+        (_, Some(cause)) => std::iter::successors(cause.source(), |e| e.source())
+            .map(ToString::to_string)
+            .collect(),
+    };
+    super::output::error_line(
+        &parts.join(": "),
+        failure.and_then(|f| f.hint.as_deref()),
+        &causes,
+    );
     exit.code()
 }
 

@@ -14,7 +14,8 @@ pub use builtins::{Builtin, INFERENCE_GUEST};
 pub use config::Config;
 pub use exit::{Exit, Failure, report};
 pub use output::{
-    ColorChoice, OutputFormat, confirm, error_line, init_color, interactive, warn_line,
+    ColorChoice, OutputFormat, OutputFormatParser, confirm, error_line, init_color, interactive,
+    warn_line, write_json,
 };
 pub use sandbox::{
     LimitArgs, PluginSummary, host, load_builtin, plugin_failure, plugin_name_candidates,
@@ -57,6 +58,19 @@ impl Context {
 
     pub fn json(&self) -> bool {
         self.output == OutputFormat::Json
+    }
+
+    /// Refuses `-o json` for a command whose output has no JSON form (exit 2), rather
+    /// than ignoring the flag.
+    pub fn refuse_json(&self, command: &str, instead: &str) -> anyhow::Result<()> {
+        if self.json() {
+            return Err(Failure::new(
+                Exit::Usage,
+                format!("`gantry {command}` has no JSON output; it writes {instead}"),
+            )
+            .into());
+        }
+        Ok(())
     }
 
     /// Where results go: stdout, or nowhere with `-q` (errors still reach stderr).

@@ -22,6 +22,50 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Parses `-o`, and tells someone who wrote `-o cpu.svg` that files are `-O FILE`.
+#[derive(Clone)]
+pub struct OutputFormatParser;
+
+impl clap::builder::TypedValueParser for OutputFormatParser {
+    type Value = OutputFormat;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<OutputFormat, clap::Error> {
+        use clap::error::{ContextKind, ContextValue};
+        clap::builder::EnumValueParser::<OutputFormat>::new()
+            .parse_ref(cmd, arg, value)
+            .map_err(|mut err| {
+                let value = value.to_string_lossy();
+                if value.contains('.') || value.contains('/') || value == "-" {
+                    err.insert(
+                        ContextKind::Suggested,
+                        ContextValue::StyledStrs(vec![
+                            format!(
+                                "`-o` chooses the output format; to write to `{value}`, use `-O {value}` where the command takes a file"
+                            )
+                            .into(),
+                        ]),
+                    );
+                }
+                err
+            })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            OutputFormat::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
+}
+
 /// Applies `--color` to every anstream writer. `auto` honours `NO_COLOR`, `CLICOLOR_FORCE`
 /// and whether the stream is a terminal (anstream's own rules).
 pub fn init_color(choice: ColorChoice) {
@@ -45,9 +89,14 @@ pub const ERROR: Style = AnsiColor::Red.on_default().bold();
 pub const HINT: Style = AnsiColor::Cyan.on_default().bold();
 pub const WARN: Style = AnsiColor::Yellow.on_default().bold();
 
-pub fn error_line(message: &str, hint: Option<&str>) {
+/// `error: MESSAGE`, then `caused by: ...` for each cause (given with `-v`), then the
+/// hint.
+pub fn error_line(message: &str, hint: Option<&str>, causes: &[String]) {
     let mut err = anstream::stderr().lock();
     let _ = writeln!(err, "{ERROR}error:{ERROR:#} {message}");
+    for cause in causes {
+        let _ = writeln!(err, "  caused by: {cause}");
+    }
     if let Some(hint) = hint {
         let _ = writeln!(err, "{HINT}hint:{HINT:#} {hint}");
     }
@@ -66,4 +115,22 @@ pub fn confirm(prompt: &str) -> anyhow::Result<bool> {
         .default(false)
         .interact()
         .context("reading the confirmation")
+}
+
+/// Writes one `-o json` document: an object whose first field, `schema`, names its
+/// documented shape (`gantry.scale/v1`), followed by `body`'s fields.
+pub fn write_json(
+    out: &mut dyn Write,
+    schema: &str,
+    body: &impl serde::Serialize,
+) -> anyhow::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Document<'a, T: serde::Serialize> {
+        schema: &'a str,
+        #[serde(flatten)]
+        body: &'a T,
+    }
+    serde_json::to_writer_pretty(&mut *out, &Document { schema, body })?;
+    writeln!(out)?;
+    Ok(())
 }

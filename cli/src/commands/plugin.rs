@@ -253,10 +253,13 @@ fn list(ctx: &Context) -> anyhow::Result<u8> {
         .chain(builtin.iter().map(|m| Record::new(m, "built-in", None)))
         .collect();
     records.sort_by(|a, b| (a.name, a.source).cmp(&(b.name, b.source)));
-    let mut out = std::io::stdout().lock();
+    let mut out = ctx.out();
     if ctx.json() {
-        serde_json::to_writer_pretty(&mut out, &records)?;
-        writeln!(out)?;
+        base::write_json(
+            &mut out,
+            "gantry.plugin.list/v1",
+            &serde_json::json!({ "plugins": records }),
+        )?;
         return Ok(0);
     }
     let mut table = base::table::new(
@@ -406,10 +409,9 @@ fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {
         Origin::File(_) => "file",
     };
     let d = details(&host, &plugin, manifest, source, plugin.approved_env(), ctx);
-    let mut out = std::io::stdout().lock();
+    let mut out = ctx.out();
     if ctx.json() {
-        serde_json::to_writer_pretty(&mut out, &d)?;
-        writeln!(out)?;
+        base::write_json(&mut out, "gantry.plugin.info/v1", &d)?;
     } else {
         print_details(&mut out, &d)?;
     }
@@ -516,9 +518,9 @@ fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
     let sha256 = staged.plugin.sha256();
     let installed = store.commit(staged).map_err(failure)?;
     if ctx.json() {
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(
-            &mut out,
+        base::write_json(
+            &mut ctx.out(),
+            "gantry.plugin.install/v1",
             &serde_json::json!({
                 "name": manifest.name,
                 "version": manifest.version.to_string(),
@@ -526,7 +528,6 @@ fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
                 "sha256": sha256,
             }),
         )?;
-        writeln!(out)?;
     } else if !ctx.quiet {
         eprintln!(
             "installed {} {} to {}",

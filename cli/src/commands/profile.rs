@@ -193,7 +193,7 @@ pub fn run(args: ProfileArgs, ctx: &Context) -> anyhow::Result<u8> {
 fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         let _held = gantry_profile::atomic::remove_pending();
-        base::error_line("interrupted", None);
+        base::error_line("interrupted", None, &[]);
         std::process::exit(i32::from(Exit::Interrupted.code()));
     });
 }
@@ -305,7 +305,7 @@ fn top(args: TopArgs, ctx: &Context) -> anyhow::Result<u8> {
         cum: args.cum,
     };
     let report = gantry_profile::top::top(&profile, base.as_ref(), &options).map_err(fail)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = ctx.out();
     if ctx.json() {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
@@ -317,6 +317,7 @@ fn top(args: TopArgs, ctx: &Context) -> anyhow::Result<u8> {
 }
 
 fn flamegraph(args: FlamegraphArgs, ctx: &Context) -> anyhow::Result<u8> {
+    ctx.refuse_json("profile flamegraph", "an SVG file")?;
     let (profile, base) = load_pair(&args.source, args.base.as_deref(), &args.capture, ctx)?;
     let title = if base.is_some() {
         "Differential flame graph"
@@ -338,14 +339,16 @@ fn flamegraph(args: FlamegraphArgs, ctx: &Context) -> anyhow::Result<u8> {
 }
 
 fn collapse(args: CollapseArgs, ctx: &Context) -> anyhow::Result<u8> {
+    ctx.refuse_json("profile collapse", "folded stacks, one per line")?;
     let (profile, _) = load_pair(&args.source, None, &args.capture, ctx)?;
     let lines =
         gantry_profile::folded::collapse(&profile, args.sample_index.as_deref()).map_err(fail)?;
-    gantry_profile::folded::write_folded(&lines, std::io::stdout().lock())?;
+    gantry_profile::folded::write_folded(&lines, ctx.out())?;
     Ok(Exit::Success.code())
 }
 
 fn save(args: SaveArgs, ctx: &Context) -> anyhow::Result<u8> {
+    ctx.refuse_json("profile save", "a profile file")?;
     let source = Source::parse(&args.url).map_err(fail)?;
     if !matches!(source, Source::Url(_)) {
         return Err(Failure::new(Exit::Usage, "`profile save` takes a URL")
@@ -378,7 +381,7 @@ fn leaks(args: LeaksArgs, ctx: &Context) -> anyhow::Result<u8> {
             }
         })
         .map_err(fail)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = ctx.out();
     if ctx.json() {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;

@@ -118,7 +118,7 @@ fn failure(err: gantry_scale::Error) -> anyhow::Error {
     if let Some(hint) = err.hint() {
         f = f.hint(hint);
     }
-    f.into()
+    f.caused_by(err).into()
 }
 
 pub fn run(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
@@ -203,7 +203,12 @@ async fn run_async(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
                 .map(|(name, w)| not_ready(name, w))
                 .collect::<Vec<_>>();
             if ctx.json() {
-                print_json(&applied, dry_run, results.into_iter().map(Some).collect())?;
+                print_json(
+                    ctx,
+                    &applied,
+                    dry_run,
+                    results.into_iter().map(Some).collect(),
+                )?;
             }
             return Err(Failure::new(
                 Exit::TimedOut,
@@ -221,7 +226,7 @@ async fn run_async(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
         waited = results.into_iter().map(Some).collect();
     }
     if ctx.json() {
-        print_json(&applied, dry_run, waited)?;
+        print_json(ctx, &applied, dry_run, waited)?;
     }
     Ok(Exit::Success.code())
 }
@@ -300,6 +305,7 @@ fn not_ready(name: &str, w: &Waited) -> String {
 }
 
 fn print_json(
+    ctx: &Context,
     applied: &[Applied],
     dry_run: DryRun,
     waited: Vec<Option<Waited>>,
@@ -323,10 +329,11 @@ fn print_json(
             }
         })
         .collect();
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "results": results }))?;
-    writeln!(out)?;
-    Ok(())
+    base::write_json(
+        &mut ctx.out(),
+        "gantry.scale/v1",
+        &serde_json::json!({ "results": results }),
+    )
 }
 
 /// Progress while waiting: bars on a terminal, one log line per change elsewhere.

@@ -1,0 +1,208 @@
+//! Snapshots of what a user reads: every command's `--help`, and the main error
+//! messages with their exit codes. A change to any of them shows up as a snapshot diff
+//! (`cargo insta review`, or `INSTA_UPDATE=always cargo test --test cli`).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
+
+/// gantry with no installed plugins, no configuration and no kubeconfig of the user's.
+fn gantry(home: &Path, args: &[&str]) -> Output {
+    Command::new(GANTRY)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("CI", "true")
+        .output()
+        .expect("running gantry")
+}
+
+/// Exit code, stdout and stderr as one text, with the temporary folder's path
+/// replaced by `$HOME` so that snapshots do not depend on it.
+fn transcript(home: &Path, out: &Output) -> String {
+    let text = format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().map_or("signal".into(), |c| c.to_string()),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.replace(&home.display().to_string(), "$HOME")
+}
+
+/// The gantry subcommands listed in a help text's `Commands:` section.
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        // A plugin's command passes `--help` to the plugin.
+        .filter(|l| !l.contains("[plugin "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_help_text() {
+    let home = tempfile::tempdir().unwrap();
+    let mut pending = vec![Vec::<String>::new()];
+    let mut seen = 0;
+    while let Some(path) = pending.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let out = gantry(home.path(), &args);
+        assert!(out.status.success(), "gantry {args:?} failed");
+        let help = String::from_utf8(out.stdout).unwrap();
+        let name = if path.is_empty() {
+            "gantry".to_string()
+        } else {
+            format!("gantry-{}", path.join("-"))
+        };
+        insta::assert_snapshot!(format!("help__{name}"), help);
+        seen += 1;
+        for sub in subcommands(&help) {
+            let mut next = path.clone();
+            next.push(sub);
+            pending.push(next);
+        }
+    }
+    assert!(seen > 10, "expected help for every command, saw {seen}");
+}
+
+/// Runs gantry in a fresh home and snapshots its transcript under `name`.
+fn snapshot_run(name: &str, setup: impl FnOnce(&Path), args: &[&str]) {
+    let home = tempfile::tempdir().unwrap();
+    setup(home.path());
+    let out = gantry(home.path(), args);
+    insta::assert_snapshot!(name, transcript(home.path(), &out));
+}
+
+#[test]
+fn missing_kubeconfig_names_where_it_looked() {
+    snapshot_run(
+        "error__no_kubeconfig",
+        |_| {},
+        &["scale", "deploy/web", "--replicas", "2"],
+    );
+}
+
+#[test]
+fn unreadable_kubeconfig_names_the_file_once() {
+    snapshot_run(
+        "error__kubeconfig_missing_file",
+        |_| {},
+        &[
+            "scale",
+            "deploy/web",
+            "--replicas",
+            "2",
+            "--kubeconfig",
+            "nowhere.yaml",
+        ],
+    );
+}
+
+/// `gantry [GLOBAL...] scale deploy/web --replicas 2` with `kubeconfig` as its
+/// kubeconfig file.
+fn scale_with_kubeconfig(home: &Path, kubeconfig: &str, global: &[&str]) -> Output {
+    let file = home.join("config.yaml");
+    std::fs::write(&file, kubeconfig).unwrap();
+    let mut args = global.to_vec();
+    args.extend(["scale", "deploy/web", "--replicas", "2", "--kubeconfig"]);
+    args.push(file.to_str().unwrap());
+    gantry(home, &args)
+}
+
+#[test]
+fn kubeconfig_yaml_error_keeps_its_caret_diagram() {
+    let home = tempfile::tempdir().unwrap();
+    let bad = "apiVersion: v1\nkind: Config\nclusters: [\n  - x: :\n";
+    let out = scale_with_kubeconfig(home.path(), bad, &[]);
+    insta::assert_snapshot!("error__kubeconfig_yaml", transcript(home.path(), &out));
+}
+
+#[test]
+fn selection_with_a_name_says_what_to_give() {
+    snapshot_run(
+        "error__all_with_name",
+        |_| {},
+        &["scale", "deploy/web", "--all", "--replicas", "2"],
+    );
+}
+
+#[test]
+fn verbose_shows_the_cause_chain() {
+    let home = tempfile::tempdir().unwrap();
+    let unreachable = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: x}\ncurrent-context: c\n";
+    let quiet = scale_with_kubeconfig(home.path(), unreachable, &[]);
+    let verbose = scale_with_kubeconfig(home.path(), unreachable, &["-v"]);
+    assert_eq!(quiet.status.code(), Some(1));
+    assert_eq!(verbose.status.code(), Some(1));
+    let quiet = String::from_utf8_lossy(&quiet.stderr).to_string();
+    let verbose = String::from_utf8_lossy(&verbose.stderr).to_string();
+    assert!(
+        quiet.starts_with("error: cannot reach the API server at https://127.0.0.1:1"),
+        "{quiet}"
+    );
+    assert!(!quiet.contains("caused by"), "{quiet}");
+    assert!(verbose.contains("  caused by: "), "{verbose}");
+    assert!(verbose.contains("Connection refused"), "{verbose}");
+}
+
+#[test]
+fn plugin_list_json_has_a_schema() {
+    snapshot_run(
+        "json__plugin_list",
+        |_| {},
+        &["-o", "json", "plugin", "list"],
+    );
+}
+
+#[test]
+fn commands_without_json_refuse_it() {
+    for command in ["collapse", "flamegraph", "save"] {
+        let home = tempfile::tempdir().unwrap();
+        let mut args = vec!["-o", "json", "profile", command, "cpu.pb.gz"];
+        if command != "collapse" {
+            args.extend(["-O", "out"]);
+        }
+        let out = gantry(home.path(), &args);
+        insta::assert_snapshot!(
+            format!("error__json_refused_{command}"),
+            transcript(home.path(), &out)
+        );
+    }
+}
+
+#[test]
+fn quiet_prints_no_results() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["-q", "plugin", "list"][..],
+        &["-q", "-o", "json", "plugin", "list"],
+    ] {
+        let out = gantry(home.path(), args);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} printed {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn output_flag_given_a_file_points_at_dash_capital_o() {
+    snapshot_run(
+        "error__output_flag_file",
+        |_| {},
+        &["profile", "flamegraph", "cpu.pb.gz", "-o", "cpu.svg"],
+    );
+}
