@@ -2,248 +2,15 @@
 //! built with the machine's Go toolchain) and, for numbers, against `go tool pprof` run
 //! on the same saved profile files.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+mod profile_support;
+
+use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use profile_support::*;
 use serde_json::Value;
-
-const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
-
-/// Builds the Go service once per test run, into the target's temporary directory.
-fn server_binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/pprof-server");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pprof-server");
-        let status = Command::new("go")
-            .args(["build", "-o"])
-            .arg(&out)
-            .arg(".")
-            .current_dir(&src)
-            .env("GOFLAGS", "-mod=mod")
-            .status()
-            .expect("the Go toolchain (`go`) must be on PATH for the profile tests");
-        assert!(status.success(), "go build of tests/pprof-server failed");
-        out
-    })
-}
-
-/// The running Go service; killed when dropped, also when a test fails.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(server_binary())
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start pprof-server");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read pprof-server's first line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Server { child, addr }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn gantry(args: &[&str]) -> Output {
-    Command::new(GANTRY)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run gantry")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "exit status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
-fn save(server: &Server, kind: &str, seconds: Option<u64>, dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    let mut args = vec![
-        "profile".to_string(),
-        "save".into(),
-        server.url(),
-        "--type".into(),
-        kind.into(),
-        "-O".into(),
-        path.display().to_string(),
-    ];
-    if let Some(s) = seconds {
-        args.extend(["--seconds".into(), s.to_string()]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_exit(&gantry(&args), 0);
-    path
-}
-
-/// What `go tool pprof -top` printed, as numbers (values in `unit`, exactly).
-#[derive(Debug)]
-struct PprofTop {
-    lines: Vec<String>,
-    shown: i64,
-    total: i64,
-    dropped: usize,
-    rows: Vec<(String, i64, i64)>,
-}
-
-fn number(token: &str) -> i64 {
-    let digits = token.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    digits
-        .parse()
-        .unwrap_or_else(|_| panic!("not an exact number: {token:?}"))
-}
-
-fn go_pprof(file: &Path, extra: &[&str]) -> String {
-    let out = Command::new("go")
-        .args(["tool", "pprof", "-top", "-symbolize=none"])
-        .args(extra)
-        .arg(file)
-        .output()
-        .expect("run go tool pprof");
-    assert!(out.status.success(), "go tool pprof: {}", text(&out.stderr));
-    text(&out.stdout)
-}
-
-fn go_top(file: &Path, unit: &str, extra: &[&str]) -> PprofTop {
-    let unit_flag = format!("-unit={unit}");
-    let mut args = vec![unit_flag.as_str()];
-    args.extend(extra);
-    let stdout = go_pprof(file, &args);
-    let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
-    let showing = lines
-        .iter()
-        .find(|l| l.starts_with("Showing nodes accounting for"))
-        .expect("Showing line");
-    // "Showing nodes accounting for X, Y% of Z total"
-    let rest = showing.trim_start_matches("Showing nodes accounting for ");
-    let (shown, rest) = rest.split_once(", ").expect("comma");
-    let total = rest
-        .split(" of ")
-        .nth(1)
-        .and_then(|t| t.strip_suffix(" total"))
-        .expect("total");
-    let dropped = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("Dropped "))
-        .and_then(|l| l.split(' ').next())
-        .map_or(0, |n| n.parse().expect("dropped count"));
-    let header = lines
-        .iter()
-        .position(|l| l.trim_start().starts_with("flat  flat%"))
-        .expect("column header");
-    let rows = lines[header + 1..]
-        .iter()
-        .map(|l| {
-            let t: Vec<&str> = l.split_whitespace().collect();
-            (t[5].to_string(), number(t[0]), number(t[3]))
-        })
-        .collect();
-    let (shown, total) = (number(shown), number(total));
-    PprofTop {
-        lines,
-        shown,
-        total,
-        dropped,
-        rows,
-    }
-}
-
-fn gantry_top(file: &Path, extra: &[&str]) -> Value {
-    let mut args = vec!["-o", "json", "profile", "top"];
-    let file = file.display().to_string();
-    args.push(&file);
-    args.extend(extra);
-    let out = gantry(&args);
-    assert_exit(&out, 0);
-    serde_json::from_slice(&out.stdout).expect("top JSON")
-}
-
-/// Checks gantry's top against go tool pprof's on the same file, number for number.
-#[track_caller]
-fn assert_same_top(file: &Path, gantry_args: &[&str], pprof_args: &[&str]) -> Value {
-    let ours = gantry_top(file, gantry_args);
-    let unit = match ours["sample_unit"].as_str().unwrap() {
-        "nanoseconds" => "ns",
-        "bytes" => "B",
-        _ => "count",
-    };
-    let theirs = go_top(file, unit, pprof_args);
-    assert_eq!(ours["total"].as_i64().unwrap(), theirs.total, "total");
-    assert_eq!(ours["shown"].as_i64().unwrap(), theirs.shown, "shown");
-    assert_eq!(
-        ours["dropped_nodes"].as_u64().unwrap() as usize,
-        theirs.dropped,
-        "dropped nodes"
-    );
-    let rows: Vec<(String, i64, i64)> = ours["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["flat"].as_i64().unwrap(),
-                r["cum"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    let as_map = |rows: &[(String, i64, i64)]| -> BTreeMap<String, (i64, i64)> {
-        rows.iter().map(|(n, f, c)| (n.clone(), (*f, *c))).collect()
-    };
-    assert_eq!(
-        as_map(&rows),
-        as_map(&theirs.rows),
-        "per-function flat and cum differ; go tool pprof printed:\n{}",
-        theirs.lines.join("\n")
-    );
-    // Same order, except among rows whose sort keys tie.
-    let key = |r: &(String, i64, i64)| (r.1.abs(), r.2.abs());
-    let ours_keys: Vec<_> = rows.iter().map(key).collect();
-    let theirs_keys: Vec<_> = theirs.rows.iter().map(key).collect();
-    assert_eq!(ours_keys, theirs_keys, "row order");
-    assert!(!rows.is_empty(), "no rows");
-    ours
-}
 
 #[test]
 fn cpu_top_matches_go_tool_pprof() {
@@ -272,27 +39,72 @@ fn cpu_top_matches_go_tool_pprof() {
         &["-sample_index=samples"],
     );
 
-    // The table as pprof prints it, but for the local time and the inlining labels.
-    let ours = gantry(&[
-        "profile",
-        "top",
-        &cpu.display().to_string(),
-        "--nodecount",
-        "10",
-    ]);
-    assert_exit(&ours, 0);
-    let theirs = go_pprof(&cpu, &["-nodecount=10"]);
-    let keep = |s: &str| -> Vec<String> {
-        s.lines()
-            .filter(|l| !l.starts_with("Time:"))
-            .map(|l| {
-                l.trim_end_matches(" (inline)")
-                    .trim_end_matches(" (partial-inline)")
-                    .to_string()
-            })
-            .collect()
+    // assert_same_top also compares the printed tables, inline marks included.
+    assert_same_top(&cpu, &["--nodecount", "10"], &["-nodecount=10"]);
+}
+
+/// A profile where `callee` is inlined into `caller` with most of the weight, and called
+/// from `other` with `called_weight`.
+fn inline_and_called(called_weight: i64) -> Vec<u8> {
+    use gantry_profile::proto;
+    use prost::Message as _;
+    let strings = ["", "samples", "count", "main", "caller", "callee", "other"];
+    let function = |id: u64| proto::Function {
+        id,
+        name: id as i64 + 2,
+        system_name: id as i64 + 2,
+        ..Default::default()
     };
-    assert_eq!(keep(&text(&ours.stdout)), keep(&theirs));
+    let line = |function_id| proto::Line {
+        function_id,
+        ..Default::default()
+    };
+    let location = |id, lines: Vec<proto::Line>| proto::Location {
+        id,
+        line: lines,
+        ..Default::default()
+    };
+    let sample = |location_id: Vec<u64>, value| proto::Sample {
+        location_id,
+        value: vec![value],
+        label: Vec::new(),
+    };
+    proto::Profile {
+        sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+        sample: vec![
+            sample(vec![1, 3], 10_000),
+            sample(vec![2, 4, 3], called_weight),
+        ],
+        location: vec![
+            location(1, vec![line(3), line(2)]),
+            location(2, vec![line(3)]),
+            location(3, vec![line(1)]),
+            location(4, vec![line(4)]),
+        ],
+        function: (1..=4).map(function).collect(),
+        string_table: strings.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// pprof drops edges lighter than 0.1% of the total (`-edgefraction`) from its graph
+/// before it marks rows inline, so a rare plain call does not make a row partial-inline.
+#[test]
+fn inline_marks_ignore_edges_pprof_drops() {
+    let dir = tempfile::tempdir().unwrap();
+    for (called_weight, mark) in [(1, "inline"), (9, "inline"), (11, "partial-inline")] {
+        let file = dir.path().join(format!("inline{called_weight}.pb"));
+        std::fs::write(&file, inline_and_called(called_weight)).unwrap();
+        let report = assert_same_top(&file, &[], &[]);
+        let callee = report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "callee")
+            .expect("a callee row");
+        assert_eq!(callee["inline"], mark, "{report}");
+    }
 }
 
 #[test]
@@ -367,49 +179,16 @@ fn collapse_flamegraph_and_stdin() {
     let server = Server::start(&["-burn"]);
     let dir = tempfile::tempdir().unwrap();
     let cpu = save(&server, "cpu", Some(1), dir.path(), "cpu.pb.gz");
-    let cpu_arg = cpu.display().to_string();
-
-    let out = gantry(&["profile", "collapse", &cpu_arg]);
-    assert_exit(&out, 0);
-    let folded = text(&out.stdout);
-    let mut sum = 0i64;
-    for line in folded.lines() {
-        let (stack, value) = line.rsplit_once(' ').expect("STACK VALUE");
-        assert!(!stack.is_empty());
-        sum += value.parse::<i64>().expect("value");
-    }
-    let top = gantry_top(&cpu, &[]);
-    assert_eq!(
-        sum,
-        top["total"].as_i64().unwrap(),
-        "folded values add up to the total"
-    );
+    let folded = assert_collapse_adds_up(&cpu);
     assert!(folded.contains(";main.hotFib"), "{folded}");
-
-    let svg = dir.path().join("cpu.svg");
-    let out = gantry(&[
-        "profile",
-        "flamegraph",
-        &cpu_arg,
-        "-O",
-        &svg.display().to_string(),
-    ]);
-    assert_exit(&out, 0);
-    assert_valid_svg(&svg, "main.hotFib");
-
+    draw_flamegraph(&cpu, None, &dir.path().join("cpu.svg"), "main.hotFib");
     let base = save(&server, "cpu", Some(1), dir.path(), "base.pb.gz");
-    let diff_svg = dir.path().join("diff.svg");
-    let out = gantry(&[
-        "profile",
-        "flamegraph",
-        &cpu_arg,
-        "--base",
-        &base.display().to_string(),
-        "-O",
-        &diff_svg.display().to_string(),
-    ]);
-    assert_exit(&out, 0);
-    assert_valid_svg(&diff_svg, "main.hotFib");
+    draw_flamegraph(
+        &cpu,
+        Some(&base),
+        &dir.path().join("diff.svg"),
+        "main.hotFib",
+    );
 
     // The same profile through standard input gives the same report.
     let mut child = Command::new(GANTRY)
@@ -427,30 +206,7 @@ fn collapse_flamegraph_and_stdin() {
     let out = child.wait_with_output().unwrap();
     assert_exit(&out, 0);
     let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(from_stdin["rows"], top["rows"]);
-}
-
-#[track_caller]
-fn assert_valid_svg(path: &Path, must_mention: &str) {
-    let svg = std::fs::read_to_string(path).expect("SVG written");
-    let mut reader = quick_xml::Reader::from_str(&svg);
-    let mut root = None;
-    loop {
-        match reader.read_event() {
-            Ok(quick_xml::events::Event::Start(e)) if root.is_none() => {
-                root = Some(String::from_utf8_lossy(e.name().as_ref()).into_owned());
-            }
-            Ok(quick_xml::events::Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => panic!("{} is not well-formed XML: {e}", path.display()),
-        }
-    }
-    assert_eq!(root.as_deref(), Some("svg"));
-    assert!(
-        svg.contains(must_mention),
-        "{} lacks {must_mention}",
-        path.display()
-    );
+    assert_eq!(from_stdin["rows"], gantry_top(&cpu, &[])["rows"]);
 }
 
 #[test]

@@ -1,19 +1,43 @@
-//! From bytes to a checked profile: gunzip when gzipped, decode the protobuf, and check
-//! what the rest of the crate relies on (string indices, sample widths, location ids).
+//! From bytes to a checked profile, whatever its format: gunzip when gzipped, then the
+//! protobuf format, then each legacy format pprof reads (see [`crate::legacy`]), then,
+//! for a refusal, what the bytes look like instead (see [`crate::sniff`]). Decoded
+//! profiles are checked for what the rest of the crate relies on (string indices, sample
+//! widths, location ids).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 use std::io::Read as _;
 
 use prost::Message as _;
 
 use crate::error::{Error, Origin, Result};
+use crate::legacy::{self, LegacyFormat, Outcome};
 use crate::proto;
+use crate::sniff::{self, Identified};
 
 /// A decoded profile whose references have been checked.
 #[derive(Debug, Clone)]
 pub struct Profile {
     pub(crate) raw: proto::Profile,
     pub origin: Origin,
+    format: Format,
+}
+
+/// The format a profile was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Protobuf,
+    Legacy(LegacyFormat),
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Format::Protobuf => f.write_str("protobuf profile"),
+            Format::Legacy(legacy) => legacy.fmt(f),
+        }
+    }
 }
 
 /// Whether `bytes` start like a gzip stream.
@@ -36,30 +60,81 @@ pub fn looks_like_html(bytes: &[u8]) -> bool {
 }
 
 impl Profile {
-    /// Decodes a profile, gzipped or not.
+    /// Decodes a profile in any format pprof reads, gzipped or not. This is the crate's
+    /// one entry point from bytes: it returns an error, and never panics, on any input.
     pub fn decode(bytes: &[u8], origin: Origin) -> Result<Profile> {
         if looks_like_html(bytes) {
             return Err(Error::Html { origin });
         }
-        let raw = if is_gzip(bytes) {
-            let mut out = Vec::with_capacity(gzip_size_hint(bytes));
-            if let Err(source) = flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out) {
-                return Err(Error::Gzip { origin, source });
+        let data = gunzip(bytes, &origin)?;
+        if looks_like_html(&data) {
+            return Err(Error::Html { origin });
+        }
+        let not_protobuf = match proto::Profile::decode(&*data) {
+            Ok(raw) if !data.is_empty() => {
+                let profile = Profile {
+                    raw,
+                    origin: origin.clone(),
+                    format: Format::Protobuf,
+                };
+                match profile.check() {
+                    Ok(()) => return Ok(profile),
+                    Err(e @ Error::Empty { .. }) => return Err(e),
+                    Err(e) => e,
+                }
             }
-            if looks_like_html(&out) {
-                return Err(Error::Html { origin });
-            }
-            proto::Profile::decode(out.as_slice())
-        } else {
-            proto::Profile::decode(bytes)
+            Ok(_) => Error::Decode {
+                origin: origin.clone(),
+                detail: "it is empty".into(),
+            },
+            Err(e) => Error::Decode {
+                origin: origin.clone(),
+                detail: e.to_string(),
+            },
         };
-        let raw = raw.map_err(|e| Error::Decode {
-            origin: origin.clone(),
-            detail: e.to_string(),
-        })?;
-        let profile = Profile { raw, origin };
-        profile.check()?;
-        Ok(profile)
+        match legacy::decode(&data) {
+            Outcome::Decoded(format, raw) => {
+                let profile = Profile {
+                    raw: *raw,
+                    origin,
+                    format: Format::Legacy(format),
+                };
+                profile.check()?;
+                Ok(profile)
+            }
+            Outcome::Malformed(format, detail) => Err(Error::Malformed {
+                origin,
+                format,
+                detail,
+            }),
+            Outcome::Unrecognized => Err(match sniff::identify(&data) {
+                Some(Identified::NotProfile(what)) => Error::NotProfile {
+                    origin,
+                    what: if is_gzip(bytes) {
+                        format!("gzipped, and once unzipped {what}")
+                    } else {
+                        what
+                    },
+                },
+                Some(Identified::Unsupported { format, hint }) => Error::Unsupported {
+                    origin,
+                    format,
+                    hint,
+                },
+                None => not_protobuf,
+            }),
+        }
+    }
+
+    /// The format the profile was read from.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The profile in pprof's protobuf encoding, gzipped: what Go serves and `go tool
+    /// pprof` reads. A legacy profile comes out converted, with the same numbers.
+    pub fn to_gzipped_protobuf(&self) -> Vec<u8> {
+        gzipped(self.raw.encode_to_vec())
     }
 
     fn check(&self) -> Result<()> {
@@ -234,6 +309,22 @@ impl LocationIndex {
                 .map(|&i| i as usize),
             LocationIndex::Sparse(m) => m.get(&id).map(|&i| i as usize),
         }
+    }
+}
+
+/// `bytes` unzipped when they are gzipped (as pprof does, one layer), else as they are.
+fn gunzip<'a>(bytes: &'a [u8], origin: &Origin) -> Result<Cow<'a, [u8]>> {
+    if !is_gzip(bytes) {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::with_capacity(gzip_size_hint(bytes));
+    match flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out) {
+        Ok(_) => Ok(Cow::Owned(out)),
+        Err(source) => Err(Error::Gzip {
+            origin: origin.clone(),
+            truncated: source.kind() == std::io::ErrorKind::UnexpectedEof,
+            source,
+        }),
     }
 }
 

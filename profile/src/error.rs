@@ -37,7 +37,7 @@ pub enum Error {
     },
     #[error("reading standard input: {0}")]
     ReadStdin(std::io::Error),
-    #[error("invalid source {0:?}: expected http(s)://HOST:PORT[/PATH], a .pb/.pb.gz file, or -")]
+    #[error("invalid source {0:?}: expected http(s)://HOST:PORT[/PATH], a profile file, or -")]
     BadSource(String),
     #[error("invalid --header {0:?}: expected NAME:VALUE")]
     BadHeader(String),
@@ -55,13 +55,31 @@ pub enum Error {
     },
     #[error("{origin}: got an HTML page, not a pprof profile")]
     Html { origin: Origin },
-    #[error("{origin}: gzip data is corrupt or truncated ({source})")]
+    #[error(
+        "{origin}: not a pprof profile: {} ({source})",
+        if *truncated { "a truncated gzip stream" } else { "corrupt gzip data" }
+    )]
     Gzip {
         origin: Origin,
+        truncated: bool,
         source: std::io::Error,
     },
     #[error("{origin}: not a pprof profile ({detail})")]
     Decode { origin: Origin, detail: String },
+    #[error("{origin}: not a pprof profile: {what}")]
+    NotProfile { origin: Origin, what: String },
+    #[error("{origin}: {format} is not a format pprof reads, nor gantry")]
+    Unsupported {
+        origin: Origin,
+        format: &'static str,
+        hint: &'static str,
+    },
+    #[error("{origin}: malformed {format}: {detail}")]
+    Malformed {
+        origin: Origin,
+        format: crate::legacy::LegacyFormat,
+        detail: String,
+    },
     #[error("{origin}: the profile has no samples")]
     Empty { origin: Origin },
     #[error("unknown sample index {given:?}: the profile has {}", available.join(", "))]
@@ -104,6 +122,9 @@ impl Error {
             Error::Html { origin }
             | Error::Gzip { origin, .. }
             | Error::Decode { origin, .. }
+            | Error::NotProfile { origin, .. }
+            | Error::Unsupported { origin, .. }
+            | Error::Malformed { origin, .. }
             | Error::Empty { origin } => !origin.is_remote(),
             _ => false,
         }
@@ -135,7 +156,8 @@ impl Error {
             Error::SampleIndex { .. } => {
                 "pass --sample-index with one of the names listed, or its position from 0".into()
             }
-            Error::Gzip { .. } | Error::Decode { .. } => {
+            Error::Unsupported { hint, .. } => (*hint).into(),
+            Error::Gzip { .. } | Error::Decode { .. } | Error::Malformed { .. } => {
                 "save profiles with `gantry profile save` or `curl -o`, which keep them whole"
                     .into()
             }

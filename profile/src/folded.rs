@@ -6,11 +6,12 @@ use std::io::Write;
 
 use crate::decode::Profile;
 use crate::error::{Error, Result};
-use crate::stacks::{Names, Stacks};
+use crate::stacks::{Names, Stacks, Unsymbolized};
 use crate::top::check_compatible;
 
 /// The folded stacks of one sample type, one line per distinct stack, sorted.
-/// Frames are function names from root to leaf, inlined frames included.
+/// Frames are function names from root to leaf, inlined frames included; a frame
+/// without a symbol is named by its address and binary, as pprof names it by address.
 pub fn collapse(profile: &Profile, sample_index: Option<&str>) -> Result<Vec<String>> {
     let index = profile.sample_index(sample_index)?;
     collapse_at(profile, profile, index)
@@ -18,7 +19,7 @@ pub fn collapse(profile: &Profile, sample_index: Option<&str>) -> Result<Vec<Str
 
 fn collapse_at(profile: &Profile, frames_from: &Profile, index: usize) -> Result<Vec<String>> {
     let mut names = Names::default();
-    let stacks = Stacks::new(profile, frames_from, &mut names)?;
+    let stacks = Stacks::new(profile, frames_from, &mut names, Unsymbolized::ByAddress)?;
     let mut totals: HashMap<Vec<u32>, i64> = HashMap::new();
     let mut locs = Vec::with_capacity(64);
     let mut key = Vec::with_capacity(128);

@@ -8,6 +8,7 @@ use regex::Regex;
 
 use crate::decode::{LocationIndex, Profile};
 use crate::error::{Error, Result};
+use crate::legacy::text::base_name;
 use crate::proto;
 
 /// Function names shared by the profiles of one report, so that a profile and its base
@@ -41,6 +42,17 @@ pub(crate) struct Frame {
     pub(crate) inlined: bool,
 }
 
+/// How frames without a function name are named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unsymbolized {
+    /// By their binary, `[file]`, or `<unknown>`, as pprof names them in reports by
+    /// function: all of one binary's unsymbolized frames become one.
+    ByBinary,
+    /// By address too, as pprof names them in reports by address, so that stacks of
+    /// unsymbolized frames stay apart.
+    ByAddress,
+}
+
 /// Precomputed frames per location, for fast walks over many samples.
 pub(crate) struct Stacks<'p> {
     profile: &'p Profile,
@@ -68,6 +80,7 @@ impl<'p> Stacks<'p> {
         profile: &'p Profile,
         frames_from: &Profile,
         names: &mut Names,
+        unsymbolized: Unsymbolized,
     ) -> Result<Stacks<'p>> {
         let raw = &profile.raw;
         let (drop, keep) = frame_patterns(frames_from)?;
@@ -84,9 +97,16 @@ impl<'p> Stacks<'p> {
                 .get(&loc.mapping_id)
                 .map(|m| profile.str(m.filename))
                 .filter(|f| !f.is_empty());
-            let fallback = || match objfile {
-                Some(file) => format!("[{}]", file.rsplit('/').next().unwrap_or(file)),
-                None => "<unknown>".to_string(),
+            let fallback = || {
+                let binary = match objfile {
+                    Some(file) => format!("[{}]", base_name(file)),
+                    None => "<unknown>".to_string(),
+                };
+                if unsymbolized == Unsymbolized::ByAddress && loc.address != 0 {
+                    format!("{:016x} {binary}", loc.address)
+                } else {
+                    binary
+                }
             };
             let mut lines: &[proto::Line] = &loc.line;
             let mut how = Prune::Keep;

@@ -8,11 +8,14 @@ use serde::Serialize;
 
 use crate::decode::Profile;
 use crate::error::{Error, Result};
-use crate::stacks::{Names, Stacks};
+use crate::stacks::{Names, Stacks, Unsymbolized};
 use crate::units;
 
 /// pprof's default `-nodefraction`: nodes whose |cum| is below this share are dropped.
 const NODE_FRACTION: f64 = 0.005;
+/// pprof's default `-edgefraction`: edges whose |weight| is below this share of the
+/// graph's total are dropped from the final graph, and so do not count for inline marks.
+const EDGE_FRACTION: f64 = 0.001;
 
 /// The stable schema name of [`TopReport`] in JSON.
 pub const TOP_SCHEMA: &str = "gantry.profile.top/v1";
@@ -90,6 +93,12 @@ pub(crate) struct Aggregate {
     base_abs_total: i64,
 }
 
+/// An edge of pprof's call graph between two kept functions.
+pub(crate) struct Edge {
+    inline: bool,
+    weight: i64,
+}
+
 impl Aggregate {
     pub(crate) fn new() -> Aggregate {
         Aggregate {
@@ -114,7 +123,12 @@ impl Aggregate {
         sign: i64,
         is_base: bool,
     ) -> Result<()> {
-        let stacks = Stacks::new(profile, frames_from, &mut self.names)?;
+        let stacks = Stacks::new(
+            profile,
+            frames_from,
+            &mut self.names,
+            Unsymbolized::ByBinary,
+        )?;
         let n = self.names.len();
         self.flat.resize(n, 0);
         self.cum.resize(n, 0);
@@ -156,22 +170,30 @@ impl Aggregate {
         Ok(())
     }
 
-    /// Marks how the kept functions are entered, as pprof labels them on its final
+    /// Collects the edges between kept functions as pprof builds them on its final
     /// graph: an edge from the nearest kept caller is inline only if the first crossing
-    /// of it in every sample was an inlined frame.
+    /// of it in every sample was an inlined frame, and weighs the values of the samples
+    /// that cross it.
     pub(crate) fn mark_inlining(
         &mut self,
         profile: &Profile,
         frames_from: &Profile,
         index: usize,
+        sign: i64,
         kept: &[bool],
-        edges: &mut HashMap<(u32, u32), bool>,
+        edges: &mut HashMap<(u32, u32), Edge>,
     ) -> Result<()> {
-        let stacks = Stacks::new(profile, frames_from, &mut self.names)?;
+        let stacks = Stacks::new(
+            profile,
+            frames_from,
+            &mut self.names,
+            Unsymbolized::ByBinary,
+        )?;
         let mut locs = Vec::with_capacity(64);
         let mut seen: HashSet<(u32, u32)> = HashSet::new();
         for sample in &profile.raw.sample {
-            if sample.value[index] == 0 {
+            let v = sample.value[index].wrapping_mul(sign);
+            if v == 0 {
                 continue;
             }
             stacks.sample_locations(sample, &mut locs)?;
@@ -187,10 +209,12 @@ impl Aggregate {
                         && p != node
                         && seen.insert((p, node))
                     {
-                        edges
-                            .entry((p, node))
-                            .and_modify(|inline| *inline &= frame.inlined)
-                            .or_insert(frame.inlined);
+                        let edge = edges.entry((p, node)).or_insert(Edge {
+                            inline: true,
+                            weight: 0,
+                        });
+                        edge.inline &= frame.inlined;
+                        edge.weight = edge.weight.wrapping_add(v);
                     }
                     parent = Some(node);
                 }
@@ -270,12 +294,16 @@ pub fn top(profile: &Profile, base: Option<&Profile>, options: &TopOptions) -> R
         kept[n.name as usize] = true;
     }
     let mut edges = HashMap::new();
-    agg.mark_inlining(profile, profile, index, &kept, &mut edges)?;
+    agg.mark_inlining(profile, profile, index, 1, &kept, &mut edges)?;
     if let Some(base) = base {
-        agg.mark_inlining(base, profile, index, &kept, &mut edges)?;
+        agg.mark_inlining(base, profile, index, -1, &kept, &mut edges)?;
     }
-    for ((_, to), inline) in edges {
-        if inline {
+    let edge_cutoff = ((graph_total as f64 * EDGE_FRACTION) as i64).wrapping_abs();
+    for ((_, to), edge) in edges {
+        if edge.weight.wrapping_abs() < edge_cutoff {
+            continue;
+        }
+        if edge.inline {
             agg.inline_in[to as usize] = true;
         } else {
             agg.call_in[to as usize] = true;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
-use gantry_profile::{FetchOptions, Profile, ProfileType, Source, TopOptions};
+use gantry_profile::{FetchOptions, Format, Profile, ProfileType, Source, TopOptions};
 
 use crate::base::{self, Context, Exit, Failure};
 
@@ -29,14 +29,14 @@ pub enum ProfileCommand {
     Flamegraph(FlamegraphArgs),
     /// Print folded stacks (`root;caller;leaf VALUE`), for flame graph tools
     Collapse(CollapseArgs),
-    /// Save a profile from a URL as it was served
+    /// Save a profile as gzipped protobuf: as served, or converted from a legacy format
     Save(SaveArgs),
     /// Take goroutine profiles over time and report the stacks whose counts keep growing
     Leaks(LeaksArgs),
 }
 
-/// SOURCE is a service address (http://host:6060), a full pprof URL, a .pb/.pb.gz file,
-/// or - for standard input.
+/// SOURCE is a service address (http://host:6060), a full pprof URL, a profile file in any
+/// format pprof reads (protobuf, or a legacy text or binary format), or - for standard input.
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
     /// Which profile a service address resolves to
@@ -91,7 +91,7 @@ pub enum TypeArg {
 
 #[derive(Debug, Args)]
 pub struct TopArgs {
-    /// The profile: http://host:port, a pprof URL, a .pb/.pb.gz file, or -
+    /// The profile: http://host:port, a pprof URL, a profile file, or -
     pub source: String,
 
     /// Sample type to report, by name or position (default: the profile's default, else the last)
@@ -116,7 +116,7 @@ pub struct TopArgs {
 
 #[derive(Debug, Args)]
 pub struct FlamegraphArgs {
-    /// The profile: http://host:port, a pprof URL, a .pb/.pb.gz file, or -
+    /// The profile: http://host:port, a pprof URL, a profile file, or -
     pub source: String,
 
     /// The SVG file to write
@@ -137,7 +137,7 @@ pub struct FlamegraphArgs {
 
 #[derive(Debug, Args)]
 pub struct CollapseArgs {
-    /// The profile: http://host:port, a pprof URL, a .pb/.pb.gz file, or -
+    /// The profile: http://host:port, a pprof URL, a profile file, or -
     pub source: String,
 
     /// Sample type to fold, by name or position
@@ -150,10 +150,10 @@ pub struct CollapseArgs {
 
 #[derive(Debug, Args)]
 pub struct SaveArgs {
-    /// http://host:port or a pprof URL
-    pub url: String,
+    /// http://host:port, a pprof URL, a profile file, or -
+    pub source: String,
 
-    /// The file to write (gzipped protobuf, as Go serves it)
+    /// The file to write (gzipped protobuf, as Go serves it and pprof reads it)
     #[arg(short = 'O', long = "output-file", value_name = "FILE.pb.gz")]
     pub output_file: PathBuf,
 
@@ -349,21 +349,27 @@ fn collapse(args: CollapseArgs, ctx: &Context) -> anyhow::Result<u8> {
 
 fn save(args: SaveArgs, ctx: &Context) -> anyhow::Result<u8> {
     ctx.refuse_json("profile save", "a profile file")?;
-    let source = Source::parse(&args.url).map_err(fail)?;
-    if !matches!(source, Source::Url(_)) {
-        return Err(Failure::new(Exit::Usage, "`profile save` takes a URL")
-            .hint("to copy a profile file, use cp")
-            .into());
-    }
+    let source = Source::parse(&args.source).map_err(fail)?;
     let options = fetch_options(&args.capture)?;
     let (bytes, origin) = fetch_bytes(&source, &options, ctx)?;
-    // Check that it is a profile before keeping it.
+    // Check that it is a profile before keeping it; keep protobuf as it came.
     let profile = Profile::decode(&bytes, origin).map_err(fail)?;
-    let bytes = gantry_profile::decode::gzipped(bytes);
+    let format = profile.format();
+    let bytes = match format {
+        Format::Protobuf => gantry_profile::decode::gzipped(bytes),
+        Format::Legacy(_) => profile.to_gzipped_protobuf(),
+    };
     gantry_profile::atomic::write_atomic(&args.output_file, &bytes).map_err(fail)?;
     if !ctx.quiet {
         let (kind, _) = profile.sample_types().pop().unwrap_or_default();
-        eprintln!("saved a {kind} profile to {}", args.output_file.display());
+        let converted = match format {
+            Format::Protobuf => String::new(),
+            Format::Legacy(legacy) => format!(" (converted from a {legacy})"),
+        };
+        eprintln!(
+            "saved a {kind} profile to {}{converted}",
+            args.output_file.display()
+        );
     }
     Ok(Exit::Success.code())
 }

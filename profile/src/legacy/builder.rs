@@ -1,0 +1,350 @@
+//! The profile a legacy decoder builds: locations made once per address, samples that
+//! refer to them, functions (Java formats name theirs), and the memory map; turned into
+//! the crate's protobuf model with the ids, mappings and frame filters pprof gives a
+//! legacy profile.
+
+use std::collections::HashMap;
+
+use rustc_hash::FxBuildHasher;
+
+use super::frames;
+use super::maps::Mapping;
+use crate::proto;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Location {
+    pub(crate) address: u64,
+    pub(crate) mapping: Option<u32>,
+    /// The function and line, when the profile names them (Java formats).
+    pub(crate) line: Option<(u32, i64)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Sample {
+    /// Indices into `Builder::locations`, leaf first.
+    pub(crate) locations: Vec<u64>,
+    pub(crate) values: Vec<i64>,
+    /// The `bytes` numeric label heap profiles carry: the average allocation size.
+    pub(crate) bytes: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Function {
+    pub(crate) name: String,
+    pub(crate) filename: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Builder {
+    pub(crate) sample_types: Vec<(String, String)>,
+    pub(crate) period_type: Option<(String, String)>,
+    pub(crate) period: i64,
+    pub(crate) duration_nanos: i64,
+    pub(crate) locations: Vec<Location>,
+    by_address: HashMap<u64, u32, FxBuildHasher>,
+    pub(crate) samples: Vec<Sample>,
+    pub(crate) functions: Vec<Function>,
+    pub(crate) mappings: Vec<Mapping>,
+}
+
+impl Builder {
+    pub(crate) fn new(
+        sample_types: &[(&str, &str)],
+        period_type: (&str, &str),
+        period: i64,
+    ) -> Self {
+        Builder {
+            sample_types: owned(sample_types),
+            period_type: Some((period_type.0.to_string(), period_type.1.to_string())),
+            period,
+            ..Builder::default()
+        }
+    }
+
+    pub(crate) fn set_sample_types(&mut self, types: &[(&str, &str)]) {
+        self.sample_types = owned(types);
+    }
+
+    /// The location at `address`, made on first use.
+    pub(crate) fn location(&mut self, address: u64) -> u64 {
+        let next = self.locations.len() as u32;
+        let index = *self.by_address.entry(address).or_insert(next);
+        if index == next {
+            self.locations.push(Location {
+                address,
+                mapping: None,
+                line: None,
+            });
+        }
+        u64::from(index)
+    }
+
+    /// The location already made for `address`, if any.
+    pub(crate) fn existing_location(&self, address: u64) -> Option<usize> {
+        self.by_address.get(&address).map(|&i| i as usize)
+    }
+
+    /// Adds a sample whose stack is `addresses`, leaf first, each adjusted by `adjust`.
+    pub(crate) fn add_sample(
+        &mut self,
+        addresses: &[u64],
+        adjust: impl Fn(usize, u64) -> u64,
+        values: Vec<i64>,
+        bytes: Option<i64>,
+    ) {
+        let locations = addresses
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| self.location(adjust(i, a)))
+            .collect();
+        self.samples.push(Sample {
+            locations,
+            values,
+            bytes,
+        });
+    }
+
+    /// Keeps only the locations samples refer to, numbered in the order samples first
+    /// refer to them.
+    pub(crate) fn renumber_locations(&mut self) {
+        let mut new_index = vec![u64::MAX; self.locations.len()];
+        let mut order = Vec::with_capacity(self.locations.len());
+        for sample in &mut self.samples {
+            for loc in &mut sample.locations {
+                let slot = &mut new_index[*loc as usize];
+                if *slot == u64::MAX {
+                    *slot = order.len() as u64;
+                    order.push(*loc as usize);
+                }
+                *loc = *slot;
+            }
+        }
+        self.locations = order.iter().map(|&i| self.locations[i]).collect();
+        self.by_address.clear();
+    }
+
+    /// Adopts the memory map and assigns each location the mapping that holds its
+    /// address, with pprof's repairs of maps that legacy writers got wrong.
+    pub(crate) fn set_memory_map(&mut self, mut mappings: Vec<Mapping>) {
+        super::maps::tidy(&mut mappings);
+        self.mappings = mappings;
+        self.renumber_locations();
+        self.assign_mappings();
+    }
+
+    fn assign_mappings(&mut self) {
+        let maps = &mut self.mappings;
+        // A leading anonymous huge-page region in front of the binary is not the binary.
+        if maps.len() > 1
+            && maps[0].file.starts_with("/anon_hugepage")
+            && maps[0].limit == maps[1].start
+        {
+            maps.remove(0);
+        }
+        // The main binary loaded at the classic address, with its offset folded in.
+        if let Some(first) = maps.first_mut()
+            && first.start.wrapping_sub(first.offset) == 0x40_0000
+        {
+            first.start = 0x40_0000;
+            first.offset = 0;
+        }
+        let mut fake: Option<u32> = None;
+        for loc in &mut self.locations {
+            let a = loc.address;
+            if loc.mapping.is_some() || a == 0 {
+                continue;
+            }
+            if let Some(i) = maps.iter().position(|m| m.start <= a && a < m.limit) {
+                loc.mapping = Some(i as u32);
+                continue;
+            }
+            // Writers that split a mapping in two sometimes left out its first part.
+            if let Some(i) = maps
+                .iter()
+                .position(|m| m.offset != 0 && m.start.wrapping_sub(m.offset) <= a && a < m.start)
+            {
+                let m = &mut maps[i];
+                m.start = m.start.wrapping_sub(m.offset);
+                m.offset = 0;
+                loc.mapping = Some(i as u32);
+                continue;
+            }
+            // Go's legacy writers give no map at all: one mapping covers everything.
+            let index = *fake.get_or_insert_with(|| {
+                maps.push(Mapping {
+                    limit: u64::MAX,
+                    ..Mapping::default()
+                });
+                (maps.len() - 1) as u32
+            });
+            loc.mapping = Some(index);
+        }
+    }
+
+    /// The finished profile.
+    pub(crate) fn into_proto(self) -> proto::Profile {
+        let mut strings = Strings::default();
+        let sample_type = self
+            .sample_types
+            .iter()
+            .map(|(t, u)| strings.value_type(t, u))
+            .collect::<Vec<_>>();
+        let types: Vec<&str> = self.sample_types.iter().map(|(t, _)| t.as_str()).collect();
+        let (drop, keep) = frame_filters(&types);
+        let period_type = self
+            .period_type
+            .as_ref()
+            .map(|(t, u)| strings.value_type(t, u));
+        let bytes_key = strings.intern("bytes");
+
+        // Functions are numbered in the order locations first refer to them.
+        let mut function_id = vec![0u64; self.functions.len()];
+        let mut function = Vec::new();
+        for loc in &self.locations {
+            if let Some((f, _)) = loc.line
+                && function_id[f as usize] == 0
+            {
+                let src = &self.functions[f as usize];
+                let name = strings.intern(&src.name);
+                function.push(proto::Function {
+                    id: function.len() as u64 + 1,
+                    name,
+                    system_name: name,
+                    filename: strings.intern(&src.filename),
+                    start_line: 0,
+                });
+                function_id[f as usize] = function.len() as u64;
+            }
+        }
+        let location = self
+            .locations
+            .iter()
+            .enumerate()
+            .map(|(i, loc)| proto::Location {
+                id: i as u64 + 1,
+                mapping_id: loc.mapping.map_or(0, |m| u64::from(m) + 1),
+                address: loc.address,
+                line: loc
+                    .line
+                    .map(|(f, line)| proto::Line {
+                        function_id: function_id[f as usize],
+                        line,
+                        column: 0,
+                    })
+                    .into_iter()
+                    .collect(),
+                is_folded: false,
+            })
+            .collect();
+        let mapping = self
+            .mappings
+            .iter()
+            .enumerate()
+            .map(|(i, m)| proto::Mapping {
+                id: i as u64 + 1,
+                memory_start: m.start,
+                memory_limit: m.limit,
+                file_offset: m.offset,
+                filename: strings.intern(&m.file),
+                build_id: strings.intern(&m.build_id),
+                ..proto::Mapping::default()
+            })
+            .collect();
+        let sample = self
+            .samples
+            .into_iter()
+            .map(|mut s| {
+                for loc in &mut s.locations {
+                    *loc += 1;
+                }
+                proto::Sample {
+                    location_id: s.locations,
+                    value: s.values,
+                    label: s
+                        .bytes
+                        .map(|num| proto::Label {
+                            key: bytes_key,
+                            num,
+                            ..proto::Label::default()
+                        })
+                        .into_iter()
+                        .collect(),
+                }
+            })
+            .collect();
+        proto::Profile {
+            sample_type,
+            sample,
+            mapping,
+            location,
+            function,
+            drop_frames: strings.intern(drop),
+            keep_frames: strings.intern(keep),
+            duration_nanos: self.duration_nanos,
+            period_type,
+            period: self.period,
+            string_table: strings.table,
+            ..proto::Profile::default()
+        }
+    }
+}
+
+fn owned(types: &[(&str, &str)]) -> Vec<(String, String)> {
+    types
+        .iter()
+        .map(|(t, u)| (t.to_string(), u.to_string()))
+        .collect()
+}
+
+/// The frames pprof hides in a legacy profile, chosen by its sample types.
+fn frame_filters(types: &[&str]) -> (&'static str, &'static str) {
+    const HEAP: [&[&str]; 5] = [
+        &["allocations", "size"],
+        &["objects", "space"],
+        &["inuse_objects", "inuse_space"],
+        &["alloc_objects", "alloc_space"],
+        &[
+            "alloc_objects",
+            "alloc_space",
+            "inuse_objects",
+            "inuse_space",
+        ],
+    ];
+    if HEAP.contains(&types) {
+        (frames::ALLOCATORS, frames::ALLOCATORS_KEEP)
+    } else if types == ["contentions", "delay"] {
+        (frames::LOCKS, "")
+    } else {
+        (frames::CPU_PROFILER, "")
+    }
+}
+
+/// A string table under construction; index 0 is the empty string.
+#[derive(Default)]
+struct Strings {
+    table: Vec<String>,
+    index: HashMap<String, i64>,
+}
+
+impl Strings {
+    fn intern(&mut self, s: &str) -> i64 {
+        if self.table.is_empty() {
+            self.table.push(String::new());
+            self.index.insert(String::new(), 0);
+        }
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.table.len() as i64;
+        self.table.push(s.to_string());
+        self.index.insert(s.to_string(), i);
+        i
+    }
+
+    fn value_type(&mut self, kind: &str, unit: &str) -> proto::ValueType {
+        proto::ValueType {
+            r#type: self.intern(kind),
+            unit: self.intern(unit),
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The memory map at the end of legacy profiles: `/proc/self/maps` lines or the brief
+//! `START-END FILE (@OFFSET) BUILDID` form, with glog prefixes removed and `NAME=VALUE`
+//! lines defining `$NAME` for the lines after them. Non-executable regions are left out.
+
+use std::sync::LazyLock;
+
+use regex::bytes::Regex;
+
+use super::text::{Lines, group, is_memory_map_sentinel, lossy, parse_digits};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Mapping {
+    pub(crate) start: u64,
+    pub(crate) limit: u64,
+    pub(crate) offset: u64,
+    pub(crate) file: String,
+    pub(crate) build_id: String,
+}
+
+// Go's `\s` (no vertical tab) spelled out, so that the regex crate matches the same bytes.
+macro_rules! sp {
+    () => {
+        r"[\t\n\f\r ]"
+    };
+}
+macro_rules! hex_range {
+    () => {
+        concat!(
+            "^",
+            sp!(),
+            "*(?:0x)?([[:xdigit:]]+)(?:",
+            sp!(),
+            "|-)?",
+            sp!(),
+            "*(?:0x)?([[:xdigit:]]+):?(?:",
+            sp!(),
+            "+([-rwxp]+))?"
+        )
+    };
+}
+
+/// `start-end perms offset dev inode path`, as in `/proc/PID/maps`.
+static PROC_MAPS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        "(?-u)",
+        hex_range!(),
+        "(?:",
+        sp!(),
+        "+([[:xdigit:]]+))?",
+        sp!(),
+        "+[[:xdigit:]]+:[[:xdigit:]]+",
+        sp!(),
+        "+[[:digit:]]+(?:",
+        sp!(),
+        r"+([^\t\n\f\r ]+))?"
+    ))
+    .expect("valid regex")
+});
+
+/// `start-end [perms] [path] [(@offset)] [build id]`.
+static BRIEF_MAPS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        "(?-u)",
+        hex_range!(),
+        "(?:",
+        sp!(),
+        r"+([^\t\n\f\r ]+))?(?:",
+        sp!(),
+        r"+\(@([[:xdigit:]]+)\))?(?:",
+        sp!(),
+        "+([[:xdigit:]]+))?"
+    ))
+    .expect("valid regex")
+});
+
+/// glog's `... file.cc:123] ` prefix.
+static LOG_PREFIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(concat!(r"(?-u)^[^\[\]]+:[0-9]+\]", sp!())).expect("valid regex"));
+
+/// The executable regions listed in `lines`.
+pub(crate) fn parse<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Vec<Mapping> {
+    let mut mappings = Vec::new();
+    let mut substitutions: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for line in lines {
+        let line = match LOG_PREFIX.find(line) {
+            Some(m) => &line[m.end()..],
+            None => line,
+        };
+        let line = substitute(line, &substitutions);
+        match entry(&line) {
+            Some(Some(mapping)) => mappings.push(mapping),
+            Some(None) => {}
+            None => {
+                if let Some(eq) = memchr::memchr(b'=', &line) {
+                    let mut name = b"$".to_vec();
+                    name.extend_from_slice(super::text::trim_space(&line[..eq]));
+                    let value = super::text::trim_space(&line[eq + 1..]).to_vec();
+                    substitutions.push((name, value));
+                }
+            }
+        }
+    }
+    mappings
+}
+
+/// Replaces each `$NAME` defined so far, scanning left to right; where two names match
+/// at one place, the one defined first wins.
+fn substitute(line: &[u8], substitutions: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    if substitutions.is_empty() || memchr::memchr(b'$', line).is_none() {
+        return line.to_vec();
+    }
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    'scan: while i < line.len() {
+        for (name, value) in substitutions {
+            if line[i..].starts_with(name) {
+                out.extend_from_slice(value);
+                i += name.len();
+                continue 'scan;
+            }
+        }
+        out.push(line[i]);
+        i += 1;
+    }
+    out
+}
+
+/// One line of the map: `None` when it is no map line, `Some(None)` for a region that is
+/// not executable.
+fn entry(line: &[u8]) -> Option<Option<Mapping>> {
+    let (start, end, perms, offset, file, build_id);
+    if let Some(c) = PROC_MAPS.captures(line) {
+        (start, end, perms, offset, file) = (
+            group(&c, 1),
+            group(&c, 2),
+            group(&c, 3),
+            group(&c, 4),
+            group(&c, 5),
+        );
+        build_id = &b""[..];
+        return finish(start, end, perms, offset, file, build_id);
+    }
+    let c = BRIEF_MAPS.captures(line)?;
+    (start, end, perms, file, offset, build_id) = (
+        group(&c, 1),
+        group(&c, 2),
+        group(&c, 3),
+        group(&c, 4),
+        group(&c, 5),
+        group(&c, 6),
+    );
+    finish(start, end, perms, offset, file, build_id)
+}
+
+fn finish(
+    start: &[u8],
+    end: &[u8],
+    perms: &[u8],
+    offset: &[u8],
+    file: &[u8],
+    build_id: &[u8],
+) -> Option<Option<Mapping>> {
+    if !perms.is_empty() && !perms.contains(&b'x') {
+        return Some(None);
+    }
+    Some(Some(Mapping {
+        start: parse_digits(start, 16)?,
+        limit: parse_digits(end, 16)?,
+        offset: if offset.is_empty() {
+            0
+        } else {
+            parse_digits(offset, 16)?
+        },
+        file: lossy(file),
+        build_id: lossy(build_id),
+    }))
+}
+
+/// Merges regions of one file that a map lists in pieces, puts the main binary first,
+/// as pprof does before assigning locations to mappings.
+pub(crate) fn tidy(mappings: &mut Vec<Mapping>) {
+    let mut merged: Vec<Mapping> = Vec::with_capacity(mappings.len());
+    for m in mappings.drain(..) {
+        match merged.last_mut() {
+            Some(last) if adjacent(last, &m) => {
+                last.limit = m.limit;
+                if !m.file.is_empty() {
+                    last.file = m.file;
+                }
+                if !m.build_id.is_empty() {
+                    last.build_id = m.build_id;
+                }
+            }
+            _ => merged.push(m),
+        }
+    }
+    *mappings = merged;
+    if let Some(main) = mappings.iter().position(|m| {
+        let file = m.file.replace("(deleted)", "");
+        let file = file.trim();
+        !file.is_empty() && !is_shared_library(file) && !file.starts_with('[')
+    }) {
+        mappings.swap(0, main);
+    }
+}
+
+fn is_shared_library(file: &str) -> bool {
+    file.ends_with(".so")
+        || file.match_indices(".so").any(|(i, _)| {
+            let rest = &file.as_bytes()[i + 3..];
+            matches!(rest, [b'.' | b'_', d, ..] if d.is_ascii_digit())
+        })
+}
+
+/// Whether `b` continues `a`: the same file and build id where both name one, and
+/// contiguous addresses and offsets.
+fn adjacent(a: &Mapping, b: &Mapping) -> bool {
+    if !a.file.is_empty() && !b.file.is_empty() && a.file != b.file {
+        return false;
+    }
+    if !a.build_id.is_empty() && !b.build_id.is_empty() && a.build_id != b.build_id {
+        return false;
+    }
+    if a.limit != b.start {
+        return false;
+    }
+    if a.offset != 0 && b.offset != 0 {
+        return a.offset.wrapping_add(a.limit.wrapping_sub(a.start)) == b.offset;
+    }
+    true
+}
+
+/// The map of a text profile: the lines after the memory map sentinel, which is either
+/// `current` (the line the samples ended at) or one of the lines after it.
+pub(crate) fn after_sentinel(current: &[u8], mut lines: Lines<'_>) -> Vec<Mapping> {
+    if !is_memory_map_sentinel(current) {
+        for line in lines.by_ref() {
+            if is_memory_map_sentinel(line) {
+                break;
+            }
+        }
+    }
+    parse(lines)
+}
+
+/// Parses the map in `bytes` (the rest of a profile after its samples).
+pub(crate) fn parse_bytes(bytes: &[u8]) -> Vec<Mapping> {
+    parse(Lines::new(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_maps_lines() {
+        let maps = parse_bytes(
+            b"559b40635000-559b40636000 r--p 00000000 00:00 10002600    /tmp/gp/workload\n\
+              559b40636000-559b40637000 r-xp 00001000 00:00 10002600    /tmp/gp/workload\n\
+              7f86eec44000-7f86eec9a000 r-xp 00026000 fe:01 123 /usr/lib/x86_64-linux-gnu/libc.so.6\n\
+              7ffd1000-7ffd2000 r-xp 00000000 00:00 0  [vdso]\n",
+        );
+        assert_eq!(maps.len(), 3);
+        assert_eq!(maps[0].start, 0x559b40636000);
+        assert_eq!(maps[0].offset, 0x1000);
+        assert_eq!(maps[0].file, "/tmp/gp/workload");
+        assert_eq!(maps[2].file, "[vdso]");
+    }
+
+    #[test]
+    fn brief_lines_with_substitution_and_glog_prefix() {
+        let maps = parse_bytes(
+            b"ROOT=/opt/app\n\
+              I0102 10:11:12.123 main.cc:42] 0x400000-0x500000 $ROOT/bin/server (@1000) abcdef12\n",
+        );
+        assert_eq!(
+            maps,
+            [Mapping {
+                start: 0x400000,
+                limit: 0x500000,
+                offset: 0x1000,
+                file: "/opt/app/bin/server".into(),
+                build_id: "abcdef12".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn tidy_merges_pieces_and_puts_the_binary_first() {
+        let m = |start, limit, offset, file: &str| Mapping {
+            start,
+            limit,
+            offset,
+            file: file.into(),
+            build_id: String::new(),
+        };
+        let mut maps = vec![
+            m(0x1000, 0x2000, 0, "/lib/libc.so.6"),
+            m(0x5000, 0x6000, 0x1000, "/bin/app"),
+            m(0x6000, 0x7000, 0x2000, "/bin/app"),
+        ];
+        tidy(&mut maps);
+        assert_eq!(maps.len(), 2);
+        assert_eq!(maps[0], m(0x5000, 0x7000, 0x1000, "/bin/app"));
+        assert!(is_shared_library("libstdc++.so.6.0.30"));
+        assert!(is_shared_library("x.so_1"));
+        assert!(!is_shared_library("/bin/app.sox"));
+    }
+}
