@@ -622,3 +622,719 @@ fn the_built_in_hello_runs() {
         "error: no installed or built-in plugin is named `no-such-plugin`"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// A hostile plugin author's attempts to get what the user did not grant.
+// ---------------------------------------------------------------------------------------
+
+const USAGE: i32 = 2;
+const INTERRUPTED: i32 = 130;
+
+/// `wasm` with `manifest` appended as its `gantry-plugin` custom section.
+fn with_manifest(mut wasm: Vec<u8>, manifest: &str) -> Vec<u8> {
+    let mut payload = Vec::new();
+    leb128_into("gantry-plugin".len(), &mut payload);
+    payload.extend_from_slice(b"gantry-plugin");
+    payload.extend_from_slice(manifest.as_bytes());
+    wasm.push(0);
+    leb128_into(payload.len(), &mut wasm);
+    wasm.extend_from_slice(&payload);
+    wasm
+}
+
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `text` holds a control character other than a newline, what a terminal would
+/// act on, besides gantry's own colours (SGR sequences, `ESC [ ... m`). Error lines are
+/// checked with `--color always`: otherwise anstream strips escape sequences from them
+/// on a pipe, as it does not on a terminal.
+fn has_controls(text: &str) -> bool {
+    let mut rest = text;
+    let mut unstyled = String::new();
+    while let Some(at) = rest.find("\x1b[") {
+        unstyled.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+            .unwrap_or(after.len());
+        if after[end..].starts_with('m') {
+            rest = &after[end + 1..];
+        } else {
+            unstyled.push('\x1b');
+            rest = &rest[at + 1..];
+        }
+    }
+    unstyled.push_str(rest);
+    unstyled.chars().any(|c| c.is_control() && c != '\n')
+}
+
+#[test]
+fn the_control_check_ignores_only_gantrys_colours() {
+    assert!(!has_controls("\x1b[1m\x1b[31merror:\x1b[0m plain\n"));
+    assert!(has_controls("\x1b[1merror:\x1b[0m \x1b[2K"));
+    assert!(has_controls("a\x07"));
+}
+
+impl Sandbox {
+    /// Writes `bytes` to `name` in the sandbox.
+    fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).expect("writing a sandbox file");
+        path
+    }
+
+    /// Runs gantry with these variables set, as secrets in the user's environment.
+    fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command();
+        cmd.args(args);
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        self.run_cmd(&mut cmd)
+    }
+}
+
+const SECRETS: &[(&str, &str)] = &[
+    ("GANTRY_TEST_SECRET", "hunter2"),
+    ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI"),
+    ("GANTRY_TEST_OTHER", "other"),
+];
+
+const ASKS_FOR_SECRETS: &str = "name = \"env-dump\"\nversion = \"0.1.0\"\napi = 1\n\
+    description = \"Prints the environment it is given\"\n\
+    [provides]\ncommand = \"env-dump\"\n\
+    [grants]\nenv = [\"GANTRY_TEST_SECRET\", \"AWS_SECRET_ACCESS_KEY\"]\n";
+
+#[test]
+fn a_manifest_asking_for_secrets_gets_only_what_the_user_grants() {
+    let sb = Sandbox::new();
+    let beside = sb.fixture("env_dump");
+    sb.file("env_dump.toml", ASKS_FOR_SECRETS);
+    let module = std::fs::read(&beside).unwrap();
+    let embedded = sb.file("embedded.wasm", with_manifest(module, ASKS_FOR_SECRETS));
+    for wasm in [&beside, &embedded] {
+        let path = wasm.to_str().unwrap();
+        let run = sb.run_with_env(&["plugin", "run", path], SECRETS);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.stdout_text(), "", "a request alone granted variables");
+        let run = sb.run_with_env(
+            &["plugin", "run", path, "--env", "GANTRY_TEST_OTHER"],
+            SECRETS,
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.stdout_text(), "GANTRY_TEST_OTHER=other\n");
+        let run = sb.run_with_env(&["-o", "json", "plugin", "info", path], SECRETS);
+        let info: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(info["env_grants"], serde_json::json!([]), "{info}");
+        assert_eq!(
+            info["env_requested"],
+            serde_json::json!(["GANTRY_TEST_SECRET", "AWS_SECRET_ACCESS_KEY"])
+        );
+    }
+
+    // Installed, it gets what the user accepted at install, and nothing else.
+    let run = sb.run(&["plugin", "install", beside.to_str().unwrap(), "-y"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = sb.run_with_env(&["env-dump"], SECRETS);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout_text(),
+        "GANTRY_TEST_SECRET=hunter2\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI\n"
+    );
+
+    // Its manifest edited after install asks for more: it no longer runs at all.
+    let installed = sb.path("plugins/env-dump/env-dump.toml");
+    let more = ASKS_FOR_SECRETS.replace(
+        "\"AWS_SECRET_ACCESS_KEY\"]",
+        "\"AWS_SECRET_ACCESS_KEY\", \"GANTRY_TEST_OTHER\"]",
+    );
+    std::fs::write(&installed, more).unwrap();
+    let run = sb.run_with_env(&["env-dump"], SECRETS);
+    assert_eq!(run.code, USAGE, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.error_line().contains("is not as it was installed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_checksum_pins_the_manifest_beside_the_module() {
+    let sb = Sandbox::new();
+    let wasm = sb.fixture("hello");
+    let module = std::fs::read(&wasm).unwrap();
+    let reviewed = "name = \"pinned\"\nversion = \"0.1.0\"\napi = 1\n";
+    sb.file("hello.toml", reviewed);
+    let pin = sha256_hex(&[&module, reviewed.as_bytes()]);
+    let path = wasm.to_str().unwrap();
+    let run = sb.run(&["-o", "json", "plugin", "info", path]);
+    let info: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(info["sha256"], pin.as_str(), "{info}");
+
+    // The manifest is edited after the checksums were published.
+    let edited = format!("{reviewed}[grants]\nenv = [\"GANTRY_TEST_SECRET\"]\n");
+    sb.file("hello.toml", &edited);
+    for published in [sha256_hex(&[&module]), pin] {
+        let run = sb.run(&["plugin", "install", path, "--sha256", &published, "-y"]);
+        assert_eq!(run.code, USAGE, "{}", run.stderr);
+        assert!(
+            run.error_line().contains("checksum mismatch"),
+            "{}",
+            run.stderr
+        );
+        assert!(!sb.path("plugins/pinned").exists());
+    }
+    let run = sb.run(&[
+        "plugin",
+        "install",
+        path,
+        "--sha256",
+        &sha256_hex(&[&module, edited.as_bytes()]),
+        "-y",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn text_from_a_plugin_reaches_the_terminal_escaped() {
+    let sb = Sandbox::new();
+    // An import named with escape sequences.
+    let wasm = sb.fixture("import_escape");
+    let run = sb.run(&["--color", "always", "plugin", "run", wasm.to_str().unwrap()]);
+    assert_eq!(run.code, PLUGIN_FAULT, "{}", run.stderr);
+    assert!(!has_controls(&run.stderr), "{:?}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(r"imports `\u{1b}[2K\u{1b}[1A::\u{1b}]0;all good\u{7}`"),
+        "{}",
+        run.stderr
+    );
+
+    // Manifests whose keys, description or grant names carry escape sequences: the
+    // description would erase the line above it and claim there are no env grants.
+    let hello = std::fs::read(sb.fixture("hello")).unwrap();
+    let hostile = [
+        "\"\\u001b[2K\\u001b[1A\" = 1\n",
+        "description = \"\\u001b[1A\\u001b[2Kenv grants:   none\"\n",
+        "description = \"fine\\r\\u009b2K\"\n",
+        "[grants]\nenv = [\"HOME\\u001b[2K\"]\n",
+        "[grants]\nenv = [\"HOME\", \"A-B\"]\n",
+    ];
+    for (i, extra) in hostile.iter().enumerate() {
+        let manifest = format!("name = \"sly\"\nversion = \"0.1.0\"\napi = 1\n{extra}");
+        let wasm = sb.file(
+            &format!("sly{i}.wasm"),
+            with_manifest(hello.clone(), &manifest),
+        );
+        let path = wasm.to_str().unwrap();
+        for args in [
+            vec!["--color", "always", "plugin", "info", path],
+            vec!["--color", "always", "plugin", "run", path],
+            vec!["--color", "always", "plugin", "install", path, "-y"],
+        ] {
+            let run = sb.run(&args);
+            assert_eq!(run.code, USAGE, "{extra}: {args:?}: {}", run.stderr);
+            assert!(
+                run.stderr.contains("invalid plugin manifest"),
+                "{}",
+                run.stderr
+            );
+            let all = format!("{}{}", run.stdout_text(), run.stderr);
+            assert!(!has_controls(&all), "{extra}: {all:?}");
+        }
+    }
+    let long = format!("description = \"{}\"\n", "d".repeat(201));
+    let manifest = format!("name = \"sly\"\nversion = \"0.1.0\"\napi = 1\n{long}");
+    let wasm = sb.file("long.wasm", with_manifest(hello.clone(), &manifest));
+    let run = sb.run(&["plugin", "info", wasm.to_str().unwrap()]);
+    assert_eq!(run.code, USAGE, "{}", run.stderr);
+    assert!(run.error_line().contains("at most 200"), "{}", run.stderr);
+}
+
+#[test]
+fn a_hook_error_message_is_escaped() {
+    let sb = Sandbox::new();
+    let wasm = std::fs::read(sb.fixture("hook_error_escape")).unwrap();
+    let host = gantry_plugins::Host::new(None).unwrap();
+    let plugin = host
+        .load_bytes(
+            &wasm,
+            gantry_plugins::Origin::BuiltIn("hook-error-escape".into()),
+        )
+        .unwrap();
+    let err = host
+        .call_hook(
+            &plugin,
+            "scale.forecast",
+            serde_json::json!({}),
+            &gantry_plugins::RunOptions::default(),
+        )
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(!has_controls(&text), "{text:?}");
+    assert!(
+        text.ends_with(r"failed hook `scale.forecast`: \u{1b}[2J\u{1b}[Hforecast ok: scale to 0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_onnx_operator_name_is_escaped() {
+    let sb = Sandbox::new();
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/onnx/unsupported-op.onnx");
+    let model = std::fs::read(fixture).unwrap();
+    // Same length as the operator it replaces, so the protobuf stays valid.
+    let name = b"TreeEnsembleRegressor";
+    let hostile = b"\x1b[2K\x1b]0;hi\x07\x1b[1Aok!!!!";
+    assert_eq!(name.len(), hostile.len());
+    let at = model
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("the fixture names its operator");
+    let mut patched = model.clone();
+    patched[at..at + name.len()].copy_from_slice(hostile);
+    let model = sb.file("hostile-op.onnx", patched);
+    let input = sb.file("input.json", r#"{"x":[[1,2]]}"#);
+    let run = sb.run(&[
+        "--color",
+        "always",
+        "infer",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, USAGE, "{}", run.stderr);
+    assert!(!has_controls(&run.stderr), "{:?}", run.stderr);
+    assert!(run.stderr.contains(r"\u{1b}[2K"), "{}", run.stderr);
+}
+
+/// `gantry infer` on the MLP fixture with `rows` input rows: a run long enough (the
+/// guest parses and multiplies them) to be interrupted while it holds the model grant.
+#[cfg(target_os = "linux")]
+fn long_inference(sb: &Sandbox, rows: usize) -> (PathBuf, PathBuf) {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/onnx/mlp.onnx");
+    let row = "[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8]";
+    let input = format!("{{\"x\":[{}]}}", vec![row; rows].join(","));
+    (model, sb.file("rows.json", input))
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_model_grant_is_private_and_gone_when_a_signal_stops_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let (model, input) = long_inference(&sb, 200_000);
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        let tmp = sb.path(&format!("tmp-{signal}"));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let child = sb
+            .command()
+            .args([
+                "infer",
+                model.to_str().unwrap(),
+                "--input",
+                input.to_str().unwrap(),
+            ])
+            .args(["--timeout", "60s"])
+            .env("TMPDIR", &tmp)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let grant = loop {
+            let found = std::fs::read_dir(&tmp)
+                .unwrap()
+                .filter_map(Result::ok)
+                .find(|e| e.file_name().to_string_lossy().starts_with("gantry-grant-"));
+            if let Some(found) = found {
+                break found.path();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no grant directory appeared"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let mode = std::fs::metadata(&grant).map(|m| m.permissions().mode() & 0o777);
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: signals the child we spawned and have not yet waited for.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            mode.ok(),
+            Some(0o700),
+            "the model's directory is readable by others"
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(INTERRUPTED),
+            "signal {signal}: {stderr}"
+        );
+        assert!(stderr.contains("was interrupted"), "{stderr}");
+        let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+        assert!(left.is_empty(), "signal {signal} left {left:?}");
+    }
+}
+
+/// The cache entry `planted.wat` compiles to, re-headed and renamed as the entry of
+/// `victim` (what anyone able to write the cache folder could do), in `sb`'s cache.
+fn plant_entry(sb: &Sandbox, victim: &Path) -> PathBuf {
+    let attacker = Sandbox::new();
+    let planted = attacker.fixture("planted");
+    let run = attacker.run(&["plugin", "run", planted.to_str().unwrap()]);
+    assert_eq!(run.stdout_text(), "planted code ran\n");
+    let compiled = cache_entries(&attacker).pop().expect("an entry");
+    let mut entry = std::fs::read(&compiled).unwrap();
+    let victim_sha = sha256_hex(&[&std::fs::read(victim).unwrap()]);
+    let victim_bytes: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&victim_sha[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    // magic (16) | payload length (8) | module hash (32) | payload hash (32) | payload
+    entry[24..56].copy_from_slice(&victim_bytes);
+    let name = compiled.file_name().unwrap().to_str().unwrap();
+    let fingerprint = name.split_once('-').unwrap().1;
+    let dir = sb.path("cache/modules");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{victim_sha}-{fingerprint}"));
+    std::fs::write(&path, entry).unwrap();
+    path
+}
+
+#[cfg(unix)]
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn machine_code_planted_in_the_cache_by_someone_else_never_runs() {
+    let sb = Sandbox::new();
+    let victim = sb.fixture("hello");
+    let run_victim = || sb.run(&["plugin", "run", victim.to_str().unwrap()]);
+
+    // The control: in a private folder, as the user's own file, the forged entry loads.
+    // Only the owner and mode rule stands between another user and this.
+    let entry = plant_entry(&sb, &victim);
+    chmod(entry.parent().unwrap(), 0o700);
+    chmod(&entry, 0o600);
+    assert_eq!(run_victim().stdout_text(), "planted code ran\n");
+
+    // A folder that others can write: not read, not written, one warning.
+    chmod(entry.parent().unwrap(), 0o777);
+    let run = run_victim();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout_text(), "hello from wat\n");
+    let warning = run.stderr.lines().next().unwrap_or("");
+    assert!(
+        warning.starts_with("warning: the module cache ")
+            && warning.contains("can be written by other users")
+            && warning.contains("compiles plugins in memory"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        std::fs::read(&entry)
+            .unwrap()
+            .windows(7)
+            .any(|w| w == b"planted")
+    );
+
+    // An entry someone else owns (or may write) in a private folder: rebuilt.
+    chmod(entry.parent().unwrap(), 0o700);
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&entry, Some(65534), Some(65534)).unwrap();
+    } else {
+        chmod(&entry, 0o666);
+    }
+    let run = run_victim();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout_text(), "hello from wat\n");
+    assert_eq!(run.stderr, "");
+    let run = run_victim();
+    assert_eq!(
+        run.stdout_text(),
+        "hello from wat\n",
+        "the rebuilt entry is the real one"
+    );
+}
+
+/// A module that Cranelift takes many seconds to compile while it is small on disk:
+/// `locals` locals, all live to the end, read and written across `blocks` blocks, each
+/// with a branch out; register allocation's liveness work grows with their product. With
+/// 1000 and 5000 (96 KB of wasm) it compiles in 17 s on the 2-core development machine.
+fn slow_to_compile(locals: usize, blocks: usize) -> String {
+    let mut wat = String::from(
+        ";; generated by tests/plugin_sandbox.rs\n(module\n  (memory (export \"memory\") 1)\n  (func (export \"_start\")\n    (local",
+    );
+    wat.push_str(&" i64".repeat(locals));
+    wat.push_str(")\n");
+    for i in 0..blocks {
+        let (a, b, c) = (i % locals, (i * 7 + 3) % locals, (i * 13 + 5) % locals);
+        wat.push_str(&format!(
+            "    (block (br_if 0 (i32.wrap_i64 (local.get {a}))) (local.set {c} (i64.add (local.get {a}) (local.get {b}))))\n"
+        ));
+    }
+    for i in 0..locals {
+        wat.push_str(&format!("    (local.get {i})\n"));
+    }
+    wat.push_str(&"    (i64.add)\n".repeat(locals - 1));
+    wat.push_str("    (drop)))\n");
+    wat
+}
+
+#[test]
+fn compiling_is_bounded_by_the_deadline() {
+    let sb = Sandbox::new();
+    let wasm = sb.file(
+        "slow_compile.wasm",
+        wat::parse_str(slow_to_compile(1000, 5000)).unwrap(),
+    );
+    let path = wasm.to_str().unwrap();
+    let run = sb.run(&["plugin", "run", path, "--timeout", "1s"]);
+    assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "error: plugin `slow_compile` hit its deadline of 1s while being compiled; raise it with --timeout or plugins.timeout in the config"
+    );
+    assert_within(&run, Duration::from_secs(3));
+
+    // `plugin info` and `plugin install` compile too, under the configured deadline.
+    let config = sb.file("config.toml", "[plugins]\ntimeout = \"1s\"\n");
+    let manifest = "name = \"slow\"\nversion = \"0.1.0\"\napi = 1\n";
+    sb.file("slow_compile.toml", manifest);
+    for command in [&["info", path][..], &["install", path, "-y"][..]] {
+        let mut args = vec!["--config", config.to_str().unwrap(), "plugin"];
+        args.extend_from_slice(command);
+        let run = sb.run(&args);
+        assert_eq!(run.code, PLUGIN_LIMIT, "{command:?}: {}", run.stderr);
+        assert!(
+            run.error_line().contains("while being compiled"),
+            "{}",
+            run.stderr
+        );
+        assert_within(&run, Duration::from_secs(3));
+    }
+}
+
+/// Writes a module of about `data_mib` MiB to `path`: a memory of that size and one data
+/// segment filling it. The data is streamed to the file, so that this test process stays
+/// small (a child forked from a large process would start with its RSS).
+fn big_data_module(path: &Path, data_mib: usize) {
+    use std::io::Write as _;
+    let pages = data_mib * 16;
+    let data_len = data_mib << 20;
+    let mut wasm = wat::parse_str(format!(
+        r#"(module (memory (export "memory") {pages}) (func (export "_start")))"#
+    ))
+    .unwrap();
+    let mut segment = vec![1, 0, 0x41, 0, 0x0b]; // one active segment at i32.const 0
+    leb128_into(data_len, &mut segment);
+    wasm.push(11); // the data section
+    leb128_into(segment.len() + data_len, &mut wasm);
+    wasm.extend(segment);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    file.write_all(&wasm).unwrap();
+    let chunk = vec![0x61; 1 << 20];
+    for _ in 0..data_mib {
+        file.write_all(&chunk).unwrap();
+    }
+    file.flush().unwrap();
+}
+
+fn leb128_into(mut value: usize, out: &mut Vec<u8>) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+#[test]
+fn huge_modules_and_data_are_refused_before_they_cost_memory() {
+    let sb = Sandbox::new();
+    let wasm = sb.path("big.wasm");
+    big_data_module(&wasm, 80);
+    let path = wasm.to_str().unwrap();
+    let run = sb.run(&["plugin", "run", path]);
+    assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
+    assert!(
+        run.error_line()
+            .starts_with("error: plugin `big` hit its module size limit of 64 MiB (the module has 80.0 MiB); raise it with plugins.module_mib"),
+        "{}",
+        run.stderr
+    );
+    assert_within(&run, Duration::from_secs(2));
+
+    // Allowed in size, its data cannot fit in the memory limit: refused before
+    // compiling, which would hold the data twice more.
+    let config = sb.file("config.toml", "[plugins]\nmodule_mib = 100\n");
+    let run = sb.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "plugin",
+        "run",
+        path,
+        "--memory-mib",
+        "32",
+    ]);
+    assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
+    assert!(
+        run.error_line()
+            .contains("hit its memory limit of 32 MiB (it asked for 80.0 MiB)"),
+        "{}",
+        run.stderr
+    );
+    assert_within(&run, Duration::from_secs(3));
+
+    // 400 MiB of data under the default 128 MiB memory limit: refused from its section
+    // headers, before the file is read (reading it would cost 400 MiB, over 2x the
+    // limit; `run` checks every gantry's peak RSS).
+    let huge = sb.path("huge.wasm");
+    big_data_module(&huge, 400);
+    let config = sb.file("config.toml", "[plugins]\nmodule_mib = 512\n");
+    let run = sb.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "plugin",
+        "run",
+        huge.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
+    assert!(
+        run.error_line()
+            .contains("hit its memory limit of 128 MiB (it asked for 400.0 MiB)"),
+        "{}",
+        run.stderr
+    );
+    assert_within(&run, Duration::from_secs(2));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_reader_that_stops_reading_suspends_neither_the_deadline_nor_ctrl_c() {
+    let sb = Sandbox::new();
+    let wasm = sb.fixture("stdout_flood");
+    for (signal, timeout, expected) in [
+        (None, "1s", PLUGIN_LIMIT),
+        (Some(libc::SIGINT), "60s", INTERRUPTED),
+    ] {
+        let mut child = sb
+            .command()
+            .args([
+                "plugin",
+                "run",
+                wasm.to_str().unwrap(),
+                "--timeout",
+                timeout,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read a little, then stop reading while keeping the pipe open: the plugin's
+        // next writes block once the pipe's buffer is full.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 4096];
+        std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let started = Instant::now();
+        if let Some(signal) = signal {
+            let pid = libc::pid_t::try_from(child.id()).unwrap();
+            // SAFETY: signals the child we spawned and have not yet waited for.
+            assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        }
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(stdout);
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(expected),
+            "a blocked write held gantry"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+}
+
+#[test]
+fn names_cannot_be_taken_over() {
+    let sb = Sandbox::new();
+    let hello = std::fs::read(sb.fixture("hello")).unwrap();
+    let install = |file: &str, name: &str, command: &str, extra: &[&str]| {
+        let manifest = format!(
+            "name = \"{name}\"\nversion = \"0.1.0\"\napi = 1\n[provides]\ncommand = \"{command}\"\n"
+        );
+        let wasm = sb.file(file, with_manifest(hello.clone(), &manifest));
+        let mut args = vec!["plugin", "install", wasm.to_str().unwrap(), "-y"];
+        args.extend_from_slice(extra);
+        sb.run(&args)
+    };
+    for (name, command, taken) in [
+        ("hello", "greet", "name `hello` is a built-in plugin"),
+        (
+            "inference",
+            "infer2",
+            "name `inference` is a built-in plugin",
+        ),
+        ("forecast", "fc", "name `forecast` is a gantry command"),
+        ("mine", "scale", "command `scale` is a gantry command"),
+        ("mine", "profile", "command `profile` is a gantry command"),
+        ("mine", "hello", "command `hello` is a built-in plugin"),
+    ] {
+        let run = install("x.wasm", name, command, &["--replace"]);
+        assert_eq!(run.code, USAGE, "{name}/{command}: {}", run.stderr);
+        assert!(run.error_line().contains(taken), "{}", run.stderr);
+    }
+    let run = sb.run(&["plugin", "run", "hello", "--", "world"]);
+    assert_eq!(run.stdout_text(), "Hello, world!\n");
+
+    let run = install("a.wasm", "first", "do-it", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = install("b.wasm", "first", "do-it", &[]);
+    assert_eq!(run.code, USAGE, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "error: plugin `first` is already installed (version 0.1.0); pass --replace to replace it"
+    );
+    let run = install("b.wasm", "first", "do-it", &["--replace"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = install("c.wasm", "second", "do-it", &["--replace"]);
+    assert_eq!(run.code, USAGE, "{}", run.stderr);
+    assert!(
+        run.error_line()
+            .contains("command `do-it` is provided by the installed plugin `first`"),
+        "{}",
+        run.stderr
+    );
+    let run = sb.run(&["do-it"]);
+    assert_eq!(run.stdout_text(), "hello from wat\n");
+}

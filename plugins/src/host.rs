@@ -3,7 +3,7 @@
 //! running them as commands or hooks under [`Limits`] and [`Grants`].
 
 use std::fmt;
-use std::io::{IsTerminal as _, Write};
+use std::io::{IsTerminal as _, Read as _, Seek as _, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -15,12 +15,13 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-use crate::cache::{self, CacheOutcome, ModuleCache};
+use crate::cache::{self, CacheConfig, CacheOutcome, ModuleCache};
 use crate::error::PluginError;
 use crate::grants::Grants;
 use crate::limits::{LimitBreach, LimitExceeded, LimitOverrides, Limiter, Limits};
-use crate::manifest::{self, API_VERSION, Manifest};
+use crate::manifest::{self, API_VERSION, LimitRequests, MAX_MANIFEST_BYTES, Manifest};
 use crate::output::{CappedOutput, SharedBuffer, Sink, Stream};
+use crate::signals::{self, Busy};
 
 /// How often the epoch advances. The deadline is checked on every tick, so a plugin
 /// overruns its deadline by at most about this much while it runs wasm code.
@@ -54,8 +55,11 @@ impl fmt::Display for Origin {
 pub struct Plugin {
     name: String,
     manifest: Option<Manifest>,
+    manifest_file: Option<String>,
     origin: Origin,
-    sha256: [u8; 32],
+    module_sha256: [u8; 32],
+    pin: [u8; 32],
+    approved_env: Vec<String>,
     cache: CacheOutcome,
     pre: InstancePre<State>,
 }
@@ -76,19 +80,222 @@ impl Plugin {
         self.manifest.as_ref()
     }
 
+    /// The text of the manifest file beside the module, when the manifest is not
+    /// embedded in it.
+    pub fn manifest_file(&self) -> Option<&str> {
+        self.manifest_file.as_deref()
+    }
+
     pub fn origin(&self) -> &Origin {
         &self.origin
     }
 
-    /// Lower-case hex SHA-256 of the module bytes.
+    /// What `gantry plugin install --sha256` checks, in lower-case hex: the SHA-256 of
+    /// the module's bytes followed by the bytes of the manifest file beside it (when
+    /// the manifest is embedded, of the module alone, as `sha256sum NAME.wasm` prints).
     pub fn sha256(&self) -> String {
-        cache::hex(&self.sha256)
+        cache::hex(&self.pin)
+    }
+
+    /// Lower-case hex SHA-256 of the module's bytes alone.
+    pub fn module_sha256(&self) -> String {
+        cache::hex(&self.module_sha256)
+    }
+
+    /// Environment variables this plugin gets on every run, on top of
+    /// [`RunOptions::grants`]: those the user accepted when installing it. Empty for a
+    /// plugin loaded from a file or built in: a manifest's `[grants] env` is only a
+    /// request.
+    pub fn approved_env(&self) -> &[String] {
+        &self.approved_env
     }
 
     /// Whether the compiled code came from the cache.
     pub fn cache_outcome(&self) -> &CacheOutcome {
         &self.cache
     }
+}
+
+/// A module read and checked, not yet compiled: what loading and installing decide on
+/// before spending time on compiling it.
+pub(crate) struct Inspected {
+    pub(crate) bytes: Arc<Vec<u8>>,
+    pub(crate) manifest: Option<Manifest>,
+    /// The manifest file's text, when that is where the manifest came from.
+    pub(crate) manifest_file: Option<String>,
+    pub(crate) name: String,
+    pub(crate) origin: Origin,
+    pub(crate) module_sha256: [u8; 32],
+    /// What `--sha256` checks (see [`Plugin::sha256`]).
+    pub(crate) pin: [u8; 32],
+    data_bytes: u64,
+}
+
+/// Room for the segment headers in a data section: a section larger than the memory
+/// limit by more than this cannot hold data that fits in it.
+const DATA_SECTION_HEADERS: u64 = 1 << 20;
+
+/// Reads a module within `limits`, and `NAME.toml` beside it if there is one. A module
+/// larger than [`Limits::module_bytes`], or whose data section is larger than
+/// [`Limits::memory_bytes`] (plus room for segment headers), is refused before it is
+/// read, so that such a module costs no memory.
+pub(crate) fn read_plugin_files(
+    path: &Path,
+    limits: &Limits,
+) -> Result<(Vec<u8>, Option<String>), PluginError> {
+    let max_bytes = limits.module_bytes;
+    let read_error = |e| PluginError::io(format!("reading {}", path.display()), e);
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    let too_large = |module_bytes: u64| PluginError::Limit {
+        plugin: file_stem(path),
+        breach: LimitBreach::ModuleSize {
+            limit_bytes: max_bytes,
+            module_bytes,
+        },
+    };
+    let announced = file.metadata().map_err(read_error)?.len();
+    if announced > max_bytes {
+        return Err(too_large(announced));
+    }
+    if let Some(data_section) = data_section_len(&mut file).map_err(read_error)?
+        && data_section > limits.memory_bytes.saturating_add(DATA_SECTION_HEADERS)
+    {
+        return Err(PluginError::Limit {
+            plugin: file_stem(path),
+            breach: LimitBreach::Memory {
+                limit_bytes: limits.memory_bytes,
+                requested_bytes: data_section,
+            },
+        });
+    }
+    file.rewind().map_err(read_error)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    // One byte more than allowed tells a file that grew since its size was read.
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
+    let sidecar_path = path.with_extension("toml");
+    let sidecar = match std::fs::File::open(&sidecar_path) {
+        Ok(file) => {
+            // A manifest longer than allowed is refused when parsed; reading one byte
+            // more is enough to tell.
+            let mut text = String::new();
+            file.take(MAX_MANIFEST_BYTES as u64 + 1)
+                .read_to_string(&mut text)
+                .map_err(|e| PluginError::io(format!("reading {}", sidecar_path.display()), e))?;
+            Some(text)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(PluginError::io(
+                format!("reading {}", sidecar_path.display()),
+                e,
+            ));
+        }
+    };
+    Ok((bytes, sidecar))
+}
+
+/// The size of a module's data section, found by walking the section headers and
+/// seeking over their contents; `None` when it has none, or when the file is not a
+/// well-formed module (compiling it reports that precisely).
+fn data_section_len(file: &mut std::fs::File) -> std::io::Result<Option<u64>> {
+    const DATA_SECTION: u8 = 11;
+    let mut reader = std::io::BufReader::with_capacity(64, file);
+    let mut preamble = [0u8; 8];
+    if reader.read_exact(&mut preamble).is_err() || &preamble[..4] != b"\0asm" {
+        return Ok(None);
+    }
+    loop {
+        let mut id = [0u8; 1];
+        if reader.read(&mut id)? == 0 {
+            return Ok(None);
+        }
+        let Some(len) = read_leb_u32(&mut reader)? else {
+            return Ok(None);
+        };
+        if id[0] == DATA_SECTION {
+            return Ok(Some(u64::from(len)));
+        }
+        reader.seek_relative(i64::from(len))?;
+    }
+}
+
+/// An unsigned LEB128 number of at most 32 bits, or `None` if it is malformed or cut.
+fn read_leb_u32(reader: &mut impl std::io::Read) -> std::io::Result<Option<u32>> {
+    let mut value: u64 = 0;
+    for shift in (0..35).step_by(7) {
+        let mut byte = [0u8; 1];
+        if reader.read(&mut byte)? == 0 {
+            return Ok(None);
+        }
+        value |= u64::from(byte[0] & 0x7f) << shift;
+        if byte[0] & 0x80 == 0 {
+            return Ok(u32::try_from(value).ok());
+        }
+    }
+    Ok(None)
+}
+
+/// A file's stem, for naming a module that has no manifest.
+fn file_stem(path: &Path) -> String {
+    path.file_stem().map_or_else(
+        || "plugin".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+/// Reads what gantry needs from a module before compiling it: its manifest (embedded,
+/// else the file beside it), name, hashes and the size of its data.
+pub(crate) fn inspect(
+    bytes: Vec<u8>,
+    sidecar: Option<String>,
+    origin: Origin,
+) -> Result<Inspected, PluginError> {
+    let scan = manifest::scan(&bytes).map_err(|reason| PluginError::InvalidModule {
+        origin: origin.to_string(),
+        reason,
+    })?;
+    // An embedded manifest wins; a file beside such a module is ignored (and neither
+    // pinned nor installed).
+    let (text, manifest_file) = match scan.manifest {
+        Some(text) => (Some(text), None),
+        None => (sidecar.clone(), sidecar),
+    };
+    let manifest = match text {
+        Some(text) => Some(
+            Manifest::parse(&text).map_err(|source| PluginError::Manifest {
+                origin: origin.to_string(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    let name = match (&manifest, &origin) {
+        (Some(m), _) => m.name.clone(),
+        (None, Origin::File(path)) => file_stem(path),
+        (None, Origin::BuiltIn(name)) => name.clone(),
+    };
+    Ok(Inspected {
+        module_sha256: cache::sha256(&bytes),
+        pin: cache::pin(&bytes, manifest_file.as_deref()),
+        bytes: Arc::new(bytes),
+        manifest,
+        manifest_file,
+        name,
+        origin,
+        data_bytes: scan.data_bytes,
+    })
+}
+
+/// The limits that bound loading a module for a run with `opts`: the user's caps and
+/// overrides (a manifest may lower them for its run, not for its compile).
+pub(crate) fn load_limits(opts: &RunOptions) -> Limits {
+    opts.limits
+        .effective(&LimitRequests::default(), &opts.overrides)
 }
 
 /// Per-run settings.
@@ -152,17 +359,23 @@ impl InterruptHandle {
 #[error("interrupted")]
 struct Interrupted;
 
+/// Receives the host's warnings (one line each); see [`Host::on_warning`].
+type WarningSink = Box<dyn Fn(&str) + Send + Sync>;
+
 pub struct Host {
     engine: Engine,
     linker: Linker<State>,
     cache: Option<ModuleCache>,
     interrupted: Arc<AtomicBool>,
+    warn: Option<WarningSink>,
+    /// Whether the untrusted-cache warning was given (it is given once).
+    warned_cache: AtomicBool,
 }
 
 impl Host {
-    /// A host whose compiled modules are cached in `cache_dir` (see
-    /// [`ModuleCache::default_dir`]), or not cached with `None`.
-    pub fn new(cache_dir: Option<PathBuf>) -> Result<Host, PluginError> {
+    /// A host whose compiled modules are cached as `cache` says (see
+    /// [`CacheConfig::default_location`]), or not cached with `None`.
+    pub fn new(cache: Option<CacheConfig>) -> Result<Host, PluginError> {
         let engine = Engine::new(&gantry_engine::host_config()).map_err(|e| PluginError::Io {
             context: "starting the WebAssembly engine".to_string(),
             source: std::io::Error::other(e.to_string()),
@@ -184,36 +397,52 @@ impl Host {
                 context: "linking WASI".to_string(),
                 source: std::io::Error::other(e.to_string()),
             })?;
-        let cache = cache_dir.map(|dir| ModuleCache::new(dir, &engine));
+        let cache = cache.map(|config| ModuleCache::new(config, &engine));
         Ok(Host {
             engine,
             linker,
             cache,
             interrupted: Arc::new(AtomicBool::new(false)),
+            warn: None,
+            warned_cache: AtomicBool::new(false),
         })
+    }
+
+    /// Where the host's warnings go: today, that the module cache folder is not trusted
+    /// and modules are compiled in memory instead (said once per host). Without a sink
+    /// they are dropped; [`Plugin::cache_outcome`] tells too.
+    pub fn on_warning(&mut self, sink: impl Fn(&str) + Send + Sync + 'static) {
+        self.warn = Some(Box::new(sink));
     }
 
     pub fn interrupt_handle(&self) -> InterruptHandle {
         InterruptHandle(self.interrupted.clone())
     }
 
-    /// Loads `NAME.wasm`, with its embedded manifest or else `NAME.toml` beside it.
-    pub fn load_file(&self, path: &Path) -> Result<Plugin, PluginError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| PluginError::io(format!("reading {}", path.display()), e))?;
-        let sidecar = path.with_extension("toml");
-        let sidecar = match std::fs::read_to_string(&sidecar) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(PluginError::io(format!("reading {}", sidecar.display()), e)),
-        };
-        self.load_with(&bytes, sidecar, Origin::File(path.to_path_buf()), None)
+    /// Whether runs must stop: [`InterruptHandle::interrupt`] was called, or a
+    /// termination signal arrived during a compile or run (see `signals`).
+    fn stopped(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst) || signals::received()
+    }
+
+    /// Loads `NAME.wasm`, with its embedded manifest or else `NAME.toml` beside it,
+    /// under the limits of a run with `opts`: a module larger than
+    /// [`Limits::module_bytes`] is refused before it is read, one whose data segments
+    /// exceed the memory limit before it is compiled, and compiling is abandoned at the
+    /// deadline. The plugin gets no environment variables beyond the run's grants.
+    pub fn load_file(&self, path: &Path, opts: &RunOptions) -> Result<Plugin, PluginError> {
+        let limits = load_limits(opts);
+        let (bytes, sidecar) = read_plugin_files(path, &limits)?;
+        let inspected = inspect(bytes, sidecar, Origin::File(path.to_path_buf()))?;
+        self.compile(inspected, Some(&limits), None, Vec::new())
     }
 
     /// Loads a module held in memory, e.g. a built-in embedded in the binary. Its
-    /// manifest must be embedded.
+    /// manifest must be embedded. Being part of gantry, it is compiled without the
+    /// size and deadline bounds of [`Host::load_file`].
     pub fn load_bytes(&self, bytes: &[u8], origin: Origin) -> Result<Plugin, PluginError> {
-        self.load_with(bytes, None, origin, None)
+        let inspected = inspect(bytes.to_vec(), None, origin)?;
+        self.compile(inspected, None, None, Vec::new())
     }
 
     /// Like [`Host::load_bytes`], with the module's machine code compiled ahead of time
@@ -235,45 +464,64 @@ impl Host {
     ) -> Result<Plugin, PluginError> {
         // SAFETY: the caller vouches that `precompiled` came from wasmtime.
         let module = unsafe { Module::deserialize(&self.engine, precompiled) }.ok();
-        self.load_with(bytes, None, origin, module)
+        let inspected = inspect(bytes.to_vec(), None, origin)?;
+        self.compile(inspected, None, module, Vec::new())
     }
 
-    pub(crate) fn load_with(
+    /// Compiles an inspected module (or takes its precompiled code) and links it.
+    /// `bound` holds the limits of [`Host::load_file`]; `None` is for gantry's own
+    /// modules. `approved_env` are the variables the user accepted at install.
+    pub(crate) fn compile(
         &self,
-        bytes: &[u8],
-        sidecar: Option<String>,
-        origin: Origin,
+        inspected: Inspected,
+        bound: Option<&Limits>,
         precompiled: Option<Module>,
+        approved_env: Vec<String>,
     ) -> Result<Plugin, PluginError> {
+        let Inspected {
+            bytes,
+            manifest,
+            manifest_file,
+            name,
+            origin,
+            module_sha256,
+            pin,
+            data_bytes,
+        } = inspected;
         let invalid = |reason: String| PluginError::InvalidModule {
             origin: origin.to_string(),
             reason,
         };
-        let embedded = manifest::embedded(bytes).map_err(invalid)?;
-        let manifest = match embedded.or(sidecar) {
-            Some(text) => Some(
-                Manifest::parse(&text).map_err(|source| PluginError::Manifest {
-                    origin: origin.to_string(),
-                    source,
-                })?,
-            ),
-            None => None,
+        if let Some(limits) = bound
+            && data_bytes > limits.memory_bytes
+        {
+            // Its data must fit in its memory, so it could never start.
+            return Err(PluginError::Limit {
+                plugin: name,
+                breach: LimitBreach::Memory {
+                    limit_bytes: limits.memory_bytes,
+                    requested_bytes: data_bytes,
+                },
+            });
+        }
+        let (module, cache) = match (precompiled, bound) {
+            (Some(module), _) => (module, CacheOutcome::Precompiled),
+            (None, Some(limits)) => {
+                self.compile_bounded(&name, &origin, bytes, module_sha256, limits.deadline)?
+            }
+            (None, None) => {
+                compile_module(&self.engine, self.cache.as_ref(), bytes, &module_sha256)
+                    .map_err(|e| invalid(root_message(&e)))?
+            }
         };
-        let name = match (&manifest, &origin) {
-            (Some(m), _) => m.name.clone(),
-            (None, Origin::File(path)) => path.file_stem().map_or_else(
-                || "plugin".to_string(),
-                |s| s.to_string_lossy().into_owned(),
-            ),
-            (None, Origin::BuiltIn(name)) => name.clone(),
-        };
-        let sha256 = cache::sha256(bytes);
-        let compiled = match (precompiled, &self.cache) {
-            (Some(module), _) => Ok((module, CacheOutcome::Precompiled)),
-            (None, Some(cache)) => cache.load_or_compile(&self.engine, bytes, &sha256),
-            (None, None) => Module::new(&self.engine, bytes).map(|m| (m, CacheOutcome::Disabled)),
-        };
-        let (module, cache) = compiled.map_err(|e| invalid(root_message(&e)))?;
+        if let CacheOutcome::Untrusted(why) = &cache
+            && let Some(warn) = &self.warn
+            && !self.warned_cache.swap(true, Ordering::SeqCst)
+        {
+            warn(&format!(
+                "{why}; gantry compiles plugins in memory instead of loading machine code from it"
+            ));
+        }
         if !matches!(
             module.get_export("_start"),
             Some(wasmtime::ExternType::Func(_))
@@ -299,11 +547,70 @@ impl Host {
         Ok(Plugin {
             name,
             manifest,
+            manifest_file,
             origin,
-            sha256,
+            module_sha256,
+            pin,
+            approved_env,
             cache,
             pre,
         })
+    }
+
+    /// Compiles on a thread of its own and waits at most `deadline` (or until an
+    /// interruption). Cranelift cannot be stopped, so a compile past the deadline is
+    /// abandoned: its thread finishes on its own while the caller reports the breach.
+    fn compile_bounded(
+        &self,
+        name: &str,
+        origin: &Origin,
+        bytes: Arc<Vec<u8>>,
+        module_sha: [u8; 32],
+        deadline: Duration,
+    ) -> Result<(Module, CacheOutcome), PluginError> {
+        let _busy = Busy::enter();
+        let until = Instant::now() + deadline;
+        let engine = self.engine.clone();
+        let cache = self.cache.clone();
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("compile-{name}"))
+            .stack_size(RUN_THREAD_STACK)
+            .spawn(move || {
+                let _ = tx.send(compile_module(&engine, cache.as_ref(), bytes, &module_sha));
+            })
+            .map_err(|e| PluginError::io("starting the compiler thread", e))?;
+        loop {
+            let wait = until
+                .saturating_duration_since(Instant::now())
+                .min(EPOCH_TICK * 5);
+            match rx.recv_timeout(wait) {
+                Ok(compiled) => {
+                    return compiled.map_err(|e| PluginError::InvalidModule {
+                        origin: origin.to_string(),
+                        reason: root_message(&e),
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(PluginError::InvalidModule {
+                        origin: origin.to_string(),
+                        reason: "the compiler failed".to_string(),
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if self.stopped() {
+                return Err(PluginError::Interrupted {
+                    plugin: name.to_string(),
+                });
+            }
+            if Instant::now() >= until {
+                return Err(PluginError::Limit {
+                    plugin: name.to_string(),
+                    breach: LimitBreach::CompileDeadline { deadline },
+                });
+            }
+        }
     }
 
     /// The limits a run of `plugin` with `opts` gets.
@@ -436,7 +743,7 @@ impl Host {
                 Some(message) => Err(PluginError::HookFailed {
                     plugin: plugin.name.clone(),
                     hook: hook.to_string(),
-                    message: message.to_string(),
+                    message: shortened(message),
                 }),
                 None => Err(protocol(
                     "`error` must be an object with a string `message`".to_string(),
@@ -468,12 +775,17 @@ impl Host {
         stdout: CappedOutput,
         stderr: CappedOutput,
     ) -> Result<i32, PluginError> {
-        let requested_env = plugin
-            .manifest
-            .as_ref()
-            .map(|m| m.grants.env.clone())
-            .unwrap_or_default();
-        let grants = opts.grants.prepare(&requested_env)?;
+        let _busy = Busy::enter();
+        if self.stopped() {
+            return Err(PluginError::Interrupted {
+                plugin: plugin.name.clone(),
+            });
+        }
+        // The run's own grants, and what the user accepted when installing the plugin;
+        // never what its manifest asks for.
+        let mut grants = opts.grants.clone();
+        grants.env.extend(plugin.approved_env.iter().cloned());
+        let grants = grants.prepare()?;
         let mut builder = WasiCtxBuilder::new();
         builder
             .args(&argv)
@@ -511,7 +823,7 @@ impl Host {
         };
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
-            if interrupted.load(Ordering::SeqCst) {
+            if interrupted.load(Ordering::SeqCst) || signals::received() {
                 return Err(wasmtime::Error::new(Interrupted));
             }
             if Instant::now() >= deadline {
@@ -548,10 +860,13 @@ impl Host {
             // Still running: either in wasm (epoch interruption ends it shortly) or
             // blocked in a host call, which nothing can interrupt. Give up on the
             // latter; its output is cut off and the thread is left to finish on its own.
-            let interrupted = self.interrupted.load(Ordering::SeqCst);
+            let interrupted = self.stopped();
             if interrupted || Instant::now() >= deadline + BLOCKED_GRACE {
-                if rx.recv_timeout(BLOCKED_GRACE.min(EPOCH_TICK * 10)).is_ok() && !interrupted {
-                    continue;
+                // A moment more for a plugin that its epoch check is ending anyway.
+                if let Ok(result) = rx.recv_timeout(BLOCKED_GRACE.min(EPOCH_TICK * 10))
+                    && !interrupted
+                {
+                    break result;
                 }
                 stdout.close();
                 stderr.close();
@@ -587,6 +902,19 @@ impl Write for LogWriter {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .flush()
+    }
+}
+
+/// Compiles through the cache when there is one.
+fn compile_module(
+    engine: &Engine,
+    cache: Option<&ModuleCache>,
+    bytes: Arc<Vec<u8>>,
+    module_sha: &[u8; 32],
+) -> wasmtime::Result<(Module, CacheOutcome)> {
+    match cache {
+        Some(cache) => cache.load_or_compile(engine, bytes, module_sha),
+        None => cache::compile(engine, bytes).map(|(m, _)| (m, CacheOutcome::Disabled)),
     }
 }
 
@@ -634,6 +962,21 @@ fn trap_message(trap: Trap) -> String {
             format!("{text} (a Rust plugin panics or aborts this way; its stderr may say why)")
         }
         _ => text,
+    }
+}
+
+/// The most characters of a hook's error message that gantry shows.
+const MAX_HOOK_MESSAGE_CHARS: usize = 1000;
+
+/// A hook's error message as shown: its first [`MAX_HOOK_MESSAGE_CHARS`] characters.
+fn shortened(message: &str) -> String {
+    match message.char_indices().nth(MAX_HOOK_MESSAGE_CHARS) {
+        Some((end, _)) => format!(
+            "{}… ({} more characters)",
+            &message[..end],
+            message[end..].chars().count()
+        ),
+        None => message.to_string(),
     }
 }
 

@@ -5,11 +5,12 @@
 //! # Running a plugin
 //!
 //! ```no_run
-//! use gantry_plugins::{CommandIo, Host, ModuleCache, RunOptions};
+//! use gantry_plugins::{CacheConfig, CommandIo, Host, RunOptions};
 //!
-//! let host = Host::new(ModuleCache::default_dir())?;
-//! let plugin = host.load_file("hello.wasm".as_ref())?;
-//! let code = host.run_command(&plugin, &["world".to_string()], &RunOptions::default(), CommandIo::inherit())?;
+//! let host = Host::new(CacheConfig::default_location())?;
+//! let opts = RunOptions::default();
+//! let plugin = host.load_file("hello.wasm".as_ref(), &opts)?;
+//! let code = host.run_command(&plugin, &["world".to_string()], &opts, CommandIo::inherit())?;
 //! # Ok::<(), gantry_plugins::PluginError>(())
 //! ```
 //!
@@ -20,13 +21,27 @@
 //! loads with [`Host::load_precompiled`] and skips the compile on first use.
 //!
 //! Every run gets a fresh store: no preopened directories and no environment beyond its
-//! [`Grants`], stdout and stderr capped and streamed to the caller's sinks as they are
+//! [`Grants`] (plus, for an installed plugin, the variables the user accepted at install;
+//! a manifest's `[grants]` is only a request), stdout and stderr capped and streamed to the caller's sinks as they are
 //! written, memory capped by a resource limiter that also refuses oversized initial
 //! memory, and a wall-clock deadline
 //! checked inside wasm on every epoch tick. A plugin blocked in a host call (reading
 //! stdin, sleeping) past its deadline is abandoned 0.5 s later: the call returns the
 //! deadline error, the plugin's output is cut off, and its thread is left to end on
-//! its own.
+//! its own. Loading a file is bounded too: a module larger than [`Limits::module_bytes`]
+//! is not read, one whose data cannot fit in its memory limit is not compiled, and
+//! compiling (on a thread of its own) is abandoned at the deadline. SIGINT, SIGTERM and
+//! SIGHUP during a compile or run interrupt it, and what the run made on disk is removed.
+//!
+//! # Trust
+//!
+//! Text from a plugin (its manifest, import names, hook messages) reaches the user only
+//! escaped: errors escape it themselves, and front ends print manifest fields through
+//! [`Untrusted`]. The module cache loads machine code only from a folder and entries the
+//! current user owns and alone may write ([`ModuleCache`]). [`PluginStore`] installs a
+//! plugin only under a name and command nothing else has ([`ReservedNames`]), pins its
+//! module and manifest together ([`Plugin::sha256`]), and runs it with the grants
+//! recorded at install, refusing it if its files changed since.
 //!
 //! # Limits
 //!
@@ -61,14 +76,20 @@ mod install;
 mod limits;
 mod manifest;
 mod output;
+mod signals;
+mod text;
+mod trust;
 
-pub use cache::{CacheOutcome, ModuleCache, hex};
+pub use cache::{CacheConfig, CacheOutcome, EntryHeader, ModuleCache, hex};
 pub use error::{ErrorClass, PluginError};
 pub use grants::{Grants, guest_path};
 pub use host::{CommandIo, Host, Input, InterruptHandle, LogSink, Origin, Plugin, RunOptions};
-pub use install::{Installed, PluginStore, Staged};
+pub use install::{InstallOptions, Installed, PluginStore, ReservedNames, Staged};
 pub use limits::{LimitBreach, LimitOverrides, Limits, MAX_TABLE_ELEMENTS, MIB};
 pub use manifest::{
-    API_VERSION, GrantRequests, LimitRequests, Manifest, ManifestError, Provides, valid_name,
+    API_VERSION, GrantRequests, LimitRequests, MAX_DESCRIPTION_CHARS, MAX_LIST_ENTRIES,
+    MAX_MANIFEST_BYTES, Manifest, ManifestError, ModuleScan, Provides, scan, valid_env_name,
+    valid_name,
 };
 pub use output::{SharedBuffer, Sink};
+pub use text::{Untrusted, escape, needs_escape};

@@ -28,16 +28,20 @@ pub struct Limits {
     pub stdout_bytes: u64,
     /// Bytes the plugin may write to stderr.
     pub stderr_bytes: u64,
+    /// The largest module (`.wasm` file) gantry reads and compiles. Built-in plugins,
+    /// which are part of gantry, are not held to it.
+    pub module_bytes: u64,
 }
 
 impl Default for Limits {
-    /// 128 MiB of memory, 10 s, 16 MiB of stdout and 1 MiB of stderr.
+    /// 128 MiB of memory, 10 s, 16 MiB of stdout, 1 MiB of stderr and 64 MiB modules.
     fn default() -> Self {
         Limits {
             memory_bytes: 128 * MIB,
             deadline: Duration::from_secs(10),
             stdout_bytes: 16 * MIB,
             stderr_bytes: MIB,
+            module_bytes: 64 * MIB,
         }
     }
 }
@@ -70,6 +74,7 @@ impl Limits {
             deadline,
             stdout_bytes: self.stdout_bytes,
             stderr_bytes: self.stderr_bytes,
+            module_bytes: self.module_bytes,
         }
     }
 }
@@ -84,6 +89,10 @@ pub enum LimitBreach {
     },
     /// The plugin was still running at its deadline.
     Deadline { deadline: Duration },
+    /// Compiling the module took longer than the deadline; the compile was abandoned.
+    CompileDeadline { deadline: Duration },
+    /// The module file is larger than [`Limits::module_bytes`].
+    ModuleSize { limit_bytes: u64, module_bytes: u64 },
     /// The plugin wrote more than allowed to stdout.
     Stdout { limit_bytes: u64 },
     /// The plugin wrote more than allowed to stderr.
@@ -108,6 +117,20 @@ impl fmt::Display for LimitBreach {
                 f,
                 "deadline of {}; raise it with --timeout or plugins.timeout in the config",
                 human_duration(*deadline)
+            ),
+            LimitBreach::CompileDeadline { deadline } => write!(
+                f,
+                "deadline of {} while being compiled; raise it with --timeout or plugins.timeout in the config",
+                human_duration(*deadline)
+            ),
+            LimitBreach::ModuleSize {
+                limit_bytes,
+                module_bytes,
+            } => write!(
+                f,
+                "module size limit of {} (the module has {}); raise it with plugins.module_mib in the config",
+                human_bytes(*limit_bytes),
+                human_bytes(*module_bytes)
             ),
             LimitBreach::Stdout { limit_bytes } => write!(
                 f,

@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -25,9 +26,17 @@ pub(crate) enum Stream {
 }
 
 /// One stream's state, shared by every handle wasmtime-wasi opens on it.
+///
+/// A write to the sink can block for as long as whoever reads gantry's output does
+/// not read (a pipe into a stopped pager). That happens on the plugin's thread, holding
+/// the stream's lock; the host's thread never takes that lock, so the deadline and
+/// interruptions still end the run, and [`CappedOutput::close`] is a flag.
 #[derive(Clone)]
 pub(crate) struct CappedOutput {
     shared: Arc<Mutex<Shared>>,
+    /// Set when the host stops waiting for the plugin: later writes trap instead of
+    /// reaching a caller that has moved on.
+    closed: Arc<AtomicBool>,
     is_terminal: bool,
 }
 
@@ -36,9 +45,6 @@ struct Shared {
     written: u64,
     limit: u64,
     stream: Stream,
-    /// Set when the host stops waiting for the plugin: later writes trap instead of
-    /// reaching a caller that has moved on.
-    closed: bool,
 }
 
 impl CappedOutput {
@@ -49,15 +55,15 @@ impl CappedOutput {
                 written: 0,
                 limit,
                 stream,
-                closed: false,
             })),
+            closed: Arc::new(AtomicBool::new(false)),
             is_terminal,
         }
     }
 
-    /// Stops delivering output; the plugin's next write traps.
+    /// Stops delivering output; the plugin's next write traps. Never blocks.
     pub(crate) fn close(&self) {
-        self.lock().closed = true;
+        self.closed.store(true, Ordering::SeqCst);
     }
 
     fn lock(&self) -> MutexGuard<'_, Shared> {
@@ -70,7 +76,7 @@ impl CappedOutput {
 
     fn write_capped(&self, buf: &[u8]) -> StreamResult<()> {
         let mut shared = self.lock();
-        if shared.closed {
+        if self.closed.load(Ordering::SeqCst) {
             return Err(StreamError::Trap(wasmtime::format_err!(
                 "the host stopped reading the plugin's output"
             )));
@@ -207,6 +213,40 @@ mod tests {
             err.downcast_ref::<LimitExceeded>().map(|e| &e.0),
             Some(&LimitBreach::Stdout { limit_bytes: 10 })
         );
+    }
+
+    /// A sink that blocks until told to go on, like a pipe nobody reads.
+    struct Stuck(std::sync::mpsc::Receiver<()>);
+
+    impl Write for Stuck {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.recv();
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn closing_does_not_wait_for_a_blocked_write() {
+        let (go_on, stuck) = std::sync::mpsc::channel();
+        let out = CappedOutput::new(Box::new(Stuck(stuck)), 1 << 20, Stream::Stdout, false);
+        let mut writer = out.clone();
+        let blocked = std::thread::spawn(move || writer.write(Bytes::from_static(b"x")));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let (closed, close_returned) = std::sync::mpsc::channel();
+        let closer = out.clone();
+        std::thread::spawn(move || {
+            closer.close();
+            let _ = closed.send(());
+        });
+        let finished = close_returned.recv_timeout(std::time::Duration::from_secs(2));
+        go_on.send(()).unwrap();
+        blocked.join().unwrap().unwrap();
+        assert!(finished.is_ok(), "close waited for the blocked write");
+        assert!(out.clone().write(Bytes::from_static(b"y")).is_err());
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct PluginConfig {
     pub timeout: Option<std::time::Duration>,
     pub stdout_mib: Option<u64>,
     pub stderr_kib: Option<u64>,
+    /// The largest plugin module gantry reads and compiles.
+    pub module_mib: Option<u64>,
+    /// The most disk the compiled-module cache may take.
+    pub cache_mib: Option<u64>,
 }
 
 mod humantime_serde_opt {

@@ -9,17 +9,26 @@ use std::time::Duration;
 use clap::Args;
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use gantry_plugins::{
-    ErrorClass, Grants, Host, LimitOverrides, Limits, LogSink, MIB, ModuleCache, Plugin,
-    PluginError, PluginStore, RunOptions,
+    CacheConfig, ErrorClass, Grants, Host, LimitOverrides, Limits, LogSink, MIB, Manifest,
+    ModuleCache, Plugin, PluginError, PluginStore, RunOptions, Untrusted,
 };
 
 use super::Context;
 use super::builtins;
 use super::exit::{Exit, Failure};
 
-/// The process's plugin host, caching compiled modules in the user cache dir.
-pub fn host() -> anyhow::Result<Host> {
-    Host::new(ModuleCache::default_dir()).map_err(plugin_failure)
+/// The process's plugin host, caching compiled modules in the user cache dir (capped by
+/// `plugins.cache_mib`); its warnings go to stderr.
+pub fn host(ctx: &Context) -> anyhow::Result<Host> {
+    let cache = CacheConfig::default_location().map(|mut cache| {
+        if let Some(mib) = ctx.config.plugins.cache_mib {
+            cache.max_bytes = mib.saturating_mul(MIB);
+        }
+        cache
+    });
+    let mut host = Host::new(cache).map_err(plugin_failure)?;
+    host.on_warning(super::output::warn_line);
+    Ok(host)
 }
 
 /// `--memory-mib` and `--timeout`, for every command that runs a plugin.
@@ -58,6 +67,9 @@ pub fn run_options(ctx: &Context, flags: &LimitArgs) -> RunOptions {
         stderr_bytes: config
             .stderr_kib
             .map_or(defaults.stderr_bytes, |kib| kib.saturating_mul(1024)),
+        module_bytes: config
+            .module_mib
+            .map_or(defaults.module_bytes, |mib| mib.saturating_mul(MIB)),
     };
     let log: Option<LogSink> =
         (ctx.verbose > 0).then(|| Arc::new(Mutex::new(std::io::stderr())) as LogSink);
@@ -130,7 +142,10 @@ pub fn plugin_summaries() -> Vec<PluginSummary> {
         summaries.push(PluginSummary {
             plugin: manifest.name,
             command: manifest.provides.command,
-            description: manifest.description.as_deref().map(escape_control),
+            description: manifest
+                .description
+                .as_deref()
+                .map(|d| Untrusted(d).to_string()),
         });
     }
     summaries
@@ -144,19 +159,4 @@ pub fn plugin_name_candidates() -> ArgValueCandidates {
             .map(|p| CompletionCandidate::new(p.plugin).help(p.description.map(Into::into)))
             .collect::<Vec<_>>()
     })
-}
-
-/// Text from a plugin with every control character escaped, so that it can never move
-/// the cursor, erase a line or change colours on the user's terminal.
-fn escape_control(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
 }

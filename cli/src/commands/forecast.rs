@@ -92,7 +92,7 @@ pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
         keep,
     };
     let loaded = gantry_forecast::load(&args.metrics, &options).map_err(|e| failure(e.into()))?;
-    let host = base::host()?;
+    let host = base::host(ctx)?;
     let guest = load_builtin(&host, FORECASTER_GUEST)?;
     let model = PluginModel {
         host: &host,

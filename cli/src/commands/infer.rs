@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use clap::Args;
 use gantry_plugins::{
     CacheOutcome, CommandIo, Grants, Host, Input, LimitBreach, ModuleCache, Plugin, PluginError,
-    SharedBuffer,
+    SharedBuffer, Untrusted,
 };
 use serde_json::Value;
 
@@ -121,7 +121,7 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
         })?;
     let guest_model = gantry_plugins::guest_path(&model).map_err(plugin_failure)?;
 
-    let host = base::host()?;
+    let host = base::host(ctx)?;
     let guest = load_guest(&host, ctx.quiet)?;
     let mut opts = run_options(ctx, &args.limits);
     opts.grants = Grants {
@@ -172,8 +172,9 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
             _ => Exit::Failure,
         };
         // The guest names the model by its path inside the sandbox; say it as the user did.
+        // What it says quotes the model (operator and tensor names), so it is escaped.
         let shown = args.model.display().to_string();
-        let message = message.replace(&guest_model, &shown);
+        let message = Untrusted(&message.replace(&guest_model, &shown)).to_string();
         let message = if message.contains(&shown) {
             message
         } else {
@@ -208,7 +209,9 @@ fn outputs_table(outputs: &serde_json::Map<String, Value>) -> base::table::Table
         if data.len() > SHOWN {
             values.push(format!("… ({} values; -o json prints all)", data.len()));
         }
-        table.add_row([name.clone(), t["shape"].to_string(), values.join(", ")]);
+        // Output names come from the model file.
+        let name = Untrusted(name).to_string();
+        table.add_row([name, t["shape"].to_string(), values.join(", ")]);
     }
     table
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use gantry_plugins::{
-    CacheOutcome, CommandIo, Grants, Host, MIB, Manifest, Origin, Plugin, PluginError, PluginStore,
-    RunOptions,
+    CacheOutcome, CommandIo, Grants, Host, InstallOptions, MIB, Manifest, Origin, Plugin,
+    PluginError, PluginStore, ReservedNames, RunOptions, Untrusted,
 };
 use serde::Serialize;
 
@@ -93,6 +93,10 @@ pub struct InstallArgs {
     /// Install without asking
     #[arg(short = 'y', long)]
     pub yes: bool,
+
+    /// Replace an installed plugin of the same name
+    #[arg(long)]
+    pub replace: bool,
 }
 
 pub fn run(args: PluginArgs, ctx: &Context) -> anyhow::Result<u8> {
@@ -122,10 +126,12 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let host = host()?;
-    let installed = store()?.find_command(&command).map_err(failure)?;
+    let host = host(ctx)?;
+    let opts = run_options(ctx, &LimitArgs::default());
+    let store = store()?;
+    let installed = store.find_command(&command).map_err(failure)?;
     let plugin = match installed {
-        Some(installed) => host.load_file(&installed.wasm).map_err(failure)?,
+        Some(installed) => store.load(&host, &installed, &opts).map_err(failure)?,
         None => match builtin_providing(&command) {
             Some(builtin) => builtin.load(&host).map_err(failure)?,
             None => {
@@ -140,12 +146,7 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
             }
         },
     };
-    run_loaded(
-        &host,
-        &plugin,
-        &args,
-        run_options(ctx, &LimitArgs::default()),
-    )
+    run_loaded(&host, &plugin, &args, opts)
 }
 
 fn store() -> anyhow::Result<PluginStore> {
@@ -159,14 +160,15 @@ fn store() -> anyhow::Result<PluginStore> {
 }
 
 /// A plugin named on the command line: a path if it looks like one, else an installed
-/// plugin, else a built-in.
-fn resolve(host: &Host, spec: &str) -> anyhow::Result<Plugin> {
+/// plugin, else a built-in. Loading is bounded by the limits in `opts`.
+fn resolve(host: &Host, spec: &str, opts: &RunOptions) -> anyhow::Result<Plugin> {
     let looks_like_path = spec.ends_with(".wasm") || spec.contains('/') || spec.contains('\\');
     if looks_like_path {
-        return host.load_file(Path::new(spec)).map_err(failure);
+        return host.load_file(Path::new(spec), opts).map_err(failure);
     }
-    if let Some(installed) = store()?.get(spec) {
-        return host.load_file(&installed.wasm).map_err(failure);
+    let store = store()?;
+    if let Some(installed) = store.get(spec) {
+        return store.load(host, &installed, opts).map_err(failure);
     }
     if let Some(builtin) = base::find_builtin(spec) {
         return builtin.load(host).map_err(failure);
@@ -184,27 +186,25 @@ fn builtin_providing(command: &str) -> Option<&'static Builtin> {
 }
 
 fn run_plugin(args: RunArgs, ctx: &Context) -> anyhow::Result<u8> {
-    let host = host()?;
-    let plugin = resolve(&host, &args.plugin)?;
+    let host = host(ctx)?;
     let mut opts = run_options(ctx, &args.limits);
     opts.grants = Grants {
         read_dirs: args.grant_read,
         read_files: Vec::new(),
         env: args.env,
     };
+    let plugin = resolve(&host, &args.plugin, &opts)?;
     run_loaded(&host, &plugin, &args.args, opts)
 }
 
-/// Runs a command plugin on the terminal; Ctrl-C stops it and exits 130.
+/// Runs a command plugin on the terminal; Ctrl-C stops it and exits 130 (the plugin
+/// host handles the signal).
 fn run_loaded(
     host: &Host,
     plugin: &Plugin,
     args: &[String],
     opts: RunOptions,
 ) -> anyhow::Result<u8> {
-    let interrupt = host.interrupt_handle();
-    // Failing to install the handler only means Ctrl-C kills gantry the default way.
-    let _ = ctrlc::set_handler(move || interrupt.interrupt());
     let code = host
         .run_command(plugin, args, &opts, CommandIo::inherit())
         .map_err(failure)?;
@@ -275,7 +275,7 @@ fn list(ctx: &Context) -> anyhow::Result<u8> {
             r.version.clone(),
             r.source.to_string(),
             provides.join(", "),
-            r.description.unwrap_or("").to_string(),
+            Untrusted(r.description.unwrap_or("")).to_string(),
         ]);
     }
     writeln!(out, "{}", base::table::render(&table))?;
@@ -289,7 +289,10 @@ struct Details<'a> {
     sha256: String,
     /// Where the module's machine code came from this time.
     machine_code: &'static str,
+    /// Variables it gets on every run: those accepted when it was installed.
     env_grants: &'a [String],
+    /// Variables its manifest asks for; granted only by installing it.
+    env_requested: &'a [String],
     requested_memory_mib: Option<u64>,
     requested_timeout_ms: Option<u64>,
     effective_memory_mib: u64,
@@ -301,6 +304,7 @@ fn details<'a>(
     plugin: &'a Plugin,
     manifest: &'a Manifest,
     source: &'static str,
+    env_grants: &'a [String],
     ctx: &Context,
 ) -> Details<'a> {
     let path = match plugin.origin() {
@@ -316,9 +320,13 @@ fn details<'a>(
             CacheOutcome::Hit => "from the module cache",
             CacheOutcome::Miss => "compiled now, then cached",
             CacheOutcome::Rebuilt(_) => "recompiled over an untrusted cache entry",
+            CacheOutcome::Untrusted(_) => {
+                "compiled now, in memory (the cache folder is not trusted)"
+            }
             CacheOutcome::Disabled => "compiled now (no cache)",
         },
-        env_grants: &manifest.grants.env,
+        env_grants,
+        env_requested: &manifest.grants.env,
         requested_memory_mib: manifest.limits.memory_mib,
         requested_timeout_ms: manifest.limits.timeout_ms,
         effective_memory_mib: limits.memory_bytes / MIB,
@@ -335,7 +343,7 @@ fn print_details(out: &mut impl std::io::Write, d: &Details) -> std::io::Result<
         writeln!(out, "path:         {path}")?;
     }
     if let Some(description) = r.description {
-        writeln!(out, "description:  {description}")?;
+        writeln!(out, "description:  {}", Untrusted(description))?;
     }
     writeln!(out, "command:      {}", r.command.unwrap_or("-"))?;
     let hooks = if r.hooks.is_empty() {
@@ -344,12 +352,14 @@ fn print_details(out: &mut impl std::io::Write, d: &Details) -> std::io::Result<
         r.hooks.join(", ")
     };
     writeln!(out, "hooks:        {hooks}")?;
-    let env = if d.env_grants.is_empty() {
-        "none".to_string()
-    } else {
-        d.env_grants.join(", ")
-    };
-    writeln!(out, "env grants:   {env}")?;
+    writeln!(out, "env grants:   {}", name_list(d.env_grants))?;
+    if d.env_requested != d.env_grants {
+        writeln!(
+            out,
+            "env requested: {} (only a request: installing grants it, or --env NAME for one run)",
+            name_list(d.env_requested)
+        )?;
+    }
     let requested =
         |v: Option<u64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v} {unit}"));
     writeln!(
@@ -368,9 +378,18 @@ fn print_details(out: &mut impl std::io::Write, d: &Details) -> std::io::Result<
     writeln!(out, "machine code: {}", d.machine_code)
 }
 
+/// Names from a manifest or install record, escaped, or "none".
+fn name_list(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none".to_string();
+    }
+    let shown: Vec<String> = names.iter().map(|n| Untrusted(n).to_string()).collect();
+    shown.join(", ")
+}
+
 fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {
-    let host = host()?;
-    let plugin = resolve(&host, spec)?;
+    let host = host(ctx)?;
+    let plugin = resolve(&host, spec, &run_options(ctx, &LimitArgs::default()))?;
     let Some(manifest) = plugin.manifest() else {
         return Err(failure(PluginError::NoManifest {
             origin: plugin.origin().to_string(),
@@ -387,7 +406,7 @@ fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {
         }
         Origin::File(_) => "file",
     };
-    let d = details(&host, &plugin, manifest, source, ctx);
+    let d = details(&host, &plugin, manifest, source, plugin.approved_env(), ctx);
     let mut out = ctx.out();
     if ctx.json() {
         base::write_json(&mut out, "gantry.plugin.info/v1", &d)?;
@@ -397,14 +416,60 @@ fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// Names an installed plugin cannot take: gantry's commands, and the built-in plugins
+/// and their commands.
+fn reserved_names() -> ReservedNames {
+    use clap::CommandFactory as _;
+    let mut reserved = ReservedNames::new();
+    let cli = crate::cli::Cli::command();
+    for command in cli.get_subcommands() {
+        for name in std::iter::once(command.get_name()).chain(command.get_all_aliases()) {
+            reserved.reserve(name, "a gantry command");
+        }
+    }
+    reserved.reserve("help", "a gantry command");
+    for builtin in base::builtins() {
+        reserved.reserve(builtin.name, "a built-in plugin");
+        if let Some(command) = Manifest::embedded_in(builtin.wasm)
+            .ok()
+            .flatten()
+            .and_then(|m| m.provides.command)
+        {
+            reserved.reserve(
+                command,
+                format!("the command of the built-in plugin `{}`", builtin.name),
+            );
+        }
+    }
+    reserved
+}
+
 fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
-    let host = host()?;
+    let host = host(ctx)?;
     let store = store()?;
+    let reserved = reserved_names();
+    let options = InstallOptions {
+        expected_sha256: args.sha256.as_deref(),
+        reserved: &reserved,
+        replace: args.replace,
+    };
     let staged = store
-        .stage(&host, &args.path, args.sha256.as_deref())
+        .stage(
+            &host,
+            &args.path,
+            &options,
+            &run_options(ctx, &LimitArgs::default()),
+        )
         .map_err(failure)?;
     let manifest = staged.manifest.clone();
-    let d = details(&host, &staged.plugin, &manifest, "file", ctx);
+    let d = details(
+        &host,
+        &staged.plugin,
+        &manifest,
+        "file",
+        staged.env_grants(),
+        ctx,
+    );
     if !args.yes {
         if !base::interactive() {
             return Err(Failure::new(
@@ -420,7 +485,23 @@ fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
         let mut err = std::io::stderr().lock();
         writeln!(err, "About to install this plugin:")?;
         print_details(&mut err, &d)?;
-        if let Some(existing) = store.get(&manifest.name) {
+        if staged.env_grants().is_empty() {
+            writeln!(
+                err,
+                "Installing it grants nothing: no environment variables, no files, no network."
+            )?;
+        } else {
+            writeln!(
+                err,
+                "Installing it lets it read these environment variables on every run: {}.",
+                name_list(staged.env_grants())
+            )?;
+            writeln!(
+                err,
+                "Nothing else: no other variables, no files, no network."
+            )?;
+        }
+        if let Some(existing) = &staged.replaces {
             writeln!(
                 err,
                 "This replaces the installed version {}.",
