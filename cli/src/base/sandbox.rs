@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::Args;
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use gantry_plugins::{
-    CacheConfig, ErrorClass, Grants, Host, LimitOverrides, Limits, LogSink, MIB, Manifest,
-    ModuleCache, Plugin, PluginError, PluginStore, RunOptions, Untrusted,
+    CacheConfig, ErrorClass, Grants, Host, LimitOverrides, Limits, LogSink, MIB, Plugin,
+    PluginError, PluginStore, RunOptions, Untrusted,
 };
 
 use super::Context;

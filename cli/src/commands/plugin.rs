@@ -430,11 +430,7 @@ fn reserved_names() -> ReservedNames {
     reserved.reserve("help", "a gantry command");
     for builtin in base::builtins() {
         reserved.reserve(builtin.name, "a built-in plugin");
-        if let Some(command) = Manifest::embedded_in(builtin.wasm)
-            .ok()
-            .flatten()
-            .and_then(|m| m.provides.command)
-        {
+        if let Some(command) = builtin.manifest().ok().and_then(|m| m.provides.command) {
             reserved.reserve(
                 command,
                 format!("the command of the built-in plugin `{}`", builtin.name),
