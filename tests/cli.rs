@@ -238,3 +238,45 @@ fn dash_capital_o_dash_writes_to_stdout() {
     );
     assert!(!home.path().join("-").exists(), "wrote a file named -");
 }
+
+#[test]
+fn configured_memory_raises_what_a_plugin_gets() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("gantry.toml");
+    std::fs::write(&config, "[plugins]\nmemory_mib = 1024\ntimeout = \"45s\"\n").unwrap();
+    let info = |extra: &[&str]| {
+        let mut args = vec!["--config", config.to_str().unwrap(), "-o", "json"];
+        args.extend(extra);
+        args.extend(["plugin", "info", "hello"]);
+        let out = gantry(home.path(), &args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let json = info(&[]);
+    assert_eq!(json["schema"], "gantry.plugin.info/v1");
+    assert_eq!(json["effective_memory_mib"], 1024);
+    assert_eq!(json["effective_timeout_ms"], 45_000);
+}
+
+#[test]
+fn an_unknown_config_key_names_the_readme_section_that_exists() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("bad.toml"), "[plugins]\nmemory = 1\n").unwrap();
+    let out = gantry(home.path(), &["--config", "bad.toml", "plugin", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Configuration section of the README"),
+        "{stderr}"
+    );
+    let readme = include_str!("../README.md");
+    assert!(
+        readme.contains("\n## Configuration\n"),
+        "the hint names a missing section"
+    );
+}

@@ -16,7 +16,8 @@ pub struct Config {
     pub plugins: PluginConfig,
 }
 
-/// Caps on what a plugin may ask for in its manifest. Flags on `plugin run` override them.
+/// Limits for every plugin run. `memory_mib` and `timeout` replace what a manifest
+/// asks for; flags (`--memory-mib`, `--timeout`) override them in turn.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginConfig {

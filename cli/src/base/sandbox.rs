@@ -51,8 +51,9 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// Run options from the configuration's caps and the command's limit flags; plugin
-/// logs go to stderr with `-v`.
+/// Run options from the configuration and the command's limit flags (a flag wins over
+/// the configuration, and either over a manifest's request); plugin logs go to stderr
+/// with `-v`.
 pub fn run_options(ctx: &Context, flags: &LimitArgs) -> RunOptions {
     let config = &ctx.config.plugins;
     let defaults = Limits::default();
@@ -76,8 +77,13 @@ pub fn run_options(ctx: &Context, flags: &LimitArgs) -> RunOptions {
     RunOptions {
         limits,
         overrides: LimitOverrides {
-            memory_bytes: flags.memory_mib.map(|mib| mib.saturating_mul(MIB)),
-            deadline: flags.timeout,
+            // What the user set, on the command line or in the config, is what plugins
+            // get: a manifest's request only chooses below the default.
+            memory_bytes: flags
+                .memory_mib
+                .or(config.memory_mib)
+                .map(|mib| mib.saturating_mul(MIB)),
+            deadline: flags.timeout.or(config.timeout),
         },
         grants: Grants::default(),
         log,

@@ -146,7 +146,11 @@ fn describe(out: &mut dyn Write, path: &str, loaded: &Loaded) -> std::io::Result
     let series = &loaded.series;
     let gaps = match series.gaps {
         0 => String::new(),
-        n => format!(", {n} gaps ({} steps) filled", series.filled),
+        n => format!(
+            ", {} ({}) filled",
+            count(n, "gap", "gaps"),
+            count(series.filled, "step", "steps")
+        ),
     };
     let span = if series.timed {
         format!(
@@ -189,8 +193,8 @@ fn print_forecast(
     };
     writeln!(
         out,
-        "horizon   {} steps ({}){after}",
-        f.horizon_steps,
+        "horizon   {} ({}){after}",
+        count(f.horizon_steps, "step", "steps"),
         duration(series.interval_s, f.horizon_steps)
     )?;
     writeln!(out, "p50 peak  {}", number(f.p50_peak))?;
@@ -238,15 +242,34 @@ fn print_forecast(
     writeln!(out, "p50 from  {}", blend.join(", "))?;
     writeln!(
         out,
-        "p90 from  p50 + {} (the {:.0}th percentile of its recent misses); the model alone said p50 {}, p90 {}",
+        "p90 from  p50 + {} (the {} percentile of its recent misses); the model alone said p50 {}, p90 {}",
         number(c.p90_margin),
-        100.0 * c.p90_level,
+        ordinal((100.0 * c.p90_level).round() as u64),
         number(c.model_p50),
         number(c.model_p90)
     )
 }
 
+/// `1 gap`, `2 gaps`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `1st`, `2nd`, `92nd`, `11th`.
+fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 fn number(x: f64) -> String {
+    // Below the last shown digit is zero, never "-0.0000".
+    let x = if x.abs() < 0.00005 { 0.0 } else { x };
     if x.abs() >= 1000.0 || x == x.trunc() {
         format!("{x:.0}")
     } else if x.abs() >= 1.0 {
