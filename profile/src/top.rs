@@ -458,10 +458,16 @@ pub(crate) fn check_compatible(profile: &Profile, base: &Profile) -> Result<()> 
 }
 
 /// pprof's `selectOutputUnit` for `minimum`: the unit of the smallest non-zero row value,
-/// or a larger one when the total is over 100 times bigger.
+/// or a larger one when the total is over 100 times bigger. Without rows (a diff that
+/// cancels out) pprof keeps `minimum`, which scales the total on its own.
 fn output_unit(nodes: &[Node], total: i64, sample_unit: &str) -> String {
     if nodes.is_empty() {
-        return sample_unit.to_string();
+        let (_, unit) = units::scale(total, sample_unit, "minimum");
+        return if unit.is_empty() {
+            sample_unit.to_string()
+        } else {
+            unit
+        };
     }
     let mut min = 0i64;
     for n in nodes {
@@ -599,7 +605,14 @@ fn format_utc(nanos: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::format_utc;
+    use super::{format_utc, output_unit};
+
+    #[test]
+    fn a_diff_without_rows_scales_the_total_as_pprof_does() {
+        // Two identical CPU profiles diffed: no rows, "0, 0% of 112ms total".
+        assert_eq!(output_unit(&[], 112_000_000, "nanoseconds"), "ms");
+        assert_eq!(output_unit(&[], 0, "count"), "count");
+    }
 
     #[test]
     fn utc_time_format() {
