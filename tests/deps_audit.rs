@@ -3,7 +3,8 @@
 //! proxy, crates.io sparse index and npm registry by `tests/deps/record.py` and replayed
 //! by a loopback HTTP server that each test starts. The same server injects faults (404,
 //! 410, 429 with Retry-After, 5xx, slow and truncated responses, malformed JSON).
-//! Vulnerabilities come from the real OSV data in ../shared/data/osv.
+//! Vulnerabilities come from real OSV data, copied into tests/fixtures/deps/osv (see its
+//! README and licences) so that the tests need nothing outside the repository.
 //!
 //! `GANTRY_LIVE_REGISTRIES=1 cargo test -p gantry --test deps_audit -- --ignored`
 //! runs the opt-in check against the live registries.
@@ -32,10 +33,7 @@ fn project(name: &str) -> PathBuf {
 }
 
 fn osv(ecosystem: &str) -> PathBuf {
-    repo()
-        .join("../shared/data/osv")
-        .join(ecosystem)
-        .join("all.zip")
+    fixtures().join("osv").join(ecosystem).join("all.zip")
 }
 
 #[derive(Clone)]
@@ -1229,8 +1227,7 @@ fn osv_zip_with_a_malformed_entry_is_read_with_a_warning() {
     {
         let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
         let options = zip::write::SimpleFileOptions::default();
-        let good =
-            std::fs::read(repo().join("../shared/data/osv/npm/GHSA-hrpp-h998-j3pp.json")).unwrap();
+        let good = std::fs::read(fixtures().join("osv/npm/GHSA-hrpp-h998-j3pp.json")).unwrap();
         zip.start_file("GHSA-hrpp-h998-j3pp.json", options).unwrap();
         zip.write_all(&good).unwrap();
         zip.start_file("BROKEN-1.json", options).unwrap();
@@ -1331,8 +1328,7 @@ fn osv_api_protocol() {
         .lock()
         .unwrap()
         .insert("golang.org/x/net".into(), vec![id.into()]);
-    let advisory =
-        std::fs::read_to_string(repo().join(format!("../shared/data/osv/Go/{id}.json"))).unwrap();
+    let advisory = std::fs::read_to_string(fixtures().join(format!("osv/Go/{id}.json"))).unwrap();
     replay.add_route("GET", &format!("/osv/v1/vulns/{id}"), &advisory);
     let cache = tempfile::tempdir().unwrap();
     let run = gantry(
