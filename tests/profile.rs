@@ -88,6 +88,42 @@ fn inline_and_called(called_weight: i64) -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// A differential flame graph shows each stack's change: the frame that ends the stack
+/// `main;other;callee`, which grew from 1,000 to 3,000 of 13,000 samples, is titled with
+/// its new share (23.08%) and its growth (+15.38%); the unchanged stack shows 0.00%.
+#[test]
+fn differential_flame_graph_shows_each_stacks_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("before.pb");
+    let after = dir.path().join("after.pb");
+    std::fs::write(&before, inline_and_called(1_000)).unwrap();
+    std::fs::write(&after, inline_and_called(3_000)).unwrap();
+    let svg = draw_flamegraph(
+        &after,
+        Some(&before),
+        &dir.path().join("diff.svg"),
+        "callee",
+    );
+    for title in [
+        "callee (3,000 samples, 23.08%; +15.38%)",
+        "callee (10,000 samples, 76.92%; 0.00%)",
+        "all (13,000 samples, 100%)",
+    ] {
+        assert!(svg.contains(title), "no {title:?} in the flame graph");
+    }
+    // Swapped, the same stack shrank: its share of the new total, and a fall.
+    let svg = draw_flamegraph(
+        &before,
+        Some(&after),
+        &dir.path().join("back.svg"),
+        "callee",
+    );
+    assert!(
+        svg.contains("callee (1,000 samples, 9.09%; -18.18%)"),
+        "no shrinking frame in the flame graph"
+    );
+}
+
 /// pprof drops edges lighter than 0.1% of the total (`-edgefraction`) from its graph
 /// before it marks rows inline, so a rare plain call does not make a row partial-inline.
 #[test]
@@ -284,6 +320,31 @@ fn protected_endpoints_need_the_token() {
         ]),
         0,
     );
+}
+
+#[test]
+fn a_bare_host_and_port_is_read_as_a_service_address() {
+    // As `go tool pprof localhost:6060` does: not a file, so an address over HTTP.
+    let server = Server::start(&[]);
+    let address = server.url().trim_start_matches("http://").to_string();
+    let out = gantry(&["-o", "json", "profile", "top", &address, "--type", "heap"]);
+    assert_exit(&out, 0);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["schema"], "gantry.profile.top/v1");
+
+    // An existing file of that name is still read as the file.
+    let dir = tempfile::tempdir().unwrap();
+    let heap = save(&server, "heap", None, dir.path(), "heap.pb.gz");
+    let named = dir.path().join(&address);
+    std::fs::copy(&heap, &named).unwrap();
+    let out = Command::new(GANTRY)
+        .current_dir(dir.path())
+        .args(["-o", "json", "profile", "top", &address])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let from_file: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_file["rows"], gantry_top(&heap, &[])["rows"]);
 }
 
 #[test]

@@ -136,6 +136,18 @@ pub fn parse(plugins: impl FnOnce() -> Vec<PluginSummary>) -> Cli {
     }
 }
 
+/// gantry's own command names and aliases, which no plugin may take.
+pub fn command_names() -> Vec<String> {
+    let cli = Cli::command();
+    let mut names: Vec<String> = cli
+        .get_subcommands()
+        .flat_map(|command| std::iter::once(command.get_name()).chain(command.get_all_aliases()))
+        .map(str::to_string)
+        .collect();
+    names.push("help".to_string());
+    names
+}
+
 /// `command` with one subcommand per plugin command, taking any arguments.
 pub fn with_plugin_commands(
     mut command: clap::Command,

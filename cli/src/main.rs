@@ -48,7 +48,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         global.config.as_deref(),
     )?;
     match command {
-        Command::Plugin(args) => plugin::run(args, &ctx),
+        Command::Plugin(args) => plugin::run(args, &ctx, cli::command_names),
         Command::Scale(args) => scale::run(args, &ctx),
         Command::Infer(args) => infer::run(args, &ctx),
         Command::Forecast(args) => forecast::run(args, &ctx),

@@ -96,6 +96,46 @@ pub struct Response {
     pub age: Duration,
 }
 
+/// An answer read whole whatever its status, for callers that show a server's own error
+/// text (a pprof endpoint, Prometheus) or report a download's progress.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub url: String,
+    pub status: u16,
+    /// The `Content-Type` header, when it is text.
+    pub content_type: Option<String>,
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    /// A 2xx status.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// How [`Client::get_raw`] reads one answer.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRequest {
+    /// The largest body accepted; a longer one is [`Error::TooLarge`].
+    pub limit: u64,
+    /// The longest this request may take from start to the last body byte, in place of
+    /// [`ClientConfig::request_timeout`] (a pprof capture is known to take its length).
+    pub timeout: Option<Duration>,
+}
+
+/// Whether `name: value` can be sent as an HTTP header.
+pub fn is_valid_header(name: &str, value: &str) -> bool {
+    HeaderName::from_bytes(name.as_bytes()).is_ok() && HeaderValue::from_str(value).is_ok()
+}
+
+/// The canonical reason phrase of an HTTP status ("Not Found"), if it has one.
+pub fn reason_phrase(status: u16) -> Option<&'static str> {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+}
+
 /// Why a request failed, after retries. Messages name the URL and say what happened in
 /// the user's terms.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +155,13 @@ pub enum Error {
     Body { url: String, detail: String },
     #[error("{url}: not in the cache, and offline mode does not use the network")]
     NotCached { url: String },
+    #[error("{url}: the response is larger than {limit} bytes, more than gantry accepts")]
+    TooLarge {
+        url: String,
+        limit: u64,
+        /// The length the server announced, when it did.
+        announced: Option<u64>,
+    },
     #[error("HTTP client configuration: {0}")]
     Config(String),
 }
@@ -139,10 +186,7 @@ fn retry_note(retry_after: Option<Duration>) -> String {
 }
 
 fn reason(status: u16) -> String {
-    let text = reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason());
-    match text {
+    match reason_phrase(status) {
         Some(text) => format!(" ({text})"),
         None => String::new(),
     }
@@ -330,6 +374,57 @@ impl Client {
         })
         .await
         .map(|fetched| fetched.response)
+    }
+
+    /// GET `url` once, past the cache, and read the answer whatever its status, up to
+    /// `request.limit` bytes. `progress` hears (bytes so far, expected length) after each
+    /// chunk. Not retried: a capture or a download is the caller's to repeat.
+    pub async fn get_raw(
+        &self,
+        url: &str,
+        request: RawRequest,
+        mut progress: impl FnMut(u64, Option<u64>),
+    ) -> Result<RawResponse, Error> {
+        if self.offline() {
+            return Err(Error::NotCached {
+                url: url.to_string(),
+            });
+        }
+        let mut builder = self.inner.get(url);
+        if let Some(timeout) = request.timeout {
+            builder = builder.timeout(timeout);
+        }
+        let failed = |e: reqwest::Error| Attempt::Transport(e).into_error(url, 1);
+        let mut response = builder.send().await.map_err(failed)?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let expected = response.content_length();
+        let too_large = || Error::TooLarge {
+            url: url.to_string(),
+            limit: request.limit,
+            announced: expected,
+        };
+        if expected.is_some_and(|len| len > request.limit) {
+            return Err(too_large());
+        }
+        let mut body = Vec::with_capacity(expected.unwrap_or(0).min(1 << 20) as usize);
+        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+            if (body.len() + chunk.len()) as u64 > request.limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+            progress(body.len() as u64, expected);
+        }
+        Ok(RawResponse {
+            url: url.to_string(),
+            status,
+            content_type,
+            body: Bytes::from(body),
+        })
     }
 
     async fn fetch(

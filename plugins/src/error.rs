@@ -153,6 +153,9 @@ pub enum PluginError {
     )]
     InstallChanged { name: String, reason: String },
 
+    #[error("cannot download {}: {}", Untrusted(.url), Untrusted(.message))]
+    Download { url: String, message: String },
+
     #[error("{}: {source}", Untrusted(.context))]
     Io {
         context: String,
@@ -181,7 +184,9 @@ impl PluginError {
             | PluginError::AlreadyInstalled { .. }
             | PluginError::CommandTaken { .. }
             | PluginError::InstallChanged { .. } => ErrorClass::Usage,
-            PluginError::HookFailed { .. } | PluginError::Io { .. } => ErrorClass::Other,
+            PluginError::HookFailed { .. }
+            | PluginError::Download { .. }
+            | PluginError::Io { .. } => ErrorClass::Other,
         }
     }
 

@@ -659,20 +659,15 @@ impl Host {
         input: Value,
         opts: &RunOptions,
     ) -> Result<Value, PluginError> {
-        let declared = plugin
-            .manifest
-            .as_ref()
-            .map(|m| m.provides.hooks.clone())
-            .unwrap_or_default();
-        if !declared.iter().any(|h| h == hook) {
+        let manifest = plugin.manifest.as_ref();
+        if !manifest.is_some_and(|m| m.provides_hook(hook)) {
+            let declared = manifest.map(|m| m.provides.hooks.join(", "));
             return Err(PluginError::HookNotDeclared {
                 plugin: plugin.name.clone(),
                 hook: hook.to_string(),
-                declared: if declared.is_empty() {
-                    "no hooks".to_string()
-                } else {
-                    declared.join(", ")
-                },
+                declared: declared
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| "no hooks".to_string()),
             });
         }
         let limits = self.effective_limits(plugin, opts);

@@ -69,6 +69,7 @@
 //! the rest.
 
 mod cache;
+mod download;
 mod error;
 mod grants;
 mod host;
@@ -81,6 +82,7 @@ mod text;
 mod trust;
 
 pub use cache::{CacheConfig, CacheOutcome, EntryHeader, ModuleCache, hex};
+pub use download::{Downloaded, download, is_url};
 pub use error::{ErrorClass, PluginError};
 pub use grants::{Grants, guest_path};
 pub use host::{CommandIo, Host, Input, InterruptHandle, LogSink, Origin, Plugin, RunOptions};

@@ -37,12 +37,17 @@ pub enum Error {
     },
     #[error("reading standard input: {0}")]
     ReadStdin(std::io::Error),
-    #[error("invalid source {0:?}: expected http(s)://HOST:PORT[/PATH], a profile file, or -")]
+    #[error(
+        "invalid source {0:?}: expected HOST:PORT, http(s)://HOST:PORT[/PATH], a profile file, or -"
+    )]
     BadSource(String),
     #[error("invalid --header {0:?}: expected NAME:VALUE")]
     BadHeader(String),
     #[error("cannot use --cacert {}: {message}", path.display())]
     BadCaCert { path: PathBuf, message: String },
+    /// The connection settings (a token, a header) that the HTTP client refused.
+    #[error("{0}")]
+    Connection(String),
     #[error("{url}: {message}")]
     Connect { url: String, message: String },
     #[error("{url}: no answer within {seconds}s")]
@@ -117,6 +122,7 @@ impl Error {
             | Error::BadSource(_)
             | Error::BadHeader(_)
             | Error::BadCaCert { .. }
+            | Error::Connection(_)
             | Error::SampleIndex { .. }
             | Error::Incompatible(_) => true,
             Error::Html { origin }

@@ -2,10 +2,11 @@
 //! file or no verification, and timeouts that allow for the capture), a file, or stdin.
 
 use std::io::Read as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ureq::http::{HeaderName, HeaderValue};
+use gantry_http::{ClientConfig, RawRequest, RetryPolicy};
+use url::Url;
 
 use crate::decode::{Profile, looks_like_html};
 use crate::error::{Error, Origin, Result};
@@ -20,21 +21,42 @@ pub enum Source {
 }
 
 impl Source {
+    /// Reads `SOURCE` as `go tool pprof` does: `-` is stdin, `http(s)://…` a URL, an
+    /// existing file a file, and otherwise `HOST:PORT[/PATH]` a service's address.
     pub fn parse(text: &str) -> Result<Source> {
         if text == "-" {
             return Ok(Source::Stdin);
         }
-        let lower = text.to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") {
-            return Ok(Source::Url(text.to_string()));
+        let bad = || Error::BadSource(text.to_string());
+        if text.is_empty() {
+            return Err(bad());
         }
-        if lower.contains("://") || text.is_empty() {
-            return Err(Error::BadSource(text.to_string()));
+        if text.contains("://") {
+            let url = Url::parse(text).map_err(|_| bad())?;
+            let web = matches!(url.scheme(), "http" | "https") && url.host().is_some();
+            return if web {
+                Ok(Source::Url(url.into()))
+            } else {
+                Err(bad())
+            };
         }
-        Ok(Source::File(PathBuf::from(text)))
+        let path = Path::new(text);
+        if !path.exists()
+            && let Some(url) = address_url(text)
+        {
+            return Ok(Source::Url(url));
+        }
+        Ok(Source::File(path.to_path_buf()))
     }
 }
 
+/// `HOST:PORT[/PATH]` as an `http://` URL. The port is what tells an address from a file
+/// name such as `cpu.pb.gz`.
+fn address_url(text: &str) -> Option<String> {
+    let url = Url::parse(&format!("http://{text}")).ok()?;
+    url.port()?;
+    Some(url.into())
+}
 /// The profiles a Go service serves under `/debug/pprof/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProfileType {
@@ -102,45 +124,38 @@ const MAX_BODY: u64 = 4 << 30;
 /// Resolves a URL source: a bare address (or one ending in `/debug/pprof`) gets
 /// `/debug/pprof/<type>`, and `seconds=N` is added when asked for (always for CPU).
 pub fn resolve_url(url: &str, options: &FetchOptions) -> String {
-    let scheme_end = url.find("://").map_or(0, |i| i + 3);
-    let path_start = url[scheme_end..]
-        .find(['/', '?'])
-        .map_or(url.len(), |i| scheme_end + i);
-    let (authority, path) = url.split_at(path_start);
-    let bare = matches!(
-        path.trim_end_matches('/'),
-        "" | "/debug/pprof" | "/debug/pprof/"
-    );
-    let mut resolved = if bare {
-        format!(
-            "{authority}/debug/pprof/{}",
-            options.profile_type.endpoint()
-        )
-    } else {
-        url.to_string()
+    let Ok(mut resolved) = Url::parse(url) else {
+        return url.to_string();
     };
+    let bare = matches!(resolved.path().trim_end_matches('/'), "" | "/debug/pprof");
+    if bare {
+        resolved.set_path(&format!("/debug/pprof/{}", options.profile_type.endpoint()));
+    }
     let seconds = match (bare, options.profile_type, options.seconds) {
         (_, _, Some(s)) => Some(s),
         (true, ProfileType::Cpu, None) => Some(DEFAULT_CPU_SECONDS),
         _ => None,
     };
     if let Some(seconds) = seconds
-        && query_seconds(&resolved).is_none()
+        && seconds_of(&resolved).is_none()
     {
-        resolved.push(if resolved.contains('?') { '&' } else { '?' });
-        resolved.push_str(&format!("seconds={seconds}"));
+        resolved
+            .query_pairs_mut()
+            .append_pair("seconds", &seconds.to_string());
     }
-    resolved
+    resolved.into()
 }
 
 /// The `seconds=N` query parameter of a URL: how long the server captures before it
 /// answers.
 pub fn query_seconds(url: &str) -> Option<u64> {
-    let query = url.split_once('?')?.1;
-    query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("seconds="))
-        .and_then(|v| v.parse().ok())
+    seconds_of(&Url::parse(url).ok()?)
+}
+
+fn seconds_of(url: &Url) -> Option<u64> {
+    url.query_pairs()
+        .find(|(key, _)| key == "seconds")
+        .and_then(|(_, value)| value.parse().ok())
 }
 
 /// Parses `--header NAME:VALUE`.
@@ -149,115 +164,95 @@ pub fn parse_header(text: &str) -> Result<(String, String)> {
         .split_once(':')
         .ok_or_else(|| Error::BadHeader(text.to_string()))?;
     let (name, value) = (name.trim(), value.trim());
-    if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err() {
+    if !gantry_http::is_valid_header(name, value) {
         return Err(Error::BadHeader(text.to_string()));
     }
     Ok((name.to_string(), value.to_string()))
 }
 
-/// An HTTP client set up once for several requests (as `leaks` makes).
+/// An HTTP client set up once for several requests (as `leaks` makes): gantry's one
+/// client, without retries, since a capture takes its whole length each time.
 pub struct Client {
-    agent: ureq::Agent,
-    options: FetchOptions,
+    http: gantry_http::Client,
+    timeout: Duration,
 }
 
 impl Client {
     pub fn new(options: &FetchOptions) -> Result<Client> {
-        let mut tls = ureq::tls::TlsConfig::builder().disable_verification(options.insecure);
-        if let Some(path) = &options.cacert {
-            let bad = |message: String| Error::BadCaCert {
-                path: path.clone(),
-                message,
-            };
-            let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-            let mut certs = Vec::new();
-            for item in ureq::tls::parse_pem(&pem) {
-                if let ureq::tls::PemItem::Certificate(cert) =
-                    item.map_err(|e| bad(e.to_string()))?
-                {
-                    certs.push(cert);
-                }
-            }
-            if certs.is_empty() {
-                return Err(bad("no PEM certificate in it".into()));
-            }
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
         for (name, value) in &options.headers {
             parse_header(&format!("{name}:{value}"))?;
         }
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .user_agent(concat!("gantry/", env!("CARGO_PKG_VERSION")))
-            .timeout_connect(Some(options.timeout))
-            .timeout_recv_body(Some(options.timeout))
-            .tls_config(tls.build())
-            .build();
+        let config = ClientConfig {
+            connect_timeout: options.timeout,
+            // A CPU capture sends nothing until it ends; each request's own timeout,
+            // the capture plus `timeout`, bounds the wait instead. (A day, not
+            // `Duration::MAX`, which overflows when added to an instant.)
+            read_timeout: Duration::from_secs(24 * 3600),
+            request_timeout: options.timeout,
+            extra_root_ca: options.cacert.clone(),
+            insecure: options.insecure,
+            headers: options.headers.clone(),
+            bearer_token: options.token.clone(),
+            retry: RetryPolicy {
+                attempts: 1,
+                ..RetryPolicy::default()
+            },
+            cache: None,
+            ..ClientConfig::default()
+        };
+        let http = gantry_http::Client::new(config).map_err(|e| match (&options.cacert, e) {
+            (Some(path), gantry_http::Error::Config(message)) => Error::BadCaCert {
+                path: path.clone(),
+                message,
+            },
+            (_, e) => Error::Connection(e.to_string()),
+        })?;
         Ok(Client {
-            agent: config.into(),
-            options: options.clone(),
+            http,
+            timeout: options.timeout,
         })
     }
 
     /// GETs `url` (already resolved) and returns the body of a successful answer.
     pub fn get(&self, url: &str) -> Result<Vec<u8>> {
         let capture = Duration::from_secs(query_seconds(url).unwrap_or(0));
-        let wait = capture + self.options.timeout;
-        let mut request = self
-            .agent
-            .get(url)
-            .config()
-            .timeout_recv_response(Some(wait))
-            .build();
-        for (name, value) in &self.options.headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        if let Some(token) = &self.options.token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let net = |e: ureq::Error| net_error(url, e, wait);
-        let mut response = request.call().map_err(net)?;
-        let status = response.status().as_u16();
+        let wait = capture + self.timeout;
+        let request = RawRequest {
+            limit: MAX_BODY,
+            timeout: Some(wait),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Connect {
+                url: url.to_string(),
+                message: e.to_string(),
+            })?;
+        let response = runtime
+            .block_on(self.http.get_raw(url, request, |_, _| {}))
+            .map_err(|e| net_error(url, e, wait))?;
         let html = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
+            .content_type
+            .as_deref()
             .is_some_and(|ct| ct.to_ascii_lowercase().contains("text/html"));
-        if !(200..300).contains(&status) {
-            let mut head = Vec::new();
-            let _ = response
-                .body_mut()
-                .as_reader()
-                .take(4096)
-                .read_to_end(&mut head);
+        if !response.is_success() {
+            let head = &response.body[..response.body.len().min(4096)];
             return Err(Error::Status {
                 url: url.to_string(),
-                status,
-                detail: status_detail(status, &head, html),
+                status: response.status,
+                detail: status_detail(response.status, head, html),
             });
         }
         let origin = Origin::Url(url.to_string());
-        if html {
+        if html || looks_like_html(&response.body) {
             return Err(Error::Html { origin });
         }
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-            .map_err(net)?;
-        if looks_like_html(&body) {
-            return Err(Error::Html { origin });
-        }
-        Ok(body)
+        Ok(response.body.to_vec())
     }
 }
 
 fn status_detail(status: u16, head: &[u8], html: bool) -> String {
-    let reason = ureq::http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
+    let reason = gantry_http::reason_phrase(status).unwrap_or("");
     let text = String::from_utf8_lossy(head);
     let first = text.lines().map(str::trim).find(|l| !l.is_empty());
     match first {
@@ -273,33 +268,34 @@ fn status_detail(status: u16, head: &[u8], html: bool) -> String {
     }
 }
 
-fn net_error(url: &str, err: ureq::Error, wait: Duration) -> Error {
+fn net_error(url: &str, err: gantry_http::Error, wait: Duration) -> Error {
     let url = url.to_string();
     match err {
-        ureq::Error::Timeout(_) => Error::Timeout {
+        gantry_http::Error::Timeout { .. } => Error::Timeout {
             url,
             seconds: wait.as_secs(),
         },
-        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => Error::Timeout {
+        gantry_http::Error::Connect { detail, .. } => Error::Connect {
             url,
-            seconds: wait.as_secs(),
-        },
-        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Error::Connect {
-            url,
-            message: "connection refused".into(),
-        },
-        ureq::Error::HostNotFound => Error::Connect {
-            url,
-            message: "host not found".into(),
-        },
-        ureq::Error::ConnectionFailed => Error::Connect {
-            url,
-            message: "could not connect".into(),
+            message: connect_message(&detail),
         },
         other => Error::Connect {
             url,
             message: other.to_string(),
         },
+    }
+}
+
+/// The part of a connection error a user acts on: refused, or a name that did not
+/// resolve, else the whole chain.
+fn connect_message(detail: &str) -> String {
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("connection refused") {
+        "connection refused".into()
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        "host not found".into()
+    } else {
+        detail.to_string()
     }
 }
 

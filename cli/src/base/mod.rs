@@ -7,6 +7,7 @@ mod builtins;
 mod config;
 mod exit;
 mod output;
+mod progress;
 mod sandbox;
 pub mod table;
 
@@ -17,6 +18,7 @@ pub use output::{
     ColorChoice, OutputFormat, OutputFormatParser, confirm, error_line, init_color, interactive,
     warn_line, write_json,
 };
+pub use progress::while_slow;
 pub use sandbox::{
     LimitArgs, PluginSummary, host, load_builtin, plugin_failure, plugin_name_candidates,
     plugin_summaries, run_options,

@@ -6,10 +6,9 @@
 //! module cache: that takes seconds, once. A spinner shows it on a terminal, and a note
 //! on stderr states what it cost.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -24,9 +23,6 @@ use crate::base::{
     run_options,
 };
 
-/// How long loading may take before a spinner says why.
-const SPINNER_AFTER: Duration = Duration::from_millis(400);
-
 /// Loads the bundled inference guest: from the module cache, or compiled for this
 /// machine on first use, which is shown and then stated (unless `quiet`).
 fn load_guest(host: &Host, quiet: bool) -> anyhow::Result<Plugin> {
@@ -37,29 +33,12 @@ fn load_guest(host: &Host, quiet: bool) -> anyhow::Result<Plugin> {
         )
     })?;
     let started = Instant::now();
-    let (done, waiting) = mpsc::channel::<()>();
-    let spinner = (builtin.compiles_on_first_use() && std::io::stderr().is_terminal()).then(|| {
-        std::thread::spawn(move || {
-            if waiting.recv_timeout(SPINNER_AFTER).is_ok() {
-                return;
-            }
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} compiling the ONNX runner for this machine, once ({elapsed})",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            let _ = waiting.recv();
-            bar.finish_and_clear();
-        })
-    });
-    let loaded = builtin.load(host);
-    drop(done);
-    if let Some(thread) = spinner {
-        let _ = thread.join();
-    }
+    let load = || builtin.load(host);
+    let loaded = if builtin.compiles_on_first_use() {
+        base::while_slow("compiling the ONNX runner for this machine, once", load)
+    } else {
+        load()
+    };
     let plugin = loaded.map_err(plugin_failure)?;
     let compiled = matches!(
         plugin.cache_outcome(),

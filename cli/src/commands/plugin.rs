@@ -4,13 +4,13 @@
 //!
 
 use std::ffi::OsString;
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use gantry_plugins::{
-    CacheOutcome, CommandIo, Grants, Host, InstallOptions, MIB, Manifest, Origin, Plugin,
-    PluginError, PluginStore, ReservedNames, RunOptions, Untrusted,
+    CacheOutcome, CommandIo, Downloaded, Grants, Host, InstallOptions, MIB, Manifest, Origin,
+    Plugin, PluginError, PluginStore, ReservedNames, RunOptions, Untrusted,
 };
 use serde::Serialize;
 
@@ -30,7 +30,7 @@ pub struct PluginArgs {
 pub enum PluginCommand {
     /// Run a plugin (installed, built-in, or a .wasm file) as a command
     Run(RunArgs),
-    /// Install a plugin from a .wasm file (with NAME.toml beside it if its manifest is not embedded)
+    /// Install a plugin from a .wasm file or an http(s) URL (with NAME.toml beside it if its manifest is not embedded)
     Install(InstallArgs),
     /// List installed and built-in plugins
     List,
@@ -82,9 +82,10 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// The plugin's .wasm file
-    #[arg(value_name = "PATH")]
-    pub path: PathBuf,
+    /// The plugin's .wasm file, or an http(s) URL to download it from (with the .toml
+    /// manifest beside it, if the server has one)
+    #[arg(value_name = "PATH|URL")]
+    pub source: String,
 
     /// Refuse to install unless the file has this SHA-256 (hex)
     #[arg(long, value_name = "HEX")]
@@ -99,10 +100,16 @@ pub struct InstallArgs {
     pub replace: bool,
 }
 
-pub fn run(args: PluginArgs, ctx: &Context) -> anyhow::Result<u8> {
+/// Runs a `plugin` subcommand. `gantry_commands` lists gantry's own commands (given by
+/// the caller, so that this module does not import the command-line parser).
+pub fn run(
+    args: PluginArgs,
+    ctx: &Context,
+    gantry_commands: fn() -> Vec<String>,
+) -> anyhow::Result<u8> {
     match args.command {
         PluginCommand::Run(args) => run_plugin(args, ctx),
-        PluginCommand::Install(args) => install(args, ctx),
+        PluginCommand::Install(args) => install(args, ctx, &gantry_commands()),
         PluginCommand::List => list(ctx),
         PluginCommand::Info { plugin } => info(&plugin, ctx),
         PluginCommand::Remove { name } => remove(&name, ctx),
@@ -131,9 +138,9 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
     let store = store()?;
     let installed = store.find_command(&command).map_err(failure)?;
     let plugin = match installed {
-        Some(installed) => store.load(&host, &installed, &opts).map_err(failure)?,
+        Some(installed) => compiling(&command, || store.load(&host, &installed, &opts))?,
         None => match builtin_providing(&command) {
-            Some(builtin) => builtin.load(&host).map_err(failure)?,
+            Some(builtin) => compiling(&command, || builtin.load(&host))?,
             None => {
                 return Err(Failure::new(
                     Exit::Usage,
@@ -164,18 +171,28 @@ fn store() -> anyhow::Result<PluginStore> {
 fn resolve(host: &Host, spec: &str, opts: &RunOptions) -> anyhow::Result<Plugin> {
     let looks_like_path = spec.ends_with(".wasm") || spec.contains('/') || spec.contains('\\');
     if looks_like_path {
-        return host.load_file(Path::new(spec), opts).map_err(failure);
+        return compiling(spec, || host.load_file(Path::new(spec), opts));
     }
     let store = store()?;
     if let Some(installed) = store.get(spec) {
-        return store.load(host, &installed, opts).map_err(failure);
+        return compiling(spec, || store.load(host, &installed, opts));
     }
     if let Some(builtin) = base::find_builtin(spec) {
-        return builtin.load(host).map_err(failure);
+        return compiling(spec, || builtin.load(host));
     }
     Err(failure(PluginError::NotFound {
         name: spec.to_string(),
     }))
+}
+
+/// Loads a plugin, with a spinner on a terminal when that means compiling it for this
+/// machine (a first run can take seconds; later runs load from the module cache).
+fn compiling(
+    name: &str,
+    load: impl FnOnce() -> Result<Plugin, PluginError>,
+) -> anyhow::Result<Plugin> {
+    let message = format!("compiling {} for this machine, once", Untrusted(name));
+    base::while_slow(&message, load).map_err(failure)
 }
 
 fn builtin_providing(command: &str) -> Option<&'static Builtin> {
@@ -208,8 +225,27 @@ fn run_loaded(
     let code = host
         .run_command(plugin, args, &opts, CommandIo::inherit())
         .map_err(failure)?;
+    Ok(plugin_exit_code(plugin.name(), code))
+}
+
+/// A plugin's own exit code passes through, except the two codes gantry uses when it
+/// stops a plugin itself: those become 1, with a note, so that a plugin's choice never
+/// reads as a sandbox limit or fault in a script.
+fn plugin_exit_code(name: &str, code: i32) -> u8 {
     // WASI exit codes are below 126; anything else would be a wasmtime bug.
-    Ok(u8::try_from(code).unwrap_or(1))
+    let Ok(code) = u8::try_from(code) else {
+        return Exit::Failure.code();
+    };
+    let reserved_for = match code {
+        c if c == Exit::PluginLimit.code() => "a sandbox limit",
+        c if c == Exit::PluginFault.code() => "a plugin fault",
+        _ => return code,
+    };
+    eprintln!(
+        "gantry: plugin '{}' exited with {code}, which gantry reserves for {reserved_for}; exiting 1",
+        Untrusted(name)
+    );
+    Exit::Failure.code()
 }
 
 /// What `list`, `info` and `install` print about a plugin.
@@ -418,16 +454,11 @@ fn info(spec: &str, ctx: &Context) -> anyhow::Result<u8> {
 
 /// Names an installed plugin cannot take: gantry's commands, and the built-in plugins
 /// and their commands.
-fn reserved_names() -> ReservedNames {
-    use clap::CommandFactory as _;
+fn reserved_names(gantry_commands: &[String]) -> ReservedNames {
     let mut reserved = ReservedNames::new();
-    let cli = crate::cli::Cli::command();
-    for command in cli.get_subcommands() {
-        for name in std::iter::once(command.get_name()).chain(command.get_all_aliases()) {
-            reserved.reserve(name, "a gantry command");
-        }
+    for name in gantry_commands {
+        reserved.reserve(name, "a gantry command");
     }
-    reserved.reserve("help", "a gantry command");
     for builtin in base::builtins() {
         reserved.reserve(builtin.name, "a built-in plugin");
         if let Some(command) = builtin.manifest().ok().and_then(|m| m.provides.command) {
@@ -440,23 +471,29 @@ fn reserved_names() -> ReservedNames {
     reserved
 }
 
-fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
+fn install(args: InstallArgs, ctx: &Context, gantry_commands: &[String]) -> anyhow::Result<u8> {
     let host = host(ctx)?;
     let store = store()?;
-    let reserved = reserved_names();
+    let reserved = reserved_names(gantry_commands);
     let options = InstallOptions {
         expected_sha256: args.sha256.as_deref(),
         reserved: &reserved,
         replace: args.replace,
     };
-    let staged = store
-        .stage(
-            &host,
-            &args.path,
-            &options,
-            &run_options(ctx, &LimitArgs::default()),
-        )
-        .map_err(failure)?;
+    let run_options = run_options(ctx, &LimitArgs::default());
+    // Keeps a download's folder until the plugin is committed to the store.
+    let downloaded = gantry_plugins::is_url(&args.source)
+        .then(|| download(&args.source, &run_options, ctx))
+        .transpose()?;
+    let path = match &downloaded {
+        Some(downloaded) => downloaded.wasm.clone(),
+        None => PathBuf::from(&args.source),
+    };
+    let message = format!("checking and compiling {}", args.source);
+    let staged = base::while_slow(&message, || {
+        store.stage(&host, &path, &options, &run_options)
+    })
+    .map_err(failure)?;
     let manifest = staged.manifest.clone();
     let d = details(
         &host,
@@ -531,6 +568,37 @@ fn install(args: InstallArgs, ctx: &Context) -> anyhow::Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// Downloads a plugin to install, with a progress bar on a terminal.
+fn download(url: &str, opts: &RunOptions, ctx: &Context) -> anyhow::Result<Downloaded> {
+    let bar = (!ctx.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::no_length();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "downloading {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let result = gantry_plugins::download(
+        url,
+        gantry_http::ClientConfig::default(),
+        &opts.limits,
+        |done, expected| {
+            if let Some(bar) = &bar {
+                if let Some(expected) = expected {
+                    bar.set_length(expected);
+                }
+                bar.set_position(done);
+            }
+        },
+    );
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    result.map_err(failure)
 }
 
 fn remove(name: &str, ctx: &Context) -> anyhow::Result<u8> {
