@@ -101,6 +101,38 @@ pub fn load_builtin(host: &Host, name: &str) -> anyhow::Result<Plugin> {
     builtin.load(host).map_err(plugin_failure)
 }
 
+/// Where installed plugins live.
+pub fn plugin_store() -> anyhow::Result<PluginStore> {
+    PluginStore::default_root()
+        .map(PluginStore::new)
+        .ok_or_else(|| {
+            Failure::new(Exit::Failure, "cannot find the user data directory")
+                .hint("set GANTRY_PLUGIN_DIR to the directory to keep plugins in")
+                .into()
+        })
+}
+
+/// A plugin named on the command line: a path if it looks like one, else an installed
+/// plugin, else a built-in. Loading is bounded by the limits in `opts`.
+pub fn resolve_plugin(host: &Host, spec: &str, opts: &RunOptions) -> anyhow::Result<Plugin> {
+    let looks_like_path = spec.ends_with(".wasm") || spec.contains('/') || spec.contains('\\');
+    if looks_like_path {
+        return host
+            .load_file(std::path::Path::new(spec), opts)
+            .map_err(plugin_failure);
+    }
+    let store = plugin_store()?;
+    if let Some(installed) = store.get(spec) {
+        return store.load(host, &installed, opts).map_err(plugin_failure);
+    }
+    if let Some(builtin) = builtins::find(spec) {
+        return builtin.load(host).map_err(plugin_failure);
+    }
+    Err(plugin_failure(PluginError::NotFound {
+        name: spec.to_string(),
+    }))
+}
+
 /// A plugin error as a documented exit code, with a hint where one helps.
 pub fn plugin_failure(err: PluginError) -> anyhow::Error {
     let exit = match err.class() {

@@ -15,7 +15,8 @@ use gantry_plugins::{
 use serde::Serialize;
 
 use crate::base::{
-    self, Builtin, Context, Exit, Failure, LimitArgs, host, plugin_failure as failure, run_options,
+    self, Builtin, Context, Exit, Failure, LimitArgs, host, plugin_failure as failure,
+    plugin_store as store, resolve_plugin as resolve, run_options,
 };
 
 mod scaffold;
@@ -147,35 +148,6 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
         },
     };
     run_loaded(&host, &plugin, &args, opts)
-}
-
-fn store() -> anyhow::Result<PluginStore> {
-    PluginStore::default_root()
-        .map(PluginStore::new)
-        .ok_or_else(|| {
-            Failure::new(Exit::Failure, "cannot find the user data directory")
-                .hint("set GANTRY_PLUGIN_DIR to the directory to keep plugins in")
-                .into()
-        })
-}
-
-/// A plugin named on the command line: a path if it looks like one, else an installed
-/// plugin, else a built-in. Loading is bounded by the limits in `opts`.
-fn resolve(host: &Host, spec: &str, opts: &RunOptions) -> anyhow::Result<Plugin> {
-    let looks_like_path = spec.ends_with(".wasm") || spec.contains('/') || spec.contains('\\');
-    if looks_like_path {
-        return host.load_file(Path::new(spec), opts).map_err(failure);
-    }
-    let store = store()?;
-    if let Some(installed) = store.get(spec) {
-        return store.load(host, &installed, opts).map_err(failure);
-    }
-    if let Some(builtin) = base::find_builtin(spec) {
-        return builtin.load(host).map_err(failure);
-    }
-    Err(failure(PluginError::NotFound {
-        name: spec.to_string(),
-    }))
 }
 
 fn builtin_providing(command: &str) -> Option<&'static Builtin> {
