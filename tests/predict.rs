@@ -63,7 +63,10 @@ fn gantry(args: &[&str]) -> Run {
         stderr,
     } = Command::new(env!("CARGO_BIN_EXE_gantry"))
         .args(args)
-        .env("GANTRY_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("predict-cache"))
+        .env(
+            "GANTRY_CACHE_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("predict-cache"),
+        )
         .env("XDG_CONFIG_HOME", "/nonexistent-gantry-test-config")
         .env("NO_COLOR", "1")
         .env("CI", "true")
@@ -96,7 +99,15 @@ fn f64_at(doc: &Value, pointer: &str) -> f64 {
 fn recommends_from_a_file_and_explains_why() {
     let file = repo(REQUESTS);
     let file = file.to_str().unwrap();
-    let doc = predict(&["--metrics", file, "--target-per-replica", "100", "-o", "json"]).json();
+    let doc = predict(&[
+        "--metrics",
+        file,
+        "--target-per-replica",
+        "100",
+        "-o",
+        "json",
+    ])
+    .json();
     assert_eq!(doc["schema"], "gantry.scale.predict/v1");
     assert_eq!(doc["current_replicas"], Value::Null);
     assert_eq!(doc["target"], Value::Null);
@@ -104,11 +115,25 @@ fn recommends_from_a_file_and_explains_why() {
     assert_eq!(doc["target_per_replica"], 100.0);
     assert_eq!(doc["reason"], "forecast");
     assert_eq!(doc["forecast"]["horizon_steps"], 12);
-    assert!(doc["forecast"]["model"].as_str().unwrap().starts_with("forecaster@"));
+    assert!(
+        doc["forecast"]["model"]
+            .as_str()
+            .unwrap()
+            .starts_with("gantry-forecaster@")
+    );
 
     // The forecast is `gantry forecast`'s over the same hour (12 steps of 5 minutes), and
     // the recommendation ceil(p90 / target).
-    let forecast = gantry(&["forecast", "--metrics", file, "--horizon", "12", "-o", "json"]).json();
+    let forecast = gantry(&[
+        "forecast",
+        "--metrics",
+        file,
+        "--horizon",
+        "12",
+        "-o",
+        "json",
+    ])
+    .json();
     for field in ["p50_peak", "p90_peak", "peak_at"] {
         assert_eq!(doc["forecast"][field], forecast[field], "{field}");
     }
@@ -121,29 +146,78 @@ fn recommends_from_a_file_and_explains_why() {
     // In words, on one line each: the load, now, the forecast, the capacity, the answer.
     let run = predict(&["--metrics", file, "--target-per-replica", "100"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let lines: Vec<&str> = run.stdout.lines().collect();
+    let lines: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("note "))
+        .collect();
     let heads: Vec<&str> = lines
         .iter()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(heads, ["load", "now", "forecast", "capacity", "recommend"], "{}", run.stdout);
-    assert!(lines[0].contains("4032 samples every 5m"), "{}", run.stdout);
+    assert_eq!(
+        heads,
+        ["load", "now", "forecast", "capacity", "recommend"],
+        "{}",
+        run.stdout
+    );
+    assert!(lines[0].contains("4040 samples every 5m"), "{}", run.stdout);
     assert!(lines[2].contains("peak over the next 1h"), "{}", run.stdout);
     assert!(
-        lines[4].contains(&format!("{} replicas: sized from the p90 peak", doc["recommended_replicas"])),
+        lines[4].contains(&format!(
+            "{} replicas: sized from the p90 peak",
+            doc["recommended_replicas"]
+        )),
         "{}",
         run.stdout
     );
 
     // A clamp is the reason when it decides.
-    let doc = predict(&["--metrics", file, "--target-per-replica", "1", "--max", "3", "-o", "json"]).json();
-    assert_eq!((doc["recommended_replicas"].as_i64(), doc["reason"].as_str()), (Some(3), Some("clamped_to_max")));
-    let doc = predict(&["--metrics", file, "--target-per-replica", "1e9", "--min", "2", "-o", "json"]).json();
-    assert_eq!((doc["recommended_replicas"].as_i64(), doc["reason"].as_str()), (Some(2), Some("clamped_to_min")));
+    let doc = predict(&[
+        "--metrics",
+        file,
+        "--target-per-replica",
+        "1",
+        "--max",
+        "3",
+        "-o",
+        "json",
+    ])
+    .json();
+    assert_eq!(
+        (doc["recommended_replicas"].as_i64(), doc["reason"].as_str()),
+        (Some(3), Some("clamped_to_max"))
+    );
+    let doc = predict(&[
+        "--metrics",
+        file,
+        "--target-per-replica",
+        "1e9",
+        "--min",
+        "2",
+        "-o",
+        "json",
+    ])
+    .json();
+    assert_eq!(
+        (doc["recommended_replicas"].as_i64(), doc["reason"].as_str()),
+        (Some(2), Some("clamped_to_min"))
+    );
 
     // Standard input, and a 2-hour horizon (24 steps).
     let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
-        .args(["scale", "--predict", "--metrics", "-", "--target-per-replica", "100", "--horizon", "2h", "-o", "json"])
+        .args([
+            "scale",
+            "--predict",
+            "--metrics",
+            "-",
+            "--target-per-replica",
+            "100",
+            "--horizon",
+            "2h",
+            "-o",
+            "json",
+        ])
         .env("XDG_CONFIG_HOME", "/nonexistent-gantry-test-config")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -166,10 +240,32 @@ fn flags_are_checked_before_anything_runs() {
     let file = repo(REQUESTS);
     let file = file.to_str().unwrap();
     predict(&["--metrics", file]).failed(2, "--predict needs --target-per-replica X");
-    predict(&["--target-per-replica", "10"]).failed(2, "--predict needs the load: --metrics FILE, or --prometheus URL --query PROMQL");
-    predict(&["--metrics", file, "--target-per-replica", "0"]).failed(2, "--target-per-replica must be a positive number, not 0");
-    predict(&["--metrics", file, "--target-per-replica", "10", "--min", "5", "--max", "2"]).failed(2, "--min (5) is above --max (2)");
-    predict(&["--metrics", file, "--target-per-replica", "10", "--tolerance", "2"]).failed(2, "--tolerance must be between 0 and 1");
+    predict(&["--target-per-replica", "10"]).failed(
+        2,
+        "--predict needs the load: --metrics FILE, or --prometheus URL --query PROMQL",
+    );
+    predict(&["--metrics", file, "--target-per-replica", "0"])
+        .failed(2, "--target-per-replica must be a positive number, not 0");
+    predict(&[
+        "--metrics",
+        file,
+        "--target-per-replica",
+        "10",
+        "--min",
+        "5",
+        "--max",
+        "2",
+    ])
+    .failed(2, "--min (5) is above --max (2)");
+    predict(&[
+        "--metrics",
+        file,
+        "--target-per-replica",
+        "10",
+        "--tolerance",
+        "2",
+    ])
+    .failed(2, "--tolerance must be between 0 and 1");
     predict(&["--metrics", file, "--target-per-replica", "10", "--horizon", "8h"]).failed(
         2,
         "--horizon 8h is 96 steps of 5m, and the bundled forecaster looks at most 72 steps (6h) ahead",
@@ -178,7 +274,13 @@ fn flags_are_checked_before_anything_runs() {
         2,
         "--wait applies to a target, and --predict without TYPE/NAME only recommends",
     );
-    predict(&["--metrics", "no-such-file.csv", "--target-per-replica", "10"]).failed(2, "no-such-file.csv");
+    predict(&[
+        "--metrics",
+        "no-such-file.csv",
+        "--target-per-replica",
+        "10",
+    ])
+    .failed(2, "no-such-file.csv");
     // clap's own checks: --replicas and --predict exclude each other; --query needs --prometheus.
     let run = gantry(&["scale", "deploy/web", "--predict", "--replicas", "3"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -228,9 +330,9 @@ fn free_port() -> u16 {
 }
 
 fn run_ok(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {what} ({e}); install Debian's `prometheus` package (.ci/run does)"));
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("running {what} ({e}); install Debian's `prometheus` package (.ci/run does)")
+    });
     assert!(
         out.status.success(),
         "{what} failed: {}",
@@ -250,7 +352,9 @@ impl Prometheus {
         );
         for (t, v) in &rows {
             let t = t + shift;
-            om.push_str(&format!("nab_cpu_utilization{{instance=\"i-5f5533\",job=\"nab\"}} {v} {t}\n"));
+            om.push_str(&format!(
+                "nab_cpu_utilization{{instance=\"i-5f5533\",job=\"nab\"}} {v} {t}\n"
+            ));
             om.push_str(&format!(
                 "nab_cpu_utilization{{instance=\"i-5f5533-half\",job=\"nab\"}} {} {t}\n",
                 v / 2.0
@@ -290,7 +394,8 @@ impl Prometheus {
             assert!(
                 Instant::now() < deadline,
                 "prometheus did not become ready: {}",
-                std::fs::read_to_string(prometheus._dir.path().join("prometheus.log")).unwrap_or_default()
+                std::fs::read_to_string(prometheus._dir.path().join("prometheus.log"))
+                    .unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -337,7 +442,15 @@ fn predicts_from_a_real_prometheus_as_from_the_same_file() {
     ])
     .json();
     let file = repo(CPU);
-    let from_file = predict(&["--metrics", file.to_str().unwrap(), "--target-per-replica", "10", "-o", "json"]).json();
+    let from_file = predict(&[
+        "--metrics",
+        file.to_str().unwrap(),
+        "--target-per-replica",
+        "10",
+        "-o",
+        "json",
+    ])
+    .json();
     assert_eq!(from_prometheus["schema"], "gantry.scale.predict/v1");
     assert_eq!(from_prometheus["series"]["interval_s"], 300);
     // 14 days at 5 minutes, less what the grid's alignment to the clock leaves out.
@@ -354,13 +467,22 @@ fn predicts_from_a_real_prometheus_as_from_the_same_file() {
     // window's edges) and the same recommendation.
     for field in ["/forecast/p50_peak", "/forecast/p90_peak"] {
         let (a, b) = (f64_at(&from_prometheus, field), f64_at(&from_file, field));
-        assert!((a - b).abs() <= 0.02 * b, "{field}: {a} from Prometheus, {b} from the file");
+        assert!(
+            (a - b).abs() <= 0.02 * b,
+            "{field}: {a} from Prometheus, {b} from the file"
+        );
     }
-    assert_eq!(from_prometheus["recommended_replicas"], from_file["recommended_replicas"]);
+    assert_eq!(
+        from_prometheus["recommended_replicas"],
+        from_file["recommended_replicas"]
+    );
     // The peak is ahead of now, within the hour.
     let peak_at = f64_at(&from_prometheus, "/forecast/peak_at") as i64;
     let last = f64_at(&from_prometheus, "/series/last_t") as i64;
-    assert!(peak_at > last && peak_at <= last + 3600, "{from_prometheus}");
+    assert!(
+        peak_at > last && peak_at <= last + 3600,
+        "{from_prometheus}"
+    );
 
     // The explanation names the query and the server.
     let run = predict(&[
@@ -399,19 +521,29 @@ fn prometheus_refusals_are_explained() {
     };
     // Bad PromQL: Prometheus's own words.
     let run = ask("sum(rate(nab_cpu_utilization[5m])", &[]);
-    run.failed(2, &format!("Prometheus at {} refused the query: ", prometheus.url));
-    assert!(run.stderr.contains("unclosed left parenthesis"), "{}", run.stderr);
+    run.failed(
+        2,
+        &format!("Prometheus at {} refused the query: ", prometheus.url),
+    );
+    assert!(
+        run.stderr.contains("unclosed left parenthesis"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("(bad_data)"), "{}", run.stderr);
     // Nothing matches.
-    ask("nab_cpu_utilization{instance=\"nope\"}", &[])
-        .failed(2, "the query `nab_cpu_utilization{instance=\"nope\"}` matched no series between ");
+    ask("nab_cpu_utilization{instance=\"nope\"}", &[]).failed(
+        2,
+        "the query `nab_cpu_utilization{instance=\"nope\"}` matched no series between ",
+    );
     // Two series: both label sets, and what to write instead.
     ask("nab_cpu_utilization", &[]).failed(
         2,
         "the query `nab_cpu_utilization` matched 2 series: nab_cpu_utilization{instance=\"i-5f5533\", job=\"nab\"}, nab_cpu_utilization{instance=\"i-5f5533-half\", job=\"nab\"}; it must match one, for example `sum(nab_cpu_utilization)`",
     );
     // Too many points for one query, refused before asking.
-    ask("up", &["--range", "60d", "--step", "1m"]).failed(2, "more than the 11000 Prometheus answers per series");
+    ask("up", &["--range", "60d", "--step", "1m"])
+        .failed(2, "more than the 11000 Prometheus answers per series");
 }
 
 #[test]
@@ -419,7 +551,16 @@ fn an_unreachable_or_silent_prometheus_ends_in_time() {
     // A port nothing listens on.
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let run = predict(&["--prometheus", &url, "--query", "up", "--target-per-replica", "1", "--timeout", "10s"]);
+    let run = predict(&[
+        "--prometheus",
+        &url,
+        "--query",
+        "up",
+        "--target-per-replica",
+        "1",
+        "--timeout",
+        "10s",
+    ]);
     run.failed(1, &format!("cannot reach Prometheus at {url}: "));
     assert!(run.stderr.contains("hint: check the URL"), "{}", run.stderr);
 
@@ -433,8 +574,20 @@ fn an_unreachable_or_silent_prometheus_ends_in_time() {
         }
         std::thread::sleep(Duration::from_secs(5));
     });
-    let run = predict(&["--prometheus", &url, "--query", "up", "--target-per-replica", "1", "--timeout", "1s"]);
-    run.failed(4, &format!("Prometheus at {url} did not answer within 1s (--timeout)"));
+    let run = predict(&[
+        "--prometheus",
+        &url,
+        "--query",
+        "up",
+        "--target-per-replica",
+        "1",
+        "--timeout",
+        "1s",
+    ]);
+    run.failed(
+        4,
+        &format!("Prometheus at {url} did not answer within 1s (--timeout)"),
+    );
     assert!(run.took < Duration::from_secs(4), "took {:?}", run.took);
     drop(held);
 }

@@ -920,7 +920,10 @@ fn predict_applies_after_confirmation_only() {
         stdout.contains("now        deployment.apps/web has 1 replicas"),
         "{stdout}"
     );
-    assert!(stdout.contains("recommend  5 replicas: sized from the p90 peak"), "{stdout}");
+    assert!(
+        stdout.contains("recommend  5 replicas: sized from the p90 peak"),
+        "{stdout}"
+    );
 
     // A server dry run changes nothing either, and needs no confirmation.
     let mut dry = args.to_vec();
@@ -928,7 +931,9 @@ fn predict_applies_after_confirmation_only() {
     let out = c.gantry(&dry);
     assert_code(&out, 0);
     assert!(
-        text(&out.stdout).ends_with("deployment.apps/web (dry run: server)\n-  spec.replicas: 1\n+  spec.replicas: 5\n"),
+        text(&out.stdout).ends_with(
+            "deployment.apps/web (dry run: server)\n-  spec.replicas: 1\n+  spec.replicas: 5\n"
+        ),
         "{}",
         text(&out.stdout)
     );
@@ -998,10 +1003,19 @@ fn predict_holds_still_inside_the_tolerance() {
         "{stdout}"
     );
     // Nothing was written.
-    assert_eq!(c.jsonpath(ns, "deployment/web", "{.metadata.generation}"), rv);
+    assert_eq!(
+        c.jsonpath(ns, "deployment/web", "{.metadata.generation}"),
+        rv
+    );
     // A tighter tolerance scales.
     let json = predict_json(&run(&["--tolerance", "0.01", "-o", "json"]));
-    assert_eq!((json["recommended_replicas"].as_i64(), json["applied"].as_bool()), (Some(5), Some(true)));
+    assert_eq!(
+        (
+            json["recommended_replicas"].as_i64(),
+            json["applied"].as_bool()
+        ),
+        (Some(5), Some(true))
+    );
     assert_eq!(c.replicas(ns, "deployment/web"), "5");
 }
 
@@ -1073,8 +1087,22 @@ fn predict_fails_rather_than_overwrite_a_concurrent_change() {
     // The slow forecaster keeps gantry between its read and its write for seconds.
     let slow = forecaster_fixture(dir.path(), "slow");
     let mut child = Command::new(GANTRY)
-        .args(["-v", "scale", "deploy/web", "--predict", "--metrics", &requests_csv()])
-        .args(["--forecaster", &slow, "--target-per-replica", "1", "--max", "7"])
+        .args([
+            "-v",
+            "scale",
+            "deploy/web",
+            "--predict",
+            "--metrics",
+            &requests_csv(),
+        ])
+        .args([
+            "--forecaster",
+            &slow,
+            "--target-per-replica",
+            "1",
+            "--max",
+            "7",
+        ])
         .args(["-n", ns, "--yes", "--kubeconfig"])
         .arg(&c.kubeconfig)
         .env("CI", "true")
@@ -1089,7 +1117,9 @@ fn predict_fails_rather_than_overwrite_a_concurrent_change() {
     let mut seen = String::new();
     loop {
         let mut line = String::new();
-        let n = stderr.read_line(&mut line).expect("reading gantry's stderr");
+        let n = stderr
+            .read_line(&mut line)
+            .expect("reading gantry's stderr");
         assert!(n > 0, "gantry ended before forecasting: {seen}");
         seen.push_str(&line);
         if line.contains("slow-forecaster: thinking") {
@@ -1097,7 +1127,10 @@ fn predict_fails_rather_than_overwrite_a_concurrent_change() {
         }
     }
     // gantry has read 2 replicas and is forecasting: another writer scales to 3.
-    c.kubectl(&["-n", ns, "scale", "deployment/web", "--replicas", "3"], None);
+    c.kubectl(
+        &["-n", ns, "scale", "deployment/web", "--replicas", "3"],
+        None,
+    );
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).expect("reading gantry's stderr");
     let status = child.wait().expect("gantry ends");
@@ -1105,7 +1138,9 @@ fn predict_fails_rather_than_overwrite_a_concurrent_change() {
     let errors: Vec<&str> = rest.lines().filter(|l| l.starts_with("error: ")).collect();
     assert_eq!(
         errors,
-        ["error: precondition failed for deployment.apps/web: its replica count changed from 2 to 3 after gantry read it (another writer got there first); nothing was changed"],
+        [
+            "error: precondition failed for deployment.apps/web: its replica count changed from 2 to 3 after gantry read it (another writer got there first); nothing was changed"
+        ],
         "{rest}"
     );
     assert_eq!(c.replicas(ns, "deployment/web"), "3");
@@ -1170,7 +1205,11 @@ fn predict_with_a_forecaster_plugin_and_with_broken_ones() {
         ("crash", 11, "trap"),
         ("spin", 10, "deadline"),
         ("malformed", 11, "malformed-forecaster"),
-        ("inverted", 11, "forecast a p90 peak of 50 below its p50 peak of 100"),
+        (
+            "inverted",
+            11,
+            "forecast a p90 peak of 50 below its p50 peak of 100",
+        ),
     ] {
         let wasm = forecaster_fixture(dir.path(), fixture);
         let out = run(&wasm, &[]);
@@ -1178,7 +1217,11 @@ fn predict_with_a_forecaster_plugin_and_with_broken_ones() {
         let stderr = text(&out.stderr);
         assert_one_error_line(&stderr);
         assert!(stderr.contains(expected), "{fixture}: {stderr}");
-        assert_eq!(text(&out.stdout), "", "{fixture}: nothing is explained or applied");
+        assert_eq!(
+            text(&out.stdout),
+            "",
+            "{fixture}: nothing is explained or applied"
+        );
         assert_eq!(c.replicas(ns, "deployment/web"), "2", "{fixture}");
     }
 }

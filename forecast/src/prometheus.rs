@@ -74,7 +74,9 @@ pub enum PrometheusError {
         count: usize,
         shown: String,
     },
-    #[error("Prometheus at {url} answered with something other than a range query's result: {detail}")]
+    #[error(
+        "Prometheus at {url} answered with something other than a range query's result: {detail}"
+    )]
     NotPrometheus { url: String, detail: String },
     #[error(transparent)]
     Series(#[from] SeriesError),
@@ -210,15 +212,13 @@ pub async fn query_range(
                 .and_then(|env| env.error.map(|error| (env.error_type, error)));
             return Err(match explained {
                 // 400 bad_data, 422 execution: the query's fault, in Prometheus's words.
-                Some((kind, error)) if status == 400 || status == 422 => {
-                    PrometheusError::Refused {
-                        url: shown_url,
-                        message: match kind {
-                            Some(kind) => format!("{error} ({kind})"),
-                            None => error,
-                        },
-                    }
-                }
+                Some((kind, error)) if status == 400 || status == 422 => PrometheusError::Refused {
+                    url: shown_url,
+                    message: match kind {
+                        Some(kind) => format!("{error} ({kind})"),
+                        None => error,
+                    },
+                },
                 explained => PrometheusError::Status {
                     url: shown_url,
                     status,
@@ -241,7 +241,9 @@ pub async fn query_range(
         })?;
     let data = match envelope {
         Envelope {
-            status, data: Some(data), ..
+            status,
+            data: Some(data),
+            ..
         } if status == "success" => data,
         Envelope { error, .. } => {
             return Err(PrometheusError::NotPrometheus {
@@ -310,7 +312,8 @@ mod tests {
 
     #[test]
     fn the_url_keeps_a_path_prefix_and_aligns_the_grid() {
-        let (url, start, end) = request_url(&query("http://prom:9090/prometheus", 3600, 300)).unwrap();
+        let (url, start, end) =
+            request_url(&query("http://prom:9090/prometheus", 3600, 300)).unwrap();
         assert_eq!(end, 1_700_000_100);
         assert_eq!(start, end - 3600);
         assert_eq!(
@@ -332,6 +335,9 @@ mod tests {
         );
         let mut q = query("http://prom", 600, 0);
         q.step = Duration::from_millis(1500);
-        assert!(matches!(request_url(&q), Err(PrometheusError::BadStep { .. })));
+        assert!(matches!(
+            request_url(&q),
+            Err(PrometheusError::BadStep { .. })
+        ));
     }
 }

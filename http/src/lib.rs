@@ -392,6 +392,7 @@ impl Client {
                 Attempt::Status {
                     status,
                     retry_after,
+                    ..
                 } if status_is_retryable(*status) => match retry_after {
                     Some(wait) if *wait > policy.max_retry_after => None,
                     Some(wait) => Some(*wait),
@@ -586,7 +587,10 @@ mod tests {
         let err = client.get(&url).await.unwrap_err();
         assert_eq!(err.status(), Some(400));
         assert_eq!(err.body(), Some(&explained[..]));
-        assert_eq!(err.to_string(), format!("{url}: the server answered 400 (Bad Request)"));
+        assert_eq!(
+            err.to_string(),
+            format!("{url}: the server answered 400 (Bad Request)")
+        );
 
         let huge = vec![b'x'; 3 * ERROR_BODY_LIMIT];
         let url = answering("422 Unprocessable Entity", huge).await;

@@ -50,7 +50,9 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    let value_ok = value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
+    let value_ok = value
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
     if !(name_ok && value_ok) {
         return Err(invalid());
     }

@@ -12,7 +12,7 @@ mod output;
 mod sandbox;
 pub mod table;
 
-pub use builtins::{Builtin, FORECASTER_GUEST, INFERENCE_GUEST};
+pub use builtins::{Builtin, INFERENCE_GUEST};
 pub use config::Config;
 pub use exit::{Exit, Failure, report};
 pub use forecasting::{SeriesArgs, forecast_failure, forecaster, number};
@@ -22,8 +22,8 @@ pub use output::{
     warn_line, write_json,
 };
 pub use sandbox::{
-    LimitArgs, PluginSummary, host, load_builtin, plugin_failure, plugin_name_candidates,
-    plugin_store, plugin_summaries, resolve_plugin, run_options,
+    LimitArgs, PluginSummary, host, plugin_failure, plugin_name_candidates, plugin_store,
+    plugin_summaries, resolve_plugin, run_options,
 };
 
 /// Every built-in plugin, in a stable order.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use gantry_plugins::{
     CacheOutcome, CommandIo, Grants, Host, InstallOptions, MIB, Manifest, Origin, Plugin,
-    PluginError, PluginStore, ReservedNames, RunOptions, Untrusted,
+    PluginError, ReservedNames, RunOptions, Untrusted,
 };
 use serde::Serialize;
 

@@ -43,7 +43,12 @@ pub struct PredictArgs {
 
     /// The load series: any file `gantry forecast` reads (CSV, JSON, a saved query_range
     /// response); - for stdin
-    #[arg(long, value_name = "FILE", requires = "predict", conflicts_with = "prometheus")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "predict",
+        conflicts_with = "prometheus"
+    )]
     pub metrics: Option<PathBuf>,
 
     /// Read the load from this Prometheus (its base URL), with --query
@@ -76,7 +81,12 @@ pub struct PredictArgs {
 
     /// No change while the forecast peak per current replica is within this fraction
     /// of the target, as HPA does
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.1, requires = "predict")]
+    #[arg(
+        long,
+        value_name = "FRACTION",
+        default_value_t = 0.1,
+        requires = "predict"
+    )]
     pub tolerance: f64,
 
     /// The most one run scales down, in percent of the current replicas
@@ -159,9 +169,15 @@ fn prometheus_failure(err: PrometheusError) -> anyhow::Error {
         _ => Exit::Failure,
     };
     let hint = match &err {
-        PrometheusError::Timeout { .. } => Some("raise --timeout, or ask for less: a shorter --range or a longer --step"),
-        PrometheusError::Unreachable { .. } => Some("check the URL and that Prometheus is up (`curl URL/-/ready`)"),
-        PrometheusError::NoSeries { .. } => Some("try the query in Prometheus's graph page over the same --range"),
+        PrometheusError::Timeout { .. } => {
+            Some("raise --timeout, or ask for less: a shorter --range or a longer --step")
+        }
+        PrometheusError::Unreachable { .. } => {
+            Some("check the URL and that Prometheus is up (`curl URL/-/ready`)")
+        }
+        PrometheusError::NoSeries { .. } => {
+            Some("try the query in Prometheus's graph page over the same --range")
+        }
         _ => None,
     };
     let failure = Failure::new(exit, err.to_string());
@@ -222,27 +238,26 @@ pub(super) async fn run(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
     let cluster = if args.targets.is_empty() {
         None
     } else {
-            let requests = gantry_scale::target::parse(&args.targets, None, false)
-                .map_err(failure)?;
-            let conn = gantry_scale::connect(&client_options(&args))
-                .await
-                .map_err(failure)?;
-            let targets = gantry_scale::target::resolve(&conn, &requests)
-                .await
-                .map_err(failure)?;
-            if targets.len() != 1 {
-                return Err(usage(format!(
-                    "--predict sizes one target, and {} were given",
-                    targets.len()
-                )));
-            }
-            let plans = gantry_scale::scale::plan(&conn, &targets, 0, &preconditions(&args))
-                .await
-                .map_err(failure)?;
-            let Some(plan) = plans.into_iter().next() else {
-                return Err(usage("--predict needs a target to size"));
-            };
-            Some((conn, plan))
+        let requests = gantry_scale::target::parse(&args.targets, None, false).map_err(failure)?;
+        let conn = gantry_scale::connect(&client_options(&args))
+            .await
+            .map_err(failure)?;
+        let targets = gantry_scale::target::resolve(&conn, &requests)
+            .await
+            .map_err(failure)?;
+        if targets.len() != 1 {
+            return Err(usage(format!(
+                "--predict sizes one target, and {} were given",
+                targets.len()
+            )));
+        }
+        let plans = gantry_scale::scale::plan(&conn, &targets, 0, &preconditions(&args))
+            .await
+            .map_err(failure)?;
+        let Some(plan) = plans.into_iter().next() else {
+            return Err(usage("--predict needs a target to size"));
+        };
+        Some((conn, plan))
     };
     sizing.current_replicas = cluster.as_ref().map(|(_, plan)| plan.before);
     if cluster.is_some() {
@@ -328,7 +343,8 @@ pub(super) async fn run(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
             writeln!(
                 ctx.out(),
                 "{} stays at {} replicas: nothing to change",
-                plan.target, plan.before
+                plan.target,
+                plan.before
             )?;
         }
         phases.report();
@@ -438,9 +454,10 @@ async fn load(args: &ScaleArgs) -> anyhow::Result<(Loaded, String)> {
         end: now,
         timeout: args.timeout.unwrap_or(QUERY_TIMEOUT),
     };
-    let loaded = gantry_forecast::prometheus::query_range(p.http.client_config(), &range_query, &read)
-        .await
-        .map_err(prometheus_failure)?;
+    let loaded =
+        gantry_forecast::prometheus::query_range(p.http.client_config(), &range_query, &read)
+            .await
+            .map_err(prometheus_failure)?;
     Ok((loaded, format!("{query} at {}", url.trim_end_matches('/'))))
 }
 
@@ -522,7 +539,11 @@ fn explain(
     }
     let ahead = forecast.peak_at - series.last_t();
     let when = if series.timed {
-        format!("{} ({} ahead)", time::format(forecast.peak_at), duration(ahead))
+        format!(
+            "{} ({} ahead)",
+            time::format(forecast.peak_at),
+            duration(ahead)
+        )
     } else {
         format!("{} after the last sample", duration(ahead))
     };
@@ -550,8 +571,14 @@ fn explain(
             percent(rec.current_utilisation.unwrap_or(1.0)),
             percent(sizing.tolerance)
         ),
-        Reason::ClampedToMin => format!("the forecast asks for {}, raised to --min {}", rec.from_forecast, sizing.min_replicas),
-        Reason::ClampedToMax => format!("the forecast asks for {}, lowered to --max {}", rec.from_forecast, sizing.max_replicas),
+        Reason::ClampedToMin => format!(
+            "the forecast asks for {}, raised to --min {}",
+            rec.from_forecast, sizing.min_replicas
+        ),
+        Reason::ClampedToMax => format!(
+            "the forecast asks for {}, lowered to --max {}",
+            rec.from_forecast, sizing.max_replicas
+        ),
         Reason::ScaleDownLimited => format!(
             "the forecast asks for {}, but one run scales down by at most {}% of {} (--max-scale-down)",
             rec.from_forecast,
