@@ -41,13 +41,9 @@ pub enum PrometheusError {
     #[error("--step {step} must be a whole number of seconds, at least 1s")]
     BadStep { step: String },
     #[error(
-        "--range {range} at --step {step} is {points} points, more than the {MAX_POINTS} Prometheus answers per series; raise --step or shorten --range"
+        "--range at --step {step} is {points} points, more than the {MAX_POINTS} Prometheus answers per series; raise --step or shorten --range"
     )]
-    TooManyPoints {
-        range: String,
-        step: String,
-        points: u64,
-    },
+    TooManyPoints { step: String, points: u64 },
     #[error("Prometheus at {url} refused the query: {message}")]
     Refused { url: String, message: String },
     #[error("Prometheus at {url} answered {status}{}", .reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
@@ -147,7 +143,6 @@ pub fn request_url(q: &RangeQuery) -> Result<(url::Url, i64, i64), PrometheusErr
     let points = q.range.as_secs() / step as u64 + 1;
     if points > MAX_POINTS {
         return Err(PrometheusError::TooManyPoints {
-            range: humantime::format_duration(q.range).to_string(),
             step: humantime::format_duration(q.step).to_string(),
             points,
         });
@@ -331,7 +326,7 @@ mod tests {
         let err = request_url(&query("http://prom", 60 * 86_400, 300)).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "--range 60days at --step 5m is 17281 points, more than the 11000 Prometheus answers per series; raise --step or shorten --range"
+            "--range at --step 5m is 17281 points, more than the 11000 Prometheus answers per series; raise --step or shorten --range"
         );
         let mut q = query("http://prom", 600, 0);
         q.step = Duration::from_millis(1500);
