@@ -78,7 +78,7 @@ pub enum Command {
   gantry scale --predict --metrics requests.csv --target-per-replica 100
   gantry scale deploy/web --predict --prometheus http://prometheus:9090 \\
       --query 'sum(rate(http_requests_total{job=\"web\"}[5m]))' --target-per-replica 50 --max 20")]
-    Scale(commands::scale::ScaleArgs),
+    Scale(Box<commands::scale::ScaleArgs>),
     /// Capture and read pprof profiles: top, diffs, flame graphs, goroutine leak checks
     #[command(after_help = "Examples:
   gantry profile top http://127.0.0.1:6060 --seconds 10
