@@ -20,7 +20,9 @@ fi
 gantry="${GANTRY:-${CARGO_TARGET_DIR:-target}/release/gantry}"
 csv=examples/metrics/requests.csv
 work=$(mktemp -d)
-trap 'kill "${pid:-}" 2>/dev/null || true; wait "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+cluster_up=
+trap 'kill "${pid:-}" 2>/dev/null || true; wait "${pid:-}" 2>/dev/null || true; rm -rf "$work";
+      if [ -n "$cluster_up" ]; then tests/k8s/cluster.sh down >/dev/null 2>&1 || true; fi' EXIT
 
 # Averages the `timing:` lines (`-vv`) of RUNS runs of a command, per phase.
 phases() {
@@ -80,6 +82,7 @@ phases "$gantry" scale --predict --prometheus "$url" --query "$query" --target-p
 
 echo "== 3. the apply path against the local API server"
 eval "$(tests/k8s/cluster.sh up)"
+cluster_up=1
 ns=bench-predict
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl -n "$ns" create deployment web --image=registry.invalid/web:1 --replicas=1 \
