@@ -591,3 +591,90 @@ fn an_unreachable_or_silent_prometheus_ends_in_time() {
     assert!(run.took < Duration::from_secs(4), "took {:?}", run.took);
     drop(held);
 }
+
+#[test]
+fn prometheus_requests_carry_the_headers_token_and_path_prefix() {
+    // A loopback stand-in that records the request and answers with a day of a real
+    // series (the NAB file's last 288 samples) as Prometheus would.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/prom/", listener.local_addr().unwrap());
+    let now = unix_now();
+    let end = now - now % 300;
+    let rows = nab_rows(&repo(CPU));
+    let values: Vec<String> = rows[rows.len() - 288..]
+        .iter()
+        .enumerate()
+        .map(|(i, (_, v))| format!("[{},\"{v}\"]", end - 300 * (287 - i as i64)))
+        .collect();
+    let body = format!(
+        "{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[{{\"metric\":{{\"job\":\"web\"}},\"values\":[{}]}}]}}}}",
+        values.join(",")
+    );
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "the request ended early");
+            request.extend_from_slice(&buf[..n]);
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        String::from_utf8_lossy(&request).into_owned()
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args([
+            "scale",
+            "--predict",
+            "--prometheus",
+            &url,
+            "--query",
+            "sum(load)",
+        ])
+        .args([
+            "--header",
+            "X-Scope-OrgID: team-a",
+            "--range",
+            "1d",
+            "--target-per-replica",
+            "10",
+        ])
+        .args(["-o", "json"])
+        .env("GANTRY_PROMETHEUS_TOKEN", "s3cret")
+        .env("XDG_CONFIG_HOME", "/nonexistent-gantry-test-config")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["series"]["samples"], 288);
+    let request = server.join().unwrap().to_ascii_lowercase();
+    // A day back from the last 5-minute boundary (which the clock may have just passed).
+    let line = request.lines().next().unwrap_or_default();
+    let query = line
+        .strip_prefix("get /prom/api/v1/query_range?query=sum%28load%29&start=")
+        .and_then(|q| q.strip_suffix("&step=300 http/1.1"))
+        .unwrap_or_else(|| panic!("{request}"));
+    let (start, asked_end) = query.split_once("&end=").unwrap();
+    let (start, asked_end): (i64, i64) = (start.parse().unwrap(), asked_end.parse().unwrap());
+    assert!(asked_end == end || asked_end == end + 300, "{request}");
+    assert_eq!(asked_end - start, 86_400);
+    assert!(
+        request.contains("\r\nauthorization: bearer s3cret\r\n"),
+        "{request}"
+    );
+    assert!(
+        request.contains("\r\nx-scope-orgid: team-a\r\n"),
+        "{request}"
+    );
+}
