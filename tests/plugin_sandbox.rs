@@ -1542,11 +1542,7 @@ fn install_from_a_url_checks_like_a_file_and_leaves_nothing_on_failure() {
         }
         let run = install(&url, &extra);
         assert_eq!(run.code, code, "{path}: {}", run.stderr);
-        assert!(
-            run.error_line().contains(message),
-            "{path}: {}",
-            run.stderr
-        );
+        assert!(run.error_line().contains(message), "{path}: {}", run.stderr);
         nothing_left();
     }
 

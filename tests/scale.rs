@@ -829,3 +829,399 @@ fn api_server_stopped_mid_wait_gives_one_clear_line() {
     );
     assert!(errors[0].contains("deployment.apps/stuck"), "{stderr}");
 }
+
+// `gantry scale TYPE/NAME --predict`: the recommendation applied through the same
+// steps as `gantry scale`. The load is the shipped example series; the replica counts
+// come from its forecast's p90 peak, read first from a predict-only run.
+
+fn repo_path(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn requests_csv() -> String {
+    repo_path("examples/metrics/requests.csv")
+}
+
+/// The p90 peak that `--predict` sizes from, for the example series.
+fn example_p90() -> f64 {
+    static P90: OnceLock<f64> = OnceLock::new();
+    *P90.get_or_init(|| {
+        let out = Command::new(GANTRY)
+            .args(["scale", "--predict", "--metrics", &requests_csv()])
+            .args(["--target-per-replica", "1", "-o", "json"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("running gantry");
+        assert_code(&out, 0);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+        json["forecast"]["p90_peak"].as_f64().expect("p90_peak")
+    })
+}
+
+fn predict_json(out: &Output) -> serde_json::Value {
+    assert_code(out, 0);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert_eq!(json["schema"], "gantry.scale.predict/v1");
+    json
+}
+
+/// `.wat` fixture `name` from tests/fixtures/forecasters, compiled to a `.wasm` file.
+fn forecaster_fixture(dir: &Path, name: &str) -> String {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/forecasters")
+        .join(format!("{name}.wat"));
+    let wasm = wat::parse_file(&source).expect("fixture compiles");
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, wasm).expect("writing the fixture");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
+fn predict_applies_after_confirmation_only() {
+    let c = cluster();
+    let ns = "predict-apply";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 1, "tier: front", ""));
+    // A target per replica that makes the p90 peak need 5 replicas.
+    let target = (example_p90() / 4.5).to_string();
+    let csv = requests_csv();
+    let args = [
+        "deploy/web",
+        "--predict",
+        "--metrics",
+        &csv,
+        "--target-per-replica",
+        &target,
+        "-n",
+        ns,
+    ];
+    // No terminal and no --yes: refused, nothing changed.
+    let out = c.gantry(&args);
+    assert_code(&out, 3);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "refusing to scale without confirmation: deployment.apps/web would scale from 1 to 5 replicas (no terminal to ask on)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(c.replicas(ns, "deployment/web"), "1");
+    // The explanation came first, so the refusal is understood.
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("now        deployment.apps/web has 1 replicas"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("recommend  5 replicas: sized from the p90 peak"),
+        "{stdout}"
+    );
+
+    // A server dry run changes nothing either, and needs no confirmation.
+    let mut dry = args.to_vec();
+    dry.extend(["--dry-run", "server"]);
+    let out = c.gantry(&dry);
+    assert_code(&out, 0);
+    assert!(
+        text(&out.stdout).ends_with(
+            "deployment.apps/web (dry run: server)\n-  spec.replicas: 1\n+  spec.replicas: 5\n"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(c.replicas(ns, "deployment/web"), "1");
+
+    // --yes applies it, and --wait sees the rollout through.
+    let mut yes = args.to_vec();
+    yes.extend(["--yes", "--wait", "--timeout", "90s", "-o", "json"]);
+    let json = predict_json(&c.gantry(&yes));
+    assert_eq!(json["target"], "deployment.apps/web");
+    assert_eq!(json["current_replicas"], 1);
+    assert_eq!(json["recommended_replicas"], 5);
+    assert_eq!(json["reason"], "forecast");
+    assert_eq!(json["applied"], true);
+    assert_eq!(json["dry_run"], "none");
+    assert_eq!(json["wait"]["outcome"], "complete");
+    assert_eq!(c.replicas(ns, "deployment/web"), "5");
+    assert_eq!(
+        c.jsonpath(ns, "deployment/web", "{.status.readyReplicas}"),
+        "5"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
+fn predict_holds_still_inside_the_tolerance() {
+    let c = cluster();
+    let ns = "predict-tolerance";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 4, "tier: front", ""));
+    // The p90 peak on 4 replicas at 105% of target: inside the default 10%.
+    let target = (example_p90() / 4.0 / 1.05).to_string();
+    let rv = c.jsonpath(ns, "deployment/web", "{.metadata.generation}");
+    let csv = requests_csv();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "deploy/web",
+            "--predict",
+            "--metrics",
+            &csv,
+            "--target-per-replica",
+            &target,
+            "-n",
+            ns,
+            "--yes",
+        ];
+        args.extend_from_slice(extra);
+        c.gantry(&args)
+    };
+    let json = predict_json(&run(&["-o", "json"]));
+    assert_eq!(json["reason"], "within_tolerance");
+    assert_eq!(json["recommended_replicas"], 4);
+    assert_eq!(json["from_forecast"], 5);
+    assert_eq!(json["applied"], false);
+    let out = run(&[]);
+    assert_code(&out, 0);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("recommend  4 replicas: on the current 4 replicas the p90 peak is 105% of the target, within the 10% tolerance (--tolerance): no change"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("deployment.apps/web stays at 4 replicas: nothing to change\n"),
+        "{stdout}"
+    );
+    // Nothing was written.
+    assert_eq!(
+        c.jsonpath(ns, "deployment/web", "{.metadata.generation}"),
+        rv
+    );
+    // A tighter tolerance scales.
+    let json = predict_json(&run(&["--tolerance", "0.01", "-o", "json"]));
+    assert_eq!(
+        (
+            json["recommended_replicas"].as_i64(),
+            json["applied"].as_bool()
+        ),
+        (Some(5), Some(true))
+    );
+    assert_eq!(c.replicas(ns, "deployment/web"), "5");
+}
+
+#[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
+fn predict_clamps_and_limits_scale_downs() {
+    let c = cluster();
+    let ns = "predict-clamp";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 10, "tier: front", ""));
+    let csv = requests_csv();
+    let run = |target: &str, extra: &[&str]| {
+        let mut args = vec![
+            "deploy/web",
+            "--predict",
+            "--metrics",
+            &csv,
+            "--target-per-replica",
+            target,
+            "-n",
+            ns,
+            "--yes",
+            "-o",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        predict_json(&c.gantry(&args))
+    };
+    let reason = |json: &serde_json::Value| {
+        (
+            json["current_replicas"].as_i64().unwrap_or(-1),
+            json["recommended_replicas"].as_i64().unwrap_or(-1),
+            json["reason"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    // The forecast needs 1 replica; one run goes down by at most half: 10 -> 5.
+    let json = run("1e9", &[]);
+    assert_eq!(reason(&json), (10, 5, "scale_down_limited".into()));
+    assert_eq!(c.replicas(ns, "deployment/web"), "5");
+    // Half of 5 is 3 (rounded up), but --min 4 wins.
+    let json = run("1e9", &["--min", "4"]);
+    assert_eq!(reason(&json), (5, 4, "clamped_to_min".into()));
+    assert_eq!(c.replicas(ns, "deployment/web"), "4");
+    // The forecast needs thousands; --max 6 caps it.
+    let json = run("0.01", &["--max", "6"]);
+    assert_eq!(reason(&json), (4, 6, "clamped_to_max".into()));
+    assert_eq!(c.replicas(ns, "deployment/web"), "6");
+    // --max-scale-down 100 lets it go straight to what the forecast asks.
+    let json = run("1e9", &["--max-scale-down", "100"]);
+    assert_eq!(reason(&json), (6, 1, "forecast".into()));
+    assert_eq!(c.replicas(ns, "deployment/web"), "1");
+}
+
+#[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
+fn predict_fails_rather_than_overwrite_a_concurrent_change() {
+    use std::io::BufRead as _;
+    let c = cluster();
+    let ns = "predict-concurrent";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 2, "tier: front", ""));
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The slow forecaster keeps gantry between its read and its write for seconds.
+    let slow = forecaster_fixture(dir.path(), "slow");
+    let mut child = Command::new(GANTRY)
+        .args([
+            "-v",
+            "scale",
+            "deploy/web",
+            "--predict",
+            "--metrics",
+            &requests_csv(),
+        ])
+        .args([
+            "--forecaster",
+            &slow,
+            "--target-per-replica",
+            "1",
+            "--max",
+            "7",
+        ])
+        .args(["-n", ns, "--yes", "--kubeconfig"])
+        .arg(&c.kubeconfig)
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .env("GANTRY_CACHE_DIR", dir.path().join("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running gantry");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = stderr
+            .read_line(&mut line)
+            .expect("reading gantry's stderr");
+        assert!(n > 0, "gantry ended before forecasting: {seen}");
+        seen.push_str(&line);
+        if line.contains("slow-forecaster: thinking") {
+            break;
+        }
+    }
+    // gantry has read 2 replicas and is forecasting: another writer scales to 3.
+    c.kubectl(
+        &["-n", ns, "scale", "deployment/web", "--replicas", "3"],
+        None,
+    );
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("reading gantry's stderr");
+    let status = child.wait().expect("gantry ends");
+    assert_eq!(status.code(), Some(6), "{seen}{rest}");
+    let errors: Vec<&str> = rest.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(
+        errors,
+        [
+            "error: precondition failed for deployment.apps/web: its replica count changed from 2 to 3 after gantry read it (another writer got there first); nothing was changed"
+        ],
+        "{rest}"
+    );
+    assert_eq!(c.replicas(ns, "deployment/web"), "3");
+}
+
+#[test]
+#[cfg_attr(
+    gantry_skip_k8s,
+    ignore = "GANTRY_SKIP_K8S=1: needs the Kubernetes control plane"
+)]
+fn predict_with_a_forecaster_plugin_and_with_broken_ones() {
+    let c = cluster();
+    let ns = "predict-plugins";
+    c.namespace(ns);
+    c.apply(&deployment(ns, "web", 2, "tier: front", ""));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = requests_csv();
+    let run = |forecaster: &str, extra: &[&str]| {
+        let mut args = vec![
+            "deploy/web",
+            "--predict",
+            "--metrics",
+            &csv,
+            "--forecaster",
+            forecaster,
+            "--target-per-replica",
+            "100",
+            "-n",
+            ns,
+            "--yes",
+        ];
+        args.extend_from_slice(extra);
+        Command::new(GANTRY)
+            .arg("scale")
+            .arg("--kubeconfig")
+            .arg(&c.kubeconfig)
+            .args(&args)
+            .env("CI", "true")
+            .env("NO_COLOR", "1")
+            .env("GANTRY_CACHE_DIR", dir.path().join("cache"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("running gantry")
+    };
+    // The example forecaster, built by cli/build.rs from wasm-guest/examples/naive-forecast.
+    let naive = Path::new(env!("OUT_DIR"))
+        .ancestors()
+        .nth(4)
+        .expect("OUT_DIR layout")
+        .join("wasm-guest/wasm32-wasip1/release/naive-forecast.wasm");
+    let naive = naive.to_string_lossy().into_owned();
+    let json = predict_json(&run(&naive, &["--dry-run", "client", "-o", "json"]));
+    assert_eq!(json["forecast"]["model"], "naive-forecast@0.1.0");
+    let p90 = json["forecast"]["p90_peak"].as_f64().expect("p90");
+    let want = ((p90 / 100.0).ceil() as i64).max(1);
+    assert_eq!(json["recommended_replicas"], want);
+    assert_eq!(json["applied"], false);
+    assert_eq!(c.replicas(ns, "deployment/web"), "2");
+
+    // Broken forecasters: a clear error each, and nothing applied.
+    for (fixture, code, expected) in [
+        ("crash", 11, "trap"),
+        ("spin", 10, "deadline"),
+        ("malformed", 11, "malformed-forecaster"),
+        (
+            "inverted",
+            11,
+            "forecast a p90 peak of 50 below its p50 peak of 100",
+        ),
+    ] {
+        let wasm = forecaster_fixture(dir.path(), fixture);
+        let out = run(&wasm, &[]);
+        assert_code(&out, code);
+        let stderr = text(&out.stderr);
+        assert_one_error_line(&stderr);
+        assert!(stderr.contains(expected), "{fixture}: {stderr}");
+        assert_eq!(
+            text(&out.stdout),
+            "",
+            "{fixture}: nothing is explained or applied"
+        );
+        assert_eq!(c.replicas(ns, "deployment/web"), "2", "{fixture}");
+    }
+}

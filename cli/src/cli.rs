@@ -70,12 +70,15 @@ pub enum Command {
   gantry forecast --metrics requests.csv --horizon 36 --backtest
   curl -s 'http://prom:9090/api/v1/query_range?...' | gantry forecast --metrics -")]
     Forecast(commands::forecast::ForecastArgs),
-    /// Scale deployments, statefulsets, replicasets or any resource with /scale, and watch them to readiness
+    /// Scale deployments, statefulsets, replicasets or any resource with /scale, and watch them to readiness; or size them from a load forecast (--predict)
     #[command(after_help = "Examples:
   gantry scale deploy/web --replicas 5 --wait
   gantry scale deployment -l app=web --replicas 2 --dry-run server
-  gantry scale sts/db --replicas 3 --current-replicas 2 -y")]
-    Scale(commands::scale::ScaleArgs),
+  gantry scale sts/db --replicas 3 --current-replicas 2 -y
+  gantry scale --predict --metrics requests.csv --target-per-replica 100
+  gantry scale deploy/web --predict --prometheus http://prometheus:9090 \\
+      --query 'sum(rate(http_requests_total{job=\"web\"}[5m]))' --target-per-replica 50 --max 20")]
+    Scale(Box<commands::scale::ScaleArgs>),
     /// Capture and read pprof profiles: top, diffs, flame graphs, goroutine leak checks
     #[command(after_help = "Examples:
   gantry profile top http://127.0.0.1:6060 --seconds 10

@@ -49,7 +49,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     )?;
     match command {
         Command::Plugin(args) => plugin::run(args, &ctx, cli::command_names),
-        Command::Scale(args) => scale::run(args, &ctx),
+        Command::Scale(args) => scale::run(*args, &ctx),
         Command::Infer(args) => infer::run(args, &ctx),
         Command::Forecast(args) => forecast::run(args, &ctx),
         Command::Profile(args) => profile::run(args, &ctx),

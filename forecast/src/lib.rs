@@ -1,7 +1,8 @@
 //! gantry's load forecasting, without a terminal.
 //!
 //! 1. Read a series from any reader ([`read_series`], or [`load`] for a path or `-`):
-//!    CSV in the forms SREs export, or JSON, streamed in bounded memory.
+//!    CSV in the forms SREs export, or JSON, streamed in bounded memory; or ask
+//!    Prometheus for it ([`prometheus::query_range`]).
 //! 2. Ask a forecaster ([`PeakModel`]; [`PluginModel`] for any plugin serving
 //!    `scale.forecast`, the bundled one by default) for the p50 and p90 of the peak over
 //!    the horizon, calibrated on the series' own history ([`forecast`], see
@@ -25,6 +26,7 @@ pub mod baselines;
 pub mod calibrate;
 pub mod collect;
 pub mod model;
+pub mod prometheus;
 pub mod read;
 pub mod series;
 pub mod time;
@@ -38,6 +40,7 @@ pub use crate::calibrate::Settings;
 use crate::calibrate::{Inputs, Step};
 pub use crate::collect::Duplicates;
 pub use crate::model::{ModelForecasts, PeakModel, PluginModel};
+pub use crate::prometheus::{PrometheusError, RangeQuery};
 pub use crate::read::{Column, Loaded, ReadOptions, SeriesError, load, read_series};
 pub use crate::series::Series;
 
@@ -191,6 +194,17 @@ fn calibrated(
     {
         return Err(ForecastError::Answer(format!(
             "{} forecast {bad}, not a finite number",
+            answers.model
+        )));
+    }
+    if let Some((p50, p90)) = answers
+        .p50
+        .iter()
+        .zip(&answers.p90)
+        .find(|(p50, p90)| p90 < p50)
+    {
+        return Err(ForecastError::Answer(format!(
+            "{} forecast a p90 peak of {p90} below its p50 peak of {p50}; a p90 is never below the p50",
             answers.model
         )));
     }
@@ -464,6 +478,37 @@ mod tests {
         // The series ends at midnight; a day earlier the next 36 steps rose all along.
         assert_eq!(offset, 36);
         assert!(f.peak_at <= series.last_t() + 36 * 300);
+    }
+
+    /// A forecaster whose p90 is below its p50: a broken answer, refused.
+    struct Inverted;
+
+    impl PeakModel for Inverted {
+        fn forecast_at(
+            &self,
+            _series: &Series,
+            origins: &[usize],
+            _horizon: usize,
+        ) -> Result<ModelForecasts, ForecastError> {
+            Ok(ModelForecasts {
+                p50: vec![10.0; origins.len()],
+                p90: vec![5.0; origins.len()],
+                model: "inverted@1".into(),
+            })
+        }
+
+        fn origin_budget(&self) -> Option<usize> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_p90_below_the_p50_is_refused() {
+        let err = forecast(&Inverted, &daily(2, 1.0), 12, &Settings::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the forecaster's answer is not what was asked for: inverted@1 forecast a p90 peak of 5 below its p50 peak of 10; a p90 is never below the p50"
+        );
     }
 
     #[test]

@@ -928,7 +928,7 @@ impl<'de> Visitor<'de> for OneSeries<'_, '_> {
     }
 }
 
-fn label_set(labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn label_set(labels: &BTreeMap<String, String>) -> String {
     let name = labels.get("__name__").cloned().unwrap_or_default();
     let rest: Vec<String> = labels
         .iter()

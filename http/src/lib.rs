@@ -146,6 +146,9 @@ pub enum Error {
         status: u16,
         /// A `Retry-After` longer than the policy allows, when that ended the retries.
         retry_after: Option<Duration>,
+        /// The start of the error response's body (at most [`ERROR_BODY_LIMIT`] bytes;
+        /// empty for remembered answers): APIs explain their refusals there.
+        body: Bytes,
     },
     #[error("{url}: timed out ({tries} {})", if *.tries == 1 { "try" } else { "tries" })]
     Timeout { url: String, tries: u32 },
@@ -174,7 +177,20 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The body the server sent with an error status (its start), for APIs that say
+    /// why in it, such as `{"error":"..."}`.
+    pub fn body(&self) -> Option<&[u8]> {
+        match self {
+            Error::Status { body, .. } => Some(body),
+            _ => None,
+        }
+    }
 }
+
+/// How much of an error response's body is kept: enough for any API's explanation,
+/// bounded whatever the server sends.
+pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 fn retry_note(retry_after: Option<Duration>) -> String {
     retry_after.map_or(String::new(), |d| {
@@ -280,6 +296,7 @@ impl Client {
                     url: url.to_string(),
                     status: entry.meta.status,
                     retry_after: None,
+                    body: Bytes::new(),
                 });
             }
             if fresh || cache.offline {
@@ -303,6 +320,7 @@ impl Client {
             Ok(fetched) => fetched,
             Err(Error::Status {
                 status: status @ (404 | 410),
+                body,
                 ..
             }) => {
                 // "Not found" is remembered like an answer, so that a warm run does
@@ -322,6 +340,7 @@ impl Client {
                     url: url.to_string(),
                     status,
                     retry_after: None,
+                    body,
                 });
             }
             Err(e) => return Err(e),
@@ -468,6 +487,7 @@ impl Client {
                 Attempt::Status {
                     status,
                     retry_after,
+                    ..
                 } if status_is_retryable(*status) => match retry_after {
                     Some(wait) if *wait > policy.max_retry_after => None,
                     Some(wait) => Some(*wait),
@@ -491,7 +511,7 @@ impl Client {
         url: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<Fetched, Attempt> {
-        let response = request.send().await.map_err(Attempt::Transport)?;
+        let mut response = request.send().await.map_err(Attempt::Transport)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         if !(response.status().is_success() || status == 304) {
@@ -503,9 +523,11 @@ impl Client {
             } else {
                 None
             };
+            let body = error_body(&mut response).await;
             return Err(Attempt::Status {
                 status,
                 retry_after,
+                body,
             });
         }
         let body = response.bytes().await.map_err(Attempt::Transport)?;
@@ -537,6 +559,7 @@ enum Attempt {
     Status {
         status: u16,
         retry_after: Option<Duration>,
+        body: Bytes,
     },
     Transport(reqwest::Error),
 }
@@ -548,10 +571,12 @@ impl Attempt {
             Attempt::Status {
                 status,
                 retry_after,
+                body,
             } => Error::Status {
                 url,
                 status,
                 retry_after,
+                body,
             },
             Attempt::Transport(e) if e.is_timeout() => Error::Timeout { url, tries },
             Attempt::Transport(e) if e.is_connect() => Error::Connect {
@@ -564,6 +589,20 @@ impl Attempt {
             },
         }
     }
+}
+
+/// Up to [`ERROR_BODY_LIMIT`] bytes of an error response's body. A body that breaks off
+/// leaves what arrived: the status is the error, the body only explains it.
+async fn error_body(response: &mut reqwest::Response) -> Bytes {
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_LIMIT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    body.truncate(ERROR_BODY_LIMIT);
+    Bytes::from(body)
 }
 
 struct Fetched {
@@ -614,6 +653,48 @@ fn chain(err: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A loopback server that answers every request with `status` and `body`.
+    async fn answering(status: &'static str, body: Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let head = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn error_statuses_hand_back_the_start_of_their_body() {
+        let explained = br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
+        let url = answering("400 Bad Request", explained.to_vec()).await;
+        let client = Client::new(ClientConfig::default()).unwrap();
+        let err = client.get(&url).await.unwrap_err();
+        assert_eq!(err.status(), Some(400));
+        assert_eq!(err.body(), Some(&explained[..]));
+        assert_eq!(
+            err.to_string(),
+            format!("{url}: the server answered 400 (Bad Request)")
+        );
+
+        let huge = vec![b'x'; 3 * ERROR_BODY_LIMIT];
+        let url = answering("422 Unprocessable Entity", huge).await;
+        let err = client.get(&url).await.unwrap_err();
+        assert_eq!(err.body().map(<[u8]>::len), Some(ERROR_BODY_LIMIT));
+
+        let err = Error::Timeout { url, tries: 1 };
+        assert_eq!(err.body(), None);
+    }
 
     #[test]
     fn cache_control_directives() {

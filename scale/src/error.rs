@@ -86,6 +86,11 @@ pub enum Error {
     )]
     Conflict { target: String, read: String },
 
+    #[error(
+        "precondition failed for {target}: its replica count changed from {read} to {now} after gantry read it (another writer got there first); nothing was changed"
+    )]
+    ReplicasChanged { target: String, read: i32, now: i32 },
+
     #[error("{target} kept changing under us: gave up after {attempts} conflicting updates")]
     TooManyConflicts { target: String, attempts: u32 },
 
@@ -147,6 +152,7 @@ impl Error {
             | Error::NotScalable(_) => ErrorKind::Usage,
             Error::ReplicasMismatch { .. }
             | Error::ResourceVersionMismatch { .. }
+            | Error::ReplicasChanged { .. }
             | Error::Conflict { .. } => ErrorKind::Precondition,
             _ => ErrorKind::Failure,
         }
@@ -169,6 +175,7 @@ impl Error {
             }
             Error::ReplicasMismatch { .. }
             | Error::ResourceVersionMismatch { .. }
+            | Error::ReplicasChanged { .. }
             | Error::Conflict { .. } => {
                 Some("read the current state again and retry with updated preconditions")
             }

@@ -2,7 +2,8 @@
 //! without a precondition a merge patch (retried on conflict); with
 //! `--current-replicas` or `--resource-version` a read, a check, and an update carrying
 //! the resourceVersion that was read, so that a concurrent change makes it fail rather
-//! than be overwritten. Dry runs report the same before/after without the change.
+//! than be overwritten (with the replica count as the only precondition, a change to
+//! another part of the object, such as its status, is read again and retried). Dry runs report the same before/after without the change.
 
 use std::time::Duration;
 
@@ -171,32 +172,57 @@ pub async fn apply(
     let server_dry_run = dry_run == DryRun::Server;
     let scale = if preconditions.any() {
         // Update with the resourceVersion we checked: the server refuses it if the
-        // object changed since, so a concurrent writer is never overwritten.
-        let body = Scale {
-            metadata: ObjectMeta {
-                name: Some(target.name.clone()),
-                namespace: (!target.namespace.is_empty()).then(|| target.namespace.clone()),
-                resource_version: Some(plan.resource_version.clone()),
-                ..ObjectMeta::default()
-            },
-            spec: Some(ScaleSpec {
-                replicas: Some(plan.after),
-            }),
-            status: None,
-        };
+        // object changed since, so a concurrent writer is never overwritten. When the
+        // precondition is the replica count alone, a change elsewhere in the object (a
+        // rollout updating its status) is not a conflict: read again, and go on only
+        // if the count is still the one read.
         let params = PostParams {
             dry_run: server_dry_run,
             field_manager: Some("gantry".into()),
         };
-        api.replace_scale(&target.name, &params, &body)
-            .await
-            .map_err(|e| match e {
-                kube::Error::Api(s) if s.code == 409 => Error::Conflict {
-                    target: name.clone(),
-                    read: plan.resource_version.clone(),
+        let mut resource_version = plan.resource_version.clone();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let body = Scale {
+                metadata: ObjectMeta {
+                    name: Some(target.name.clone()),
+                    namespace: (!target.namespace.is_empty()).then(|| target.namespace.clone()),
+                    resource_version: Some(resource_version.clone()),
+                    ..ObjectMeta::default()
                 },
-                e => Error::from_kube(e, &conn.url, "scale", &name),
-            })?
+                spec: Some(ScaleSpec {
+                    replicas: Some(plan.after),
+                }),
+                status: None,
+            };
+            match api.replace_scale(&target.name, &params, &body).await {
+                Ok(scale) => break scale,
+                Err(kube::Error::Api(s))
+                    if s.code == 409
+                        && preconditions.resource_version.is_none()
+                        && attempt < CONFLICT_RETRIES =>
+                {
+                    let now = get_scale(conn, target).await?;
+                    let replicas = spec_replicas(&now);
+                    if replicas != plan.before {
+                        return Err(Error::ReplicasChanged {
+                            target: name,
+                            read: plan.before,
+                            now: replicas,
+                        });
+                    }
+                    resource_version = now.metadata.resource_version.unwrap_or_default();
+                }
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    return Err(Error::Conflict {
+                        target: name,
+                        read: resource_version,
+                    });
+                }
+                Err(e) => return Err(Error::from_kube(e, &conn.url, "scale", &name)),
+            }
+        }
     } else {
         let patch = serde_json::json!({ "spec": { "replicas": plan.after } });
         let params = PatchParams {

@@ -6,22 +6,26 @@
 mod builtins;
 mod config;
 mod exit;
+mod forecasting;
+mod http_args;
 mod output;
 mod progress;
 mod sandbox;
 pub mod table;
 
-pub use builtins::{Builtin, FORECASTER_GUEST, INFERENCE_GUEST};
+pub use builtins::{Builtin, INFERENCE_GUEST};
 pub use config::Config;
 pub use exit::{Exit, Failure, report};
+pub use forecasting::{SeriesArgs, forecast_failure, forecaster, number};
+pub use http_args::HttpArgs;
 pub use output::{
     ColorChoice, OutputFormat, OutputFormatParser, confirm, error_line, init_color, interactive,
     warn_line, write_json,
 };
 pub use progress::while_slow;
 pub use sandbox::{
-    LimitArgs, PluginSummary, host, load_builtin, plugin_failure, plugin_name_candidates,
-    plugin_summaries, run_options,
+    LimitArgs, PluginSummary, compiling, host, plugin_failure, plugin_name_candidates,
+    plugin_store, plugin_summaries, resolve_plugin, run_options,
 };
 
 /// Every built-in plugin, in a stable order.

@@ -101,6 +101,49 @@ pub fn load_builtin(host: &Host, name: &str) -> anyhow::Result<Plugin> {
     builtin.load(host).map_err(plugin_failure)
 }
 
+/// Where installed plugins live.
+pub fn plugin_store() -> anyhow::Result<PluginStore> {
+    PluginStore::default_root()
+        .map(PluginStore::new)
+        .ok_or_else(|| {
+            Failure::new(Exit::Failure, "cannot find the user data directory")
+                .hint("set GANTRY_PLUGIN_DIR to the directory to keep plugins in")
+                .into()
+        })
+}
+
+/// A plugin named on the command line: a path if it looks like one, else an installed
+/// plugin, else a built-in. Loading is bounded by the limits in `opts`.
+pub fn resolve_plugin(host: &Host, spec: &str, opts: &RunOptions) -> anyhow::Result<Plugin> {
+    let looks_like_path = spec.ends_with(".wasm") || spec.contains('/') || spec.contains('\\');
+    if looks_like_path {
+        return compiling(spec, || host.load_file(std::path::Path::new(spec), opts));
+    }
+    let store = plugin_store()?;
+    if let Some(installed) = store.get(spec) {
+        return compiling(spec, || store.load(host, &installed, opts));
+    }
+    if let Some(builtin) = builtins::find(spec) {
+        return compiling(spec, || builtin.load(host));
+    }
+    Err(plugin_failure(PluginError::NotFound {
+        name: spec.to_string(),
+    }))
+}
+
+/// Loads a plugin, with a spinner on a terminal when that means compiling it for this
+/// machine (a first run can take seconds; later runs load from the module cache).
+pub fn compiling(
+    name: &str,
+    load: impl FnOnce() -> Result<Plugin, PluginError>,
+) -> anyhow::Result<Plugin> {
+    let message = format!(
+        "compiling {} for this machine, once",
+        gantry_plugins::Untrusted(name)
+    );
+    super::progress::while_slow(&message, load).map_err(plugin_failure)
+}
+
 /// A plugin error as a documented exit code, with a hint where one helps.
 pub fn plugin_failure(err: PluginError) -> anyhow::Error {
     let exit = match err.class() {

@@ -7,15 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use gantry_forecast::{
-    Backtest, Column, Duplicates, Forecast, ForecastError, Loaded, PluginModel, ReadOptions,
-    Series, Settings, time,
-};
+use gantry_forecast::{Backtest, Forecast, Loaded, PluginModel, Series, Settings, time};
 use serde_json::json;
 
 use crate::base::{
-    self, Context, Exit, FORECASTER_GUEST, Failure, LimitArgs, load_builtin, plugin_failure,
-    run_options,
+    self, Context, LimitArgs, SeriesArgs, forecast_failure as failure, number, run_options,
 };
 
 #[derive(Debug, Args)]
@@ -36,40 +32,11 @@ pub struct ForecastArgs {
     #[arg(long, value_name = "N", requires = "backtest", value_parser = clap::value_parser!(u64).range(1..))]
     pub last: Option<u64>,
 
-    /// The time column, by header name or 1-based index [default: detected]
-    #[arg(long, value_name = "COLUMN")]
-    pub time_column: Option<Column>,
-
-    /// The value column, by header name or 1-based index [default: the one numeric column]
-    #[arg(long, value_name = "COLUMN")]
-    pub value_column: Option<Column>,
-
-    /// The sampling interval, e.g. 1m: needed without a time column; with one, the step the series is put on
-    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
-    pub interval: Option<Duration>,
-
-    /// How to merge samples with the same timestamp
-    #[arg(long, value_name = "HOW", default_value = "max", value_parser = parse_duplicates)]
-    pub duplicates: Duplicates,
+    #[command(flatten)]
+    pub series: SeriesArgs,
 
     #[command(flatten)]
     pub limits: LimitArgs,
-}
-
-fn parse_duplicates(text: &str) -> Result<Duplicates, String> {
-    text.parse()
-}
-
-fn failure(err: ForecastError) -> anyhow::Error {
-    match err {
-        ForecastError::Plugin(e) => plugin_failure(e),
-        ForecastError::Answer(_) | ForecastError::NoBatch(_) => {
-            Failure::new(Exit::PluginFault, err.to_string()).into()
-        }
-        ForecastError::Series(_) | ForecastError::Horizon(_) | ForecastError::TooShort { .. } => {
-            Failure::new(Exit::Usage, err.to_string()).into()
-        }
-    }
 }
 
 pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
@@ -84,20 +51,15 @@ pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
             .map(|n| n.saturating_add(gantry_forecast::KEEP_FOR_FORECAST)),
         (true, None) => None,
     };
-    let options = ReadOptions {
-        time_column: args.time_column.clone(),
-        value_column: args.value_column.clone(),
-        interval: args.interval,
-        duplicates: args.duplicates,
-        keep,
-    };
+    let options = args.series.read_options(keep);
     let loaded = gantry_forecast::load(&args.metrics, &options).map_err(|e| failure(e.into()))?;
     let host = base::host(ctx)?;
-    let guest = load_builtin(&host, FORECASTER_GUEST)?;
+    let opts = run_options(ctx, &args.limits);
+    let guest = base::forecaster(&host, None, &opts)?;
     let model = PluginModel {
         host: &host,
         plugin: &guest,
-        opts: run_options(ctx, &args.limits),
+        opts,
     };
     let path = if args.metrics.as_os_str() == "-" {
         "stdin".to_string()
@@ -265,18 +227,6 @@ fn ordinal(n: u64) -> String {
         _ => "th",
     };
     format!("{n}{suffix}")
-}
-
-fn number(x: f64) -> String {
-    // Below the last shown digit is zero, never "-0.0000".
-    let x = if x.abs() < 0.00005 { 0.0 } else { x };
-    if x.abs() >= 1000.0 || x == x.trunc() {
-        format!("{x:.0}")
-    } else if x.abs() >= 1.0 {
-        format!("{x:.2}")
-    } else {
-        format!("{x:.4}")
-    }
 }
 
 fn print_backtest(

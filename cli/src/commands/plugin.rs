@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use gantry_plugins::{
     CacheOutcome, CommandIo, Downloaded, Grants, Host, InstallOptions, MIB, Manifest, Origin,
-    Plugin, PluginError, PluginStore, ReservedNames, RunOptions, Untrusted,
+    Plugin, PluginError, ReservedNames, RunOptions, Untrusted,
 };
 use serde::Serialize;
 
 use crate::base::{
-    self, Builtin, Context, Exit, Failure, LimitArgs, host, plugin_failure as failure, run_options,
+    self, Builtin, Context, Exit, Failure, LimitArgs, compiling, host, plugin_failure as failure,
+    plugin_store as store, resolve_plugin as resolve, run_options,
 };
 
 mod scaffold;
@@ -154,45 +155,6 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
         },
     };
     run_loaded(&host, &plugin, &args, opts)
-}
-
-fn store() -> anyhow::Result<PluginStore> {
-    PluginStore::default_root()
-        .map(PluginStore::new)
-        .ok_or_else(|| {
-            Failure::new(Exit::Failure, "cannot find the user data directory")
-                .hint("set GANTRY_PLUGIN_DIR to the directory to keep plugins in")
-                .into()
-        })
-}
-
-/// A plugin named on the command line: a path if it looks like one, else an installed
-/// plugin, else a built-in. Loading is bounded by the limits in `opts`.
-fn resolve(host: &Host, spec: &str, opts: &RunOptions) -> anyhow::Result<Plugin> {
-    let looks_like_path = spec.ends_with(".wasm") || spec.contains('/') || spec.contains('\\');
-    if looks_like_path {
-        return compiling(spec, || host.load_file(Path::new(spec), opts));
-    }
-    let store = store()?;
-    if let Some(installed) = store.get(spec) {
-        return compiling(spec, || store.load(host, &installed, opts));
-    }
-    if let Some(builtin) = base::find_builtin(spec) {
-        return compiling(spec, || builtin.load(host));
-    }
-    Err(failure(PluginError::NotFound {
-        name: spec.to_string(),
-    }))
-}
-
-/// Loads a plugin, with a spinner on a terminal when that means compiling it for this
-/// machine (a first run can take seconds; later runs load from the module cache).
-fn compiling(
-    name: &str,
-    load: impl FnOnce() -> Result<Plugin, PluginError>,
-) -> anyhow::Result<Plugin> {
-    let message = format!("compiling {} for this machine, once", Untrusted(name));
-    base::while_slow(&message, load).map_err(failure)
 }
 
 fn builtin_providing(command: &str) -> Option<&'static Builtin> {

@@ -52,27 +52,10 @@ pub struct CaptureArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("token", |token| token.env("GANTRY_PROFILE_TOKEN").hide_env_values(true)))]
 pub struct ConnArgs {
-    /// Extra request header for protected endpoints (repeatable)
-    #[arg(long = "header", value_name = "NAME:VALUE")]
-    pub headers: Vec<String>,
-
-    /// Bearer token for protected endpoints
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "GANTRY_PROFILE_TOKEN",
-        hide_env_values = true
-    )]
-    pub token: Option<String>,
-
-    /// Trust the CA certificates in this PEM file instead of the built-in roots
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-
-    /// Do not verify the server's TLS certificate
-    #[arg(long)]
-    pub insecure: bool,
+    #[command(flatten)]
+    pub http: base::HttpArgs,
 
     /// How long the server may take beyond the capture to connect, answer and send
     #[arg(long, value_name = "DUR", default_value = "30s", value_parser = humantime::parse_duration)]
@@ -228,17 +211,11 @@ fn fetch_options(capture: &CaptureArgs) -> anyhow::Result<FetchOptions> {
 }
 
 fn conn_options(conn: &ConnArgs) -> anyhow::Result<FetchOptions> {
-    let headers = conn
-        .headers
-        .iter()
-        .map(|h| gantry_profile::fetch::parse_header(h))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(fail)?;
     Ok(FetchOptions {
-        headers,
-        token: conn.token.clone(),
-        cacert: conn.cacert.clone(),
-        insecure: conn.insecure,
+        headers: conn.http.headers.clone(),
+        token: conn.http.token.clone(),
+        cacert: conn.http.cacert.clone(),
+        insecure: conn.http.insecure,
         timeout: conn.timeout,
         ..FetchOptions::default()
     })

@@ -1,6 +1,8 @@
 //! `gantry scale`: kubectl-grade scaling (targets, preconditions, dry runs) with a
-//! confirmation for risky changes and `--wait` shown as one progress bar per target.
-//! The work is done by the `gantry-scale` crate; this module parses, asks, and renders.
+//! confirmation for risky changes and `--wait` shown as one progress bar per target;
+//! and `--predict` (in `predict`), which sizes the replica count from a load forecast
+//! and applies it through the same steps. The work is done by the `gantry-scale` and
+//! `gantry-forecast` crates; this module parses, asks, and renders.
 
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
@@ -18,23 +20,25 @@ use serde::Serialize;
 
 use crate::base::{self, Context, Exit, Failure};
 
+mod predict;
+
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
     /// TYPE/NAME... (deployment/web, sts/db, widgets.example.com/w), kubectl's
-    /// TYPE NAME..., or a TYPE alone with -l or --all
-    #[arg(value_name = "TARGET", required = true)]
+    /// TYPE NAME..., or a TYPE alone with -l or --all; with --predict, one TYPE/NAME or none
+    #[arg(value_name = "TARGET", required_unless_present = "predict")]
     pub targets: Vec<String>,
 
     /// The replica count to set
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
-    pub replicas: u32,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64), required_unless_present = "predict", conflicts_with = "predict")]
+    pub replicas: Option<u32>,
 
     /// Scale every object of TYPE matching this label selector
-    #[arg(short = 'l', long, value_name = "SELECTOR", conflicts_with = "all")]
+    #[arg(short = 'l', long, value_name = "SELECTOR", conflicts_with_all = ["all", "predict"])]
     pub selector: Option<String>,
 
     /// Scale every object of TYPE in the namespace
-    #[arg(long)]
+    #[arg(long, conflicts_with = "predict")]
     pub all: bool,
 
     /// Namespace [default: the context's, else `default`]
@@ -67,14 +71,22 @@ pub struct ScaleArgs {
     #[arg(long)]
     pub wait: bool,
 
-    /// How long --wait may take (exit code 4 after it)
-    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration, default_value = "5m", requires = "wait")]
-    pub timeout: Duration,
+    /// How long --wait may take (exit code 4 after it) [default: 5m]; with --prometheus,
+    /// also how long the query may take [default: 30s]
+    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
+    pub timeout: Option<Duration>,
 
-    /// Scale to 0 or by more than 50% without asking
+    /// Scale to 0 or by more than 50% without asking; with --predict, apply the
+    /// recommendation without asking
     #[arg(short = 'y', long)]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub predict: predict::PredictArgs,
 }
+
+/// `--wait`'s default deadline.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DryRunArg {
@@ -122,37 +134,59 @@ fn failure(err: gantry_scale::Error) -> anyhow::Error {
 }
 
 pub fn run(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
+    if args.timeout.is_some() && !args.wait && args.predict.prometheus.is_none() {
+        return Err(Failure::new(
+            Exit::Usage,
+            "--timeout bounds --wait (and, with --predict, the --prometheus query), and neither is given",
+        )
+        .hint("add --wait, or drop --timeout")
+        .into());
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run_async(args, ctx))
+    if args.predict.predict {
+        runtime.block_on(predict::run(args, ctx))
+    } else {
+        runtime.block_on(run_async(args, ctx))
+    }
 }
 
-async fn run_async(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
-    let requests = gantry_scale::target::parse(&args.targets, args.selector.as_deref(), args.all)
-        .map_err(failure)?;
-    let conn = gantry_scale::connect(&ClientOptions {
+fn client_options(args: &ScaleArgs) -> ClientOptions {
+    ClientOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
         namespace: args.namespace.clone(),
-    })
-    .await
-    .map_err(failure)?;
+    }
+}
+
+fn preconditions(args: &ScaleArgs) -> Preconditions {
+    Preconditions {
+        current_replicas: args.current_replicas.map(|n| n as i32),
+        resource_version: args.resource_version.clone(),
+    }
+}
+
+async fn run_async(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
+    let Some(replicas) = args.replicas else {
+        return Err(Failure::new(Exit::Usage, "--replicas N is required (or --predict)").into());
+    };
+    let requests = gantry_scale::target::parse(&args.targets, args.selector.as_deref(), args.all)
+        .map_err(failure)?;
+    let conn = gantry_scale::connect(&client_options(&args))
+        .await
+        .map_err(failure)?;
     let targets = gantry_scale::target::resolve(&conn, &requests)
         .await
         .map_err(failure)?;
-    let preconditions = Preconditions {
-        current_replicas: args.current_replicas.map(|n| n as i32),
-        resource_version: args.resource_version.clone(),
-    };
-    let replicas = args.replicas as i32;
-    let plans = gantry_scale::scale::plan(&conn, &targets, replicas, &preconditions)
+    let preconditions = preconditions(&args);
+    let plans = gantry_scale::scale::plan(&conn, &targets, replicas as i32, &preconditions)
         .await
         .map_err(failure)?;
     let dry_run = DryRun::from(args.dry_run);
     if dry_run == DryRun::None && !args.yes {
-        confirm(&plans)?;
+        confirm(&plans.iter().filter_map(Plan::risk).collect::<Vec<_>>())?;
     }
 
     let mut applied = Vec::with_capacity(plans.len());
@@ -167,74 +201,83 @@ async fn run_async(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
     }
 
     let mut waited: Vec<Option<Waited>> = vec![None; applied.len()];
+    let mut timed_out = None;
     if args.wait && dry_run == DryRun::None {
-        let waitables: Vec<Waitable> = plans
-            .iter()
-            .map(|p| Waitable {
-                target: p.target.clone(),
-                selector: p.selector.clone(),
-            })
-            .collect();
-        let names: Vec<String> = plans.iter().map(|p| p.target.to_string()).collect();
-        let mut view = WaitView::new(&names, !ctx.json() && !ctx.quiet);
-        let results =
-            gantry_scale::wait::wait_all(&conn, &waitables, Some(args.timeout), |u| view.update(u))
-                .await;
-        view.finish();
-        let results = results.map_err(failure)?;
-        let timed_out = results.iter().any(|w| w.outcome == Outcome::TimedOut);
-        if !ctx.json() {
-            let mut out = ctx.out();
-            for (name, w) in names.iter().zip(&results) {
-                if w.outcome == Outcome::Complete {
-                    writeln!(
-                        out,
-                        "{name} complete: {}/{} ready ({:.1} s)",
-                        w.progress.ready, w.progress.desired, w.seconds
-                    )?;
-                }
-            }
-        }
-        if timed_out {
-            let summary = names
-                .iter()
-                .zip(&results)
-                .filter(|(_, w)| w.outcome == Outcome::TimedOut)
-                .map(|(name, w)| not_ready(name, w))
-                .collect::<Vec<_>>();
-            if ctx.json() {
-                print_json(
-                    ctx,
-                    &applied,
-                    dry_run,
-                    results.into_iter().map(Some).collect(),
-                )?;
-            }
-            return Err(Failure::new(
-                Exit::TimedOut,
-                format!(
-                    "timed out after {} waiting for {} of {} targets: {}",
-                    humantime::format_duration(args.timeout),
-                    summary.len(),
-                    names.len(),
-                    summary.join("; ")
-                ),
-            )
-            .hint("raise --timeout, or look at the pods named above")
-            .into());
-        }
+        let (results, late) =
+            wait_for(ctx, &conn, &plans, args.timeout.unwrap_or(WAIT_TIMEOUT)).await?;
         waited = results.into_iter().map(Some).collect();
+        timed_out = late;
     }
     if ctx.json() {
         print_json(ctx, &applied, dry_run, waited)?;
     }
-    Ok(Exit::Success.code())
+    match timed_out {
+        Some(late) => Err(late.into()),
+        None => Ok(Exit::Success.code()),
+    }
 }
 
-/// Asks before scaling to 0 or by more than half; refuses without a terminal.
-fn confirm(plans: &[Plan]) -> anyhow::Result<()> {
-    let risks: Vec<String> = plans.iter().filter_map(Plan::risk).collect();
-    if risks.is_empty() {
+/// Watches the planned targets until their rollouts complete or `timeout` passes,
+/// showing progress and, in table output, each completion. Returns every target's
+/// result, and the error to end with when some did not complete in time (after the
+/// caller has printed its JSON).
+async fn wait_for(
+    ctx: &Context,
+    conn: &gantry_scale::Connection,
+    plans: &[Plan],
+    timeout: Duration,
+) -> anyhow::Result<(Vec<Waited>, Option<Failure>)> {
+    let waitables: Vec<Waitable> = plans
+        .iter()
+        .map(|p| Waitable {
+            target: p.target.clone(),
+            selector: p.selector.clone(),
+        })
+        .collect();
+    let names: Vec<String> = plans.iter().map(|p| p.target.to_string()).collect();
+    let mut view = WaitView::new(&names, !ctx.json() && !ctx.quiet);
+    let results =
+        gantry_scale::wait::wait_all(conn, &waitables, Some(timeout), |u| view.update(u)).await;
+    view.finish();
+    let results = results.map_err(failure)?;
+    if !ctx.json() {
+        let mut out = ctx.out();
+        for (name, w) in names.iter().zip(&results) {
+            if w.outcome == Outcome::Complete {
+                writeln!(
+                    out,
+                    "{name} complete: {}/{} ready ({:.1} s)",
+                    w.progress.ready, w.progress.desired, w.seconds
+                )?;
+            }
+        }
+    }
+    let late: Vec<String> = names
+        .iter()
+        .zip(&results)
+        .filter(|(_, w)| w.outcome == Outcome::TimedOut)
+        .map(|(name, w)| not_ready(name, w))
+        .collect();
+    let timed_out = (!late.is_empty()).then(|| {
+        Failure::new(
+            Exit::TimedOut,
+            format!(
+                "timed out after {} waiting for {} of {} targets: {}",
+                humantime::format_duration(timeout),
+                late.len(),
+                names.len(),
+                late.join("; ")
+            ),
+        )
+        .hint("raise --timeout, or look at the pods named above")
+    });
+    Ok((results, timed_out))
+}
+
+/// Asks before the changes described in `changes` (none: nothing to ask); refuses
+/// without a terminal.
+fn confirm(changes: &[String]) -> anyhow::Result<()> {
+    if changes.is_empty() {
         return Ok(());
     }
     if !base::interactive() {
@@ -242,13 +285,13 @@ fn confirm(plans: &[Plan]) -> anyhow::Result<()> {
             Exit::Refused,
             format!(
                 "refusing to scale without confirmation: {} (no terminal to ask on)",
-                risks.join("; ")
+                changes.join("; ")
             ),
         )
         .hint("pass --yes to confirm")
         .into());
     }
-    let prompt = format!("{}. Continue?", risks.join("; "));
+    let prompt = format!("{}. Continue?", changes.join("; "));
     if base::confirm(&prompt)? {
         Ok(())
     } else {
