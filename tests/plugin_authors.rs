@@ -102,7 +102,7 @@ impl Author {
         let out = self.gantry(&self.projects(), &["plugin", "new", name, "--lang", lang]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         assert!(
-            text(&out.stderr).contains(&format!("gantry plugin install ")),
+            text(&out.stderr).contains("gantry plugin install "),
             "plugin new says what comes next: {}",
             text(&out.stderr)
         );
