@@ -170,11 +170,16 @@ fn standalone_manifest() -> anyhow::Result<(String, String)> {
         .and_then(toml::Value::as_str)
         .context("the SDK has no version")?
         .to_string();
+    // `[package]` first, as people write it (a table serializes its keys sorted).
+    let package = manifest
+        .remove("package")
+        .context("the SDK has no [package]")?;
     let text = format!(
         "# The gantry plugin SDK {version}, as bundled with gantry {gantry}: written by\n\
-         # `gantry plugin new`; projects depend on this folder by path.\n{body}",
+         # `gantry plugin new`; projects depend on this folder by path.\n[package]\n{package}\n{rest}",
         gantry = env!("CARGO_PKG_VERSION"),
-        body = toml::to_string(&manifest)?
+        package = toml::to_string(&package)?,
+        rest = toml::to_string(&manifest)?
     );
     Ok((version, text))
 }
