@@ -86,6 +86,40 @@ fn snapshot_run(name: &str, setup: impl FnOnce(&Path), args: &[&str]) {
     insta::assert_snapshot!(name, transcript(home.path(), &out));
 }
 
+/// `plugin test` on a plugin whose answer breaks the `scale.forecast` contract: one error
+/// line naming every broken rule, exit 11.
+#[test]
+fn plugin_test_names_every_contract_violation() {
+    snapshot_run(
+        "error__plugin_test_contract",
+        |home| {
+            let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/fixtures/contract/broken_forecast.wat");
+            std::fs::write(home.join("broken.wasm"), wat::parse_file(fixture).unwrap()).unwrap();
+        },
+        &["plugin", "test", "./broken.wasm"],
+    );
+}
+
+/// `plugin test` on the built-in forecaster example: its answer keeps the contract.
+#[test]
+fn plugin_test_passes_a_plugin_that_keeps_the_contract() {
+    snapshot_run(
+        "plugin_test__naive_forecast",
+        |_| {},
+        &["plugin", "test", "naive-forecast"],
+    );
+}
+
+#[test]
+fn plugin_test_refuses_a_plugin_without_hooks() {
+    snapshot_run(
+        "error__plugin_test_no_hooks",
+        |_| {},
+        &["plugin", "test", "hello"],
+    );
+}
+
 #[test]
 fn missing_kubeconfig_names_where_it_looked() {
     snapshot_run(

@@ -1,4 +1,4 @@
-//! `gantry plugin run|install|list|info|remove|new` and plugin-provided commands
+//! `gantry plugin run|install|list|info|remove|new|test` and plugin-provided commands
 //! (`gantry NAME ARGS...`). The sandbox itself is `gantry_plugins`; this module turns
 //! flags and configuration into its options and its errors into exit codes.
 //!
@@ -20,6 +20,8 @@ use crate::base::{
 };
 
 mod scaffold;
+mod sdk;
+mod test;
 
 #[derive(Debug, Args)]
 pub struct PluginArgs {
@@ -47,11 +49,25 @@ pub enum PluginCommand {
         #[arg(add = base::plugin_name_candidates())]
         name: String,
     },
-    /// Create a Rust plugin project in a new directory NAME
-    New {
-        /// The plugin's name: [a-z][a-z0-9-]{0,31}
-        name: String,
-    },
+    /// Create a plugin project (Rust or Go) in a new directory NAME; it builds offline
+    New(NewArgs),
+    /// Call a plugin's hooks with a sample input and check the answers against the plugin
+    /// contract
+    Test(test::TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The plugin's name: [a-z][a-z0-9-]{0,31}
+    pub name: String,
+
+    /// The plugin's language
+    #[arg(long, value_enum, default_value_t = scaffold::Lang::Rust)]
+    pub lang: scaffold::Lang,
+
+    /// Where a Rust plugin's SDK comes from [default: bundled]
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub sdk: Option<scaffold::SdkSource>,
 }
 
 #[derive(Debug, Args)]
@@ -114,7 +130,8 @@ pub fn run(
         PluginCommand::List => list(ctx),
         PluginCommand::Info { plugin } => info(&plugin, ctx),
         PluginCommand::Remove { name } => remove(&name, ctx),
-        PluginCommand::New { name } => scaffold::new(&name, ctx),
+        PluginCommand::New(args) => new(args, ctx),
+        PluginCommand::Test(args) => test::run(args, ctx),
     }
 }
 
@@ -155,6 +172,20 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
         },
     };
     run_loaded(&host, &plugin, &args, opts)
+}
+
+fn new(args: NewArgs, ctx: &Context) -> anyhow::Result<u8> {
+    let sdk = match (args.lang, args.sdk) {
+        (scaffold::Lang::Go, Some(_)) => {
+            return Err(Failure::new(
+                Exit::Usage,
+                "--sdk is for Rust plugins; a Go plugin needs only Go's standard library",
+            )
+            .into());
+        }
+        (_, sdk) => sdk.unwrap_or(scaffold::SdkSource::Bundled),
+    };
+    scaffold::new(&args.name, args.lang, sdk, ctx)
 }
 
 fn builtin_providing(command: &str) -> Option<&'static Builtin> {

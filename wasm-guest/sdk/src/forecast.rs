@@ -66,6 +66,57 @@ pub struct ForecastOutput {
     pub model: String,
 }
 
+impl ForecastOutput {
+    /// What breaks the contract in this answer to `input`, one sentence per problem
+    /// (empty when it keeps it): `p50_peak` and `p90_peak` finite with
+    /// `p50_peak <= p90_peak`, `peak_at` inside the horizon (after the last sample and
+    /// at most `horizon_steps` intervals later), and `model` of the form `NAME@VERSION`.
+    ///
+    /// `gantry plugin test` runs these checks on a plugin's answer; a plugin's own unit
+    /// tests can run them too.
+    pub fn violations(&self, input: &ForecastInput) -> Vec<String> {
+        let mut found = quantile_violations("", self.p50_peak, self.p90_peak);
+        if let Some(last) = input.series.last() {
+            let horizon_s = input.interval_s.saturating_mul(input.horizon_steps);
+            let end = last
+                .t
+                .saturating_add(i64::try_from(horizon_s).unwrap_or(i64::MAX));
+            if self.peak_at <= last.t || self.peak_at > end {
+                found.push(format!(
+                    "peak_at {} is outside the horizon: it must be after the last sample \
+                     (t={}) and at most {} steps of {} s later (t={end})",
+                    self.peak_at, last.t, input.horizon_steps, input.interval_s
+                ));
+            }
+        }
+        found.extend(model_violation(&self.model));
+        found
+    }
+}
+
+/// `p50` and `p90` finite with `p50 <= p90`; `at` names the origin in a batch.
+fn quantile_violations(at: &str, p50: f64, p90: f64) -> Vec<String> {
+    let mut found = Vec::new();
+    for (name, value) in [("p50_peak", p50), ("p90_peak", p90)] {
+        if !value.is_finite() {
+            found.push(format!("{name}{at} is {value}, not a finite number"));
+        }
+    }
+    if found.is_empty() && p50 > p90 {
+        found.push(format!(
+            "p50_peak{at} ({p50}) is above p90_peak{at} ({p90}); the p90 must be at least the p50"
+        ));
+    }
+    found
+}
+
+fn model_violation(model: &str) -> Option<String> {
+    match model.split_once('@') {
+        Some((name, version)) if !name.is_empty() && !version.is_empty() => None,
+        _ => Some(format!("model {model:?} is not of the form NAME@VERSION")),
+    }
+}
+
 /// The optional batch hook: forecasts from many origins of one series in one call.
 /// gantry calibrates a forecaster on the series' own recent history, which takes its
 /// forecasts at hundreds of past origins; a plugin that serves this hook answers them
@@ -90,6 +141,33 @@ pub struct BatchOutput {
     pub p50: Vec<f64>,
     pub p90: Vec<f64>,
     pub model: String,
+}
+
+impl BatchOutput {
+    /// What breaks the contract in this answer to `input`, one sentence per problem
+    /// (empty when it keeps it): one p50 and one p90 per origin, each pair finite with
+    /// p50 <= p90, and `model` of the form `NAME@VERSION`.
+    pub fn violations(&self, input: &BatchInput) -> Vec<String> {
+        let asked = input.origins.len();
+        if self.p50.len() != asked || self.p90.len() != asked {
+            return vec![format!(
+                "{asked} origins were asked and {} p50 and {} p90 values answered",
+                self.p50.len(),
+                self.p90.len()
+            )];
+        }
+        let mut found: Vec<String> = self
+            .p50
+            .iter()
+            .zip(&self.p90)
+            .zip(&input.origins)
+            .flat_map(|((&p50, &p90), origin)| {
+                quantile_violations(&format!(" at origin {origin}"), p50, p90)
+            })
+            .collect();
+        found.extend(model_violation(&self.model));
+        found
+    }
 }
 
 /// When in the next `horizon` steps the peak is expected, in steps after the last of
@@ -171,6 +249,62 @@ mod tests {
             let err = case.validate().unwrap_err();
             assert!(err.message().contains(expected), "{case:?}: {err}");
         }
+    }
+
+    #[test]
+    fn violations_name_each_broken_rule() {
+        let req = input(&[(1_000, 1.0), (1_300, 2.0)]);
+        let answer = |p50_peak: f64, p90_peak: f64, peak_at: i64, model: &str| ForecastOutput {
+            p50_peak,
+            p90_peak,
+            peak_at,
+            model: model.into(),
+        };
+        // The horizon is 12 steps of 300 s after t=1300: (1300, 4900].
+        assert!(answer(2.0, 3.0, 4_900, "m@1").violations(&req).is_empty());
+        assert!(answer(2.0, 2.0, 1_600, "m@1").violations(&req).is_empty());
+        let cases = [
+            (
+                answer(3.0, 2.0, 1_600, "m@1"),
+                "p50_peak (3) is above p90_peak (2)",
+            ),
+            (answer(f64::NAN, 2.0, 1_600, "m@1"), "p50_peak is NaN"),
+            (answer(1.0, f64::INFINITY, 1_600, "m@1"), "p90_peak is inf"),
+            (answer(1.0, 2.0, 1_300, "m@1"), "peak_at 1300 is outside"),
+            (answer(1.0, 2.0, 4_901, "m@1"), "peak_at 4901 is outside"),
+            (answer(1.0, 2.0, 1_600, "m"), "not of the form NAME@VERSION"),
+        ];
+        for (case, expected) in cases {
+            let found = case.violations(&req);
+            assert_eq!(found.len(), 1, "{case:?}: {found:?}");
+            assert!(found[0].contains(expected), "{case:?}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn batch_violations_name_the_origin() {
+        let req = BatchInput {
+            values: vec![1.0, 2.0, 3.0],
+            horizon_steps: 1,
+            origins: vec![1, 2],
+        };
+        let answer = |p50: Vec<f64>, p90: Vec<f64>| BatchOutput {
+            p50,
+            p90,
+            model: "m@1".into(),
+        };
+        assert!(
+            answer(vec![1.0, 2.0], vec![1.0, 3.0])
+                .violations(&req)
+                .is_empty()
+        );
+        assert_eq!(
+            answer(vec![1.0, 4.0], vec![1.0, 3.0]).violations(&req),
+            [
+                "p50_peak at origin 2 (4) is above p90_peak at origin 2 (3); the p90 must be at least the p50"
+            ]
+        );
+        assert!(answer(vec![1.0], vec![1.0]).violations(&req)[0].contains("2 origins were asked"));
     }
 
     #[test]
