@@ -153,6 +153,22 @@ pub fn run(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
     }
 }
 
+/// Reads the targets named on the command line, connects, and resolves them.
+async fn connect_to_targets(
+    args: &ScaleArgs,
+    selector: Option<&str>,
+    all: bool,
+) -> anyhow::Result<(gantry_scale::Connection, Vec<gantry_scale::Target>)> {
+    let requests = gantry_scale::target::parse(&args.targets, selector, all).map_err(failure)?;
+    let conn = gantry_scale::connect(&client_options(args))
+        .await
+        .map_err(failure)?;
+    let targets = gantry_scale::target::resolve(&conn, &requests)
+        .await
+        .map_err(failure)?;
+    Ok((conn, targets))
+}
+
 fn client_options(args: &ScaleArgs) -> ClientOptions {
     ClientOptions {
         kubeconfig: args.kubeconfig.clone(),
@@ -172,14 +188,7 @@ async fn run_async(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
     let Some(replicas) = args.replicas else {
         return Err(Failure::new(Exit::Usage, "--replicas N is required (or --predict)").into());
     };
-    let requests = gantry_scale::target::parse(&args.targets, args.selector.as_deref(), args.all)
-        .map_err(failure)?;
-    let conn = gantry_scale::connect(&client_options(&args))
-        .await
-        .map_err(failure)?;
-    let targets = gantry_scale::target::resolve(&conn, &requests)
-        .await
-        .map_err(failure)?;
+    let (conn, targets) = connect_to_targets(&args, args.selector.as_deref(), args.all).await?;
     let preconditions = preconditions(&args);
     let plans = gantry_scale::scale::plan(&conn, &targets, replicas as i32, &preconditions)
         .await

@@ -17,7 +17,7 @@ use gantry_scale::{
 use serde::Serialize;
 
 use super::{
-    ScaleArgs, WAIT_TIMEOUT, client_options, confirm, failure, preconditions, report_applied,
+    ScaleArgs, WAIT_TIMEOUT, confirm, connect_to_targets, failure, preconditions, report_applied,
     wait_for,
 };
 use crate::base::{
@@ -238,13 +238,7 @@ pub(super) async fn run(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
     let cluster = if args.targets.is_empty() {
         None
     } else {
-        let requests = gantry_scale::target::parse(&args.targets, None, false).map_err(failure)?;
-        let conn = gantry_scale::connect(&client_options(&args))
-            .await
-            .map_err(failure)?;
-        let targets = gantry_scale::target::resolve(&conn, &requests)
-            .await
-            .map_err(failure)?;
+        let (conn, targets) = connect_to_targets(&args, None, false).await?;
         if targets.len() != 1 {
             return Err(usage(format!(
                 "--predict sizes one target, and {} were given",
