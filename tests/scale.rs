@@ -369,17 +369,27 @@ fn precondition_mismatch_names_expected_and_actual() {
     assert!(text(&out.stderr).contains("expected resourceVersion 1, but it is "));
     assert_eq!(c.replicas(ns, "deployment/web"), "2");
 
-    // The right resourceVersion goes through.
-    let rv = c.jsonpath(ns, "deployment/web", "{.metadata.resourceVersion}");
-    let out = c.gantry(&[
-        "deploy/web",
-        "--replicas",
-        "3",
-        "--resource-version",
-        &rv,
-        "-n",
-        ns,
-    ]);
+    // The right resourceVersion goes through. The deployment controller may still be
+    // writing the new Deployment's status between our read and gantry's write; a
+    // precondition failure then is correct, so read again (a few times at most).
+    let mut tries = 0;
+    let (rv, out) = loop {
+        tries += 1;
+        let rv = c.jsonpath(ns, "deployment/web", "{.metadata.resourceVersion}");
+        let out = c.gantry(&[
+            "deploy/web",
+            "--replicas",
+            "3",
+            "--resource-version",
+            &rv,
+            "-n",
+            ns,
+        ]);
+        if code(&out) != 6 || tries == 5 {
+            break (rv, out);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
     assert_code(&out, 0);
     assert_eq!(c.replicas(ns, "deployment/web"), "3");
 
