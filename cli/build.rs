@@ -13,6 +13,9 @@
 //! and with the outer build's compiler flags, target and wrappers cleared, so the
 //! guests build the same whichever way gantry is built (`cargo build`, `clippy`, `dist`).
 
+#[path = "../plugins/engine/locked_version.rs"]
+mod locked_version;
+
 use std::env;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -129,6 +132,7 @@ fn build() -> Result<(), String> {
     }
 
     println!("cargo::rerun-if-env-changed=WASM_OPT");
+    record_build_info(&manifest_dir, &guests)?;
     check_target()?;
 
     let out_dir = PathBuf::from(env_var("OUT_DIR")?);
@@ -206,6 +210,60 @@ fn build() -> Result<(), String> {
     table.push(']');
     std::fs::write(out_dir.join("builtins.rs"), table)
         .map_err(|e| format!("writing {}: {e}", out_dir.display()))
+}
+
+/// What `gantry version` reports besides the crate version: the commit and date of the
+/// build, its target, and the tract version inside the inference guest.
+fn record_build_info(manifest_dir: &Path, guests: &Path) -> Result<(), String> {
+    let tract = locked_version::locked_version(&guests.join("Cargo.lock"), "tract-onnx")?;
+    println!("cargo::rustc-env=GANTRY_TRACT_VERSION={tract}");
+    println!("cargo::rustc-env=GANTRY_TARGET={}", env_var("TARGET")?);
+    println!("cargo::rustc-env=GANTRY_GIT_COMMIT={}", git_commit(manifest_dir));
+    println!("cargo::rustc-env=GANTRY_BUILD_DATE={}", build_date()?);
+    Ok(())
+}
+
+/// `HEAD`'s commit, or `unknown` outside a git checkout (a source archive). The build
+/// script runs again when `HEAD` moves: its reflog records every move, and the branch's
+/// ref file covers a repository without reflogs.
+fn git_commit(dir: &Path) -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let Some(commit) = git(&["rev-parse", "HEAD"]) else {
+        return "unknown".to_string();
+    };
+    let branch = git(&["symbolic-ref", "-q", "HEAD"]);
+    for name in ["HEAD", "logs/HEAD"].into_iter().chain(branch.as_deref()) {
+        if let Some(path) = git(&["rev-parse", "--git-path", name]) {
+            let path = dir.join(path);
+            // A missing file would make cargo run this script on every build.
+            if path.exists() {
+                rerun_if_changed(&path);
+            }
+        }
+    }
+    commit
+}
+
+/// Today's date in UTC, or that of `SOURCE_DATE_EPOCH` for a reproducible build.
+fn build_date() -> Result<String, String> {
+    println!("cargo::rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    let now = match env::var("SOURCE_DATE_EPOCH") {
+        Ok(epoch) => epoch
+            .parse::<i64>()
+            .ok()
+            .and_then(|seconds| jiff::Timestamp::from_second(seconds).ok())
+            .ok_or_else(|| format!("SOURCE_DATE_EPOCH={epoch} is not a time in seconds"))?,
+        Err(_) => jiff::Timestamp::now(),
+    };
+    Ok(now.strftime("%Y-%m-%d").to_string())
 }
 
 /// Compiles `wasm` for the build's target into `out`, unless `out` already holds the
@@ -365,11 +423,16 @@ fn check_target() -> Result<(), String> {
 }
 
 /// `<target>/wasm-guest`, beside the outer build's profile directories: `OUT_DIR` is
-/// `<target>[/<triple>]/<profile>/build/<pkg>-<hash>/out`.
+/// `<target>[/<triple>]/<profile>/build/<pkg>-<hash>/out`. The guests are the same
+/// WebAssembly whatever gantry's own target, so builds for every triple share them.
 fn guest_target_dir(out_dir: &Path) -> Result<PathBuf, String> {
-    out_dir
+    let mut dir = out_dir
         .ancestors()
         .nth(4)
-        .map(|dir| dir.join("wasm-guest"))
-        .ok_or_else(|| format!("unexpected OUT_DIR layout: {}", out_dir.display()))
+        .ok_or_else(|| format!("unexpected OUT_DIR layout: {}", out_dir.display()))?;
+    let triple = env_var("TARGET")?;
+    if dir.file_name().is_some_and(|name| *name == *triple) {
+        dir = dir.parent().unwrap_or(dir);
+    }
+    Ok(dir.join("wasm-guest"))
 }

@@ -314,3 +314,67 @@ fn an_unknown_config_key_names_the_readme_section_that_exists() {
         "the hint names a missing section"
     );
 }
+
+/// The version of `package` in a lockfile of this repository.
+fn locked(lockfile: &str, package: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(lockfile);
+    let lock: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
+    let versions: Vec<&str> = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"].as_str() == Some(package))
+        .map(|p| p["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions.len(), 1, "{package} in {lockfile}: {versions:?}");
+    versions[0].to_string()
+}
+
+#[test]
+fn version_reports_what_the_binary_was_built_from() {
+    let home = tempfile::tempdir().unwrap();
+    // A broken configuration must not stop a bug report.
+    std::fs::write(home.path().join("broken.toml"), "plugins = [").unwrap();
+    let out = gantry(
+        home.path(),
+        &["--config", "broken.toml", "-o", "json", "version"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(home.path(), &out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["schema", "version", "commit", "build_date", "target", "wasmtime", "tract"]
+    );
+    assert_eq!(json["schema"], "gantry.version/v1");
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["wasmtime"], locked("Cargo.lock", "wasmtime"));
+    assert_eq!(json["tract"], locked("wasm-guest/Cargo.lock", "tract-onnx"));
+    let target = json["target"].as_str().unwrap();
+    assert!(
+        target.starts_with(std::env::consts::ARCH),
+        "target {target} on {}",
+        std::env::consts::ARCH
+    );
+    let date = json["build_date"].as_str().unwrap();
+    assert!(date.parse::<jiff::civil::Date>().is_ok(), "build date {date}");
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    if head.status.success() {
+        assert_eq!(json["commit"], String::from_utf8_lossy(&head.stdout).trim());
+    } else {
+        assert_eq!(json["commit"], "unknown");
+    }
+
+    let text = gantry(home.path(), &["version"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    let short = gantry(home.path(), &["--version"]);
+    assert_eq!(
+        text.lines().next(),
+        String::from_utf8(short.stdout).unwrap().lines().next()
+    );
+    assert!(text.contains(&format!("\ntarget: {target}\n")), "{text}");
+}

@@ -110,6 +110,11 @@ pub enum Command {
   gantry completions zsh > \"${fpath[1]}/_gantry\"
   gantry completions fish > ~/.config/fish/completions/gantry.fish")]
     Completions(commands::completions::CompletionsArgs),
+    /// Print the version, commit, build date, target, and wasmtime and tract versions (for bug reports)
+    #[command(after_help = "Examples:
+  gantry version
+  gantry version -o json")]
+    Version(commands::version::VersionArgs),
     /// Write the man pages into a directory
     #[command(hide = true)]
     GenerateMan(commands::generate_man::GenerateManArgs),

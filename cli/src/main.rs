@@ -41,6 +41,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         .hint("use -o table or -o json")
         .into());
     }
+    // Needs no configuration either, to report on a broken one.
+    if let Command::Version(_) = command {
+        return version::run(global.output, global.quiet);
+    }
     let ctx = Context::new(
         global.output,
         global.verbose,
@@ -57,6 +61,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::External(argv) => plugin::run_external(argv, &ctx),
         Command::Completions(args) => completions::run(&args),
         Command::GenerateMan(args) => generate_man::run(&args),
+        Command::Version(_) => version::run(global.output, global.quiet),
     }
 }
 

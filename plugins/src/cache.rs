@@ -112,7 +112,7 @@ impl ModuleCache {
 
     pub fn new(config: CacheConfig, engine: &Engine) -> Self {
         let mut hasher = ShaHasher(Sha256::new());
-        wasmtime_version().hash(&mut hasher);
+        gantry_engine::WASMTIME_VERSION.hash(&mut hasher);
         std::env::consts::ARCH.hash(&mut hasher);
         std::env::consts::OS.hash(&mut hasher);
         engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -376,12 +376,6 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     Ok(())
-}
-
-/// The version of the wasmtime crate gantry links, part of the cache fingerprint.
-fn wasmtime_version() -> &'static str {
-    // Cargo.toml pins wasmtime exactly; keep this in step with it.
-    "48.0.8"
 }
 
 /// Feeds `Hash` output into SHA-256, so fingerprints are stable across processes and

@@ -10,3 +10,4 @@ pub mod infer;
 pub mod plugin;
 pub mod profile;
 pub mod scale;
+pub mod version;

@@ -5,6 +5,9 @@
 
 use wasmtime::Config;
 
+/// The version of the wasmtime crate this build links, from the workspace's `Cargo.lock`.
+pub const WASMTIME_VERSION: &str = env!("GANTRY_WASMTIME_VERSION");
+
 /// What the plugin host compiles and runs with: Cranelift for this machine's CPU, and
 /// epoch interruption so a deadline can stop code that never calls the host.
 pub fn host_config() -> Config {
