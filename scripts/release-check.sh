@@ -3,7 +3,9 @@
 #
 #   scripts/release-check.sh          every target this machine can build, and the installer
 #   scripts/release-check.sh --fast   what .ci/run checks: dist plan and generate --check, the
-#                                     musl archive built by dist and run, and the installer
+#                                     musl archive built by dist and run, and the installer;
+#                                     the build is optimised less than a release (so its
+#                                     size is reported, not held to the budget)
 #
 # It installs what it needs (rustup targets, Debian packages, dist and cargo-zigbuild from
 # PyPI), builds each target, runs every binary that can run here (natively, under
@@ -25,7 +27,16 @@ esac
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gantry/target}"
 profile="${RELEASE_CHECK_PROFILE:-dist}"
+built_as="$profile profile"
 max_bytes=$((40 * 1024 * 1024))
+if [ "$fast" = 1 ]; then
+  # A second full build for another target costs a CI most of its time at release
+  # settings; unoptimised, it still proves the target builds, links statically and runs.
+  export CARGO_PROFILE_DIST_OPT_LEVEL=0 CARGO_PROFILE_DIST_LTO=false \
+    CARGO_PROFILE_DIST_CODEGEN_UNITS=256 CARGO_PROFILE_DIST_BUILD_OVERRIDE_OPT_LEVEL=0
+  built_as="dist profile, unoptimised"
+  max_bytes=0
+fi
 work="$CARGO_TARGET_DIR/release-check"
 rm -rf "$work"
 mkdir -p "$work/logs"
@@ -94,7 +105,7 @@ check_binary() {
   shift 3
   local size notes=""
   size=$(size_of "$binary")
-  if [ "$size" -gt "$max_bytes" ]; then
+  if [ "$max_bytes" -gt 0 ] && [ "$size" -gt "$max_bytes" ]; then
     fail "$target: $(mib "$size") is over the 40 MiB budget"
     notes="over 40 MiB; "
   fi
@@ -128,7 +139,7 @@ if dist build --artifacts=all --target x86_64-unknown-linux-musl >"$work/logs/di
   for entry in gantry README.md LICENSE completions/gantry.bash completions/_gantry completions/gantry.fish completions/_gantry.ps1 man/gantry.1; do
     [ -e "$root/$entry" ] || fail "the musl archive lacks $entry"
   done
-  check_binary x86_64-unknown-linux-musl "$root/gantry" "dist build ($profile)"
+  check_binary x86_64-unknown-linux-musl "$root/gantry" "dist build ($built_as)"
 else
   fail "dist build for x86_64-unknown-linux-musl (log: $work/logs/dist-build.log)"
   tail -20 "$work/logs/dist-build.log" >&2

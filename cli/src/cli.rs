@@ -110,7 +110,7 @@ pub enum Command {
   gantry completions zsh > \"${fpath[1]}/_gantry\"
   gantry completions fish > ~/.config/fish/completions/gantry.fish")]
     Completions(commands::completions::CompletionsArgs),
-    /// Print the version, commit, build date, target, and wasmtime and tract versions (for bug reports)
+    /// Print the version and build details (commit, date, target, wasmtime, tract) for bug reports
     #[command(after_help = "Examples:
   gantry version
   gantry version -o json")]
