@@ -218,7 +218,10 @@ fn record_build_info(manifest_dir: &Path, guests: &Path) -> Result<(), String> {
     let tract = locked_version::locked_version(&guests.join("Cargo.lock"), "tract-onnx")?;
     println!("cargo::rustc-env=GANTRY_TRACT_VERSION={tract}");
     println!("cargo::rustc-env=GANTRY_TARGET={}", env_var("TARGET")?);
-    println!("cargo::rustc-env=GANTRY_GIT_COMMIT={}", git_commit(manifest_dir));
+    println!(
+        "cargo::rustc-env=GANTRY_GIT_COMMIT={}",
+        git_commit(manifest_dir)
+    );
     println!("cargo::rustc-env=GANTRY_BUILD_DATE={}", build_date()?);
     Ok(())
 }

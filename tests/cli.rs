@@ -317,7 +317,9 @@ fn an_unknown_config_key_names_the_readme_section_that_exists() {
 
 /// The version of `package` in a lockfile of this repository.
 fn locked(lockfile: &str, package: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(lockfile);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(lockfile);
     let lock: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
     let versions: Vec<&str> = lock["package"]
         .as_array()
@@ -339,13 +341,31 @@ fn version_reports_what_the_binary_was_built_from() {
         home.path(),
         &["--config", "broken.toml", "-o", "json", "version"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", transcript(home.path(), &out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        transcript(home.path(), &out)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["build_date", "commit", "schema", "target", "tract", "version", "wasmtime"]
+        [
+            "build_date",
+            "commit",
+            "schema",
+            "target",
+            "tract",
+            "version",
+            "wasmtime"
+        ]
     );
     assert_eq!(json["schema"], "gantry.version/v1");
     assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
@@ -358,7 +378,10 @@ fn version_reports_what_the_binary_was_built_from() {
         std::env::consts::ARCH
     );
     let date = json["build_date"].as_str().unwrap();
-    assert!(date.parse::<jiff::civil::Date>().is_ok(), "build date {date}");
+    assert!(
+        date.parse::<jiff::civil::Date>().is_ok(),
+        "build date {date}"
+    );
     let head = Command::new("git")
         .args(["rev-parse", "HEAD"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))

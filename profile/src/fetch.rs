@@ -70,6 +70,23 @@ pub enum ProfileType {
 }
 
 impl ProfileType {
+    pub const ALL: [ProfileType; 6] = [
+        ProfileType::Cpu,
+        ProfileType::Heap,
+        ProfileType::Allocs,
+        ProfileType::Goroutine,
+        ProfileType::Block,
+        ProfileType::Mutex,
+    ];
+
+    /// What users call it (`--type`): pprof's profile names, with `cpu` for `profile`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProfileType::Cpu => "cpu",
+            other => other.endpoint(),
+        }
+    }
+
     pub fn endpoint(self) -> &'static str {
         match self {
             ProfileType::Cpu => "profile",

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use gantry_profile::{FetchOptions, Format, Profile, ProfileType, Source, TopOptions};
 
 use crate::base::{self, Context, Exit, Failure};
@@ -40,8 +40,8 @@ pub enum ProfileCommand {
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
     /// Which profile a service address resolves to
-    #[arg(long = "type", value_enum, default_value_t = TypeArg::Cpu)]
-    pub profile_type: TypeArg,
+    #[arg(long = "type", value_parser = profile_type_parser(), default_value = "cpu")]
+    pub profile_type: ProfileType,
 
     /// Capture length in seconds (CPU: default 30; other types: a delta profile)
     #[arg(long, value_name = "N")]
@@ -62,14 +62,15 @@ pub struct ConnArgs {
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TypeArg {
-    Cpu,
-    Heap,
-    Allocs,
-    Goroutine,
-    Block,
-    Mutex,
+/// `--type`, over the library's own list of profile types.
+fn profile_type_parser() -> impl clap::builder::TypedValueParser<Value = ProfileType> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(ProfileType::ALL.map(ProfileType::name)).map(|name| {
+        ProfileType::ALL
+            .into_iter()
+            .find(|t| t.name() == name)
+            .expect("clap accepts only the possible values")
+    })
 }
 
 #[derive(Debug, Args)]
@@ -198,14 +199,7 @@ fn fail(err: gantry_profile::Error) -> anyhow::Error {
 
 fn fetch_options(capture: &CaptureArgs) -> anyhow::Result<FetchOptions> {
     let mut options = conn_options(&capture.conn)?;
-    options.profile_type = match capture.profile_type {
-        TypeArg::Cpu => ProfileType::Cpu,
-        TypeArg::Heap => ProfileType::Heap,
-        TypeArg::Allocs => ProfileType::Allocs,
-        TypeArg::Goroutine => ProfileType::Goroutine,
-        TypeArg::Block => ProfileType::Block,
-        TypeArg::Mutex => ProfileType::Mutex,
-    };
+    options.profile_type = capture.profile_type;
     options.seconds = capture.seconds;
     Ok(options)
 }
