@@ -309,19 +309,24 @@ impl Graph {
 }
 
 fn unary(op: Unary, x: &Tensor) -> Tensor {
-    let f: fn(f32) -> f32 = match op {
-        Unary::Abs => f32::abs,
-        Unary::Relu => |v| v.max(0.0),
+    // One closure per operator, so that each loop is compiled for it (no call through a
+    // pointer per element).
+    match op {
+        Unary::Abs => map(x, f32::abs),
+        Unary::Relu => map(x, |v| v.max(0.0)),
         // ln(1 + e^v) without overflow for large v.
-        Unary::Softplus => |v| {
+        Unary::Softplus => map(x, |v| {
             if v > 0.0 {
                 v + (-v).exp().ln_1p()
             } else {
                 v.exp().ln_1p()
             }
-        },
-        Unary::Sqrt => f32::sqrt,
-    };
+        }),
+        Unary::Sqrt => map(x, f32::sqrt),
+    }
+}
+
+fn map(x: &Tensor, f: impl Fn(f32) -> f32) -> Tensor {
     Tensor {
         shape: x.shape.clone(),
         data: x.data.iter().map(|&v| f(v)).collect(),
@@ -358,12 +363,18 @@ fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
 }
 
 fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
-    let f: fn(f32, f32) -> f32 = match op {
-        Binary::Add => |x, y| x + y,
-        Binary::Sub => |x, y| x - y,
-        Binary::Mul => |x, y| x * y,
-        Binary::Div => |x, y| x / y,
-    };
+    match op {
+        Binary::Add => broadcast(a, b, |x, y| x + y),
+        Binary::Sub => broadcast(a, b, |x, y| x - y),
+        Binary::Mul => broadcast(a, b, |x, y| x * y),
+        Binary::Div => broadcast(a, b, |x, y| x / y),
+    }
+}
+
+/// `f` elementwise under numpy broadcasting, a whole run of the last dimension at a
+/// time: the inner loops are plain loops over slices, and only the outer dimensions step
+/// an index.
+fn broadcast(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Result<Tensor, String> {
     if a.shape == b.shape {
         return Ok(Tensor {
             shape: a.shape.clone(),
@@ -376,13 +387,42 @@ fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
         broadcast_strides(&b.shape, &shape),
     );
     let len: usize = shape.iter().product();
+    let Some((&run, outer)) = shape.split_last() else {
+        // Two scalars.
+        return Ok(Tensor {
+            shape,
+            data: vec![f(a.data[0], b.data[0])],
+        });
+    };
     let mut data = Vec::with_capacity(len);
-    let mut index = vec![0usize; shape.len()];
+    if len == 0 {
+        return Ok(Tensor { shape, data });
+    }
+    let last = outer.len();
+    let mut index = vec![0usize; outer.len()];
     let (mut ia, mut ib) = (0usize, 0usize);
-    for _ in 0..len {
-        data.push(f(a.data[ia], b.data[ib]));
-        // Advance the multi-index like an odometer, keeping both offsets in step.
-        for d in (0..shape.len()).rev() {
+    for _ in 0..len / run {
+        // Along the last dimension each side either moves one element per step or
+        // repeats one (stride 0).
+        match (sa[last], sb[last]) {
+            (0, 0) => data.extend(std::iter::repeat_n(f(a.data[ia], b.data[ib]), run)),
+            (0, _) => {
+                let x = a.data[ia];
+                data.extend(b.data[ib..ib + run].iter().map(|&y| f(x, y)));
+            }
+            (_, 0) => {
+                let y = b.data[ib];
+                data.extend(a.data[ia..ia + run].iter().map(|&x| f(x, y)));
+            }
+            _ => data.extend(
+                a.data[ia..ia + run]
+                    .iter()
+                    .zip(&b.data[ib..ib + run])
+                    .map(|(&x, &y)| f(x, y)),
+            ),
+        }
+        // Advance the outer multi-index like an odometer, keeping both offsets in step.
+        for d in (0..last).rev() {
             index[d] += 1;
             ia += sa[d];
             ib += sb[d];
@@ -416,6 +456,9 @@ fn matrix(t: &Tensor, transpose: bool, what: &str) -> Result<(usize, usize, Vec<
     Ok((cols, rows, out))
 }
 
+/// Outputs of a Gemm row computed together: four 128-bit vectors of sums.
+const TILE: usize = 16;
+
 fn gemm(
     a: &Tensor,
     b: &Tensor,
@@ -432,11 +475,26 @@ fn gemm(
     }
     let mut out = vec![0.0f32; m * n];
     for (row, a_row) in out.chunks_exact_mut(n).zip(a.chunks_exact(k)) {
-        // Row times matrix as a sum of scaled rows of B: contiguous, so it vectorises.
-        for (&x, b_row) in a_row.iter().zip(b.chunks_exact(n)) {
-            for (o, &y) in row.iter_mut().zip(b_row) {
-                *o += x * y;
+        // TILE outputs at a time, summed over all of A's row in registers: B's rows are
+        // read contiguously and the outputs written once. Each output still adds its
+        // products in order of `p`, so results do not depend on the tiling.
+        let mut tiles = row.chunks_exact_mut(TILE);
+        for (t, tile) in (&mut tiles).enumerate() {
+            let mut sums = [0.0f32; TILE];
+            for (p, &x) in a_row.iter().enumerate() {
+                let b_tile = &b[p * n + t * TILE..][..TILE];
+                for (s, &y) in sums.iter_mut().zip(b_tile) {
+                    *s += x * y;
+                }
             }
+            tile.copy_from_slice(&sums);
+        }
+        let done = n - n % TILE;
+        for (j, o) in tiles.into_remainder().iter_mut().enumerate() {
+            *o = a_row
+                .iter()
+                .enumerate()
+                .fold(0.0, |s, (p, &x)| s + x * b[p * n + done + j]);
         }
     }
     if alpha != 1.0 {
@@ -484,20 +542,29 @@ fn reduce_mean(x: &Tensor, axes: &[i64], keep_dims: bool) -> Result<Tensor, Stri
         .zip(&reduced)
         .map(|(&d, &r)| if r { 1 } else { d })
         .collect();
-    let strides = broadcast_strides(&kept, &x.shape);
     let mut sums = vec![0.0f64; kept.iter().product()];
-    let mut index = vec![0usize; rank];
-    let mut at = 0usize;
-    for &v in &x.data {
-        sums[at] += f64::from(v);
-        for d in (0..rank).rev() {
-            index[d] += 1;
-            at += strides[d];
-            if index[d] < x.shape[d] {
-                break;
+    // Reducing trailing axes only (a window's mean, say): each sum is one contiguous run.
+    let leading = reduced.iter().take_while(|r| !**r).count();
+    if reduced[leading..].iter().all(|r| *r) && !sums.is_empty() {
+        let run = x.data.len() / sums.len();
+        for (sum, chunk) in sums.iter_mut().zip(x.data.chunks_exact(run.max(1))) {
+            *sum = chunk.iter().fold(0.0, |s, &v| s + f64::from(v));
+        }
+    } else {
+        let strides = broadcast_strides(&kept, &x.shape);
+        let mut index = vec![0usize; rank];
+        let mut at = 0usize;
+        for &v in &x.data {
+            sums[at] += f64::from(v);
+            for d in (0..rank).rev() {
+                index[d] += 1;
+                at += strides[d];
+                if index[d] < x.shape[d] {
+                    break;
+                }
+                at -= strides[d] * x.shape[d];
+                index[d] = 0;
             }
-            at -= strides[d] * x.shape[d];
-            index[d] = 0;
         }
     }
     let count = (x.data.len() / sums.len().max(1)).max(1) as f64;
@@ -582,6 +649,54 @@ mod tests {
         assert_eq!(
             gemm(&a, &b, None, 2.0, 1.0, true, true).unwrap(),
             t(&[2, 2], &[2. * 23., 2. * 31., 2. * 34., 2. * 46.])
+        );
+    }
+
+    #[test]
+    fn tiled_gemm_equals_the_plain_sum_in_order() {
+        // 19 columns: one tile of 16 and a remainder of 3.
+        let (m, k, n) = (3, 5, 19);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let out = gemm(
+            &t(&[m, k], &a),
+            &t(&[k, n], &b),
+            None,
+            1.0,
+            1.0,
+            false,
+            false,
+        )
+        .unwrap();
+        for i in 0..m {
+            for j in 0..n {
+                let mut sum = 0.0f32;
+                for p in 0..k {
+                    sum += a[i * k + p] * b[p * n + j];
+                }
+                assert_eq!(out.data[i * n + j].to_bits(), sum.to_bits(), "({i}, {j})");
+            }
+        }
+    }
+
+    #[test]
+    fn broadcasting_in_three_dimensions() {
+        let a = t(&[2, 1, 3], &[1., 2., 3., 4., 5., 6.]);
+        let b = t(&[2, 1], &[10., 20.]);
+        assert_eq!(
+            binary(Binary::Add, &a, &b).unwrap(),
+            t(
+                &[2, 2, 3],
+                &[11., 12., 13., 21., 22., 23., 14., 15., 16., 24., 25., 26.]
+            )
+        );
+        assert_eq!(
+            binary(Binary::Div, &t(&[], &[6.]), &t(&[], &[3.])).unwrap(),
+            t(&[], &[2.])
+        );
+        assert_eq!(
+            binary(Binary::Mul, &t(&[0, 3], &[]), &t(&[3], &[1., 2., 3.])).unwrap(),
+            t(&[0, 3], &[])
         );
     }
 
