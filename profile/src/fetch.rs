@@ -245,9 +245,11 @@ impl Client {
                 url: url.to_string(),
                 message: e.to_string(),
             })?;
-        let response = runtime
-            .block_on(self.http.get_raw(url, request, |_, _| {}))
-            .map_err(|e| net_error(url, e, wait))?;
+        let response = runtime.block_on(self.http.get_raw(url, request, |_, _| {}));
+        // A DNS lookup whose answer was lost holds a blocking thread until the resolver's
+        // 5 s retry; its answer no longer matters, so the exit does not wait for it.
+        runtime.shutdown_background();
+        let response = response.map_err(|e| net_error(url, e, wait))?;
         let html = response
             .content_type
             .as_deref()

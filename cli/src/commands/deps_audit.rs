@@ -145,6 +145,9 @@ pub fn run(args: DepsAuditArgs, ctx: &Context) -> anyhow::Result<u8> {
         .enable_all()
         .build()?;
     let result = runtime.block_on(gantry_deps::audit(&options, client, progress));
+    // A DNS lookup whose answer was lost holds a blocking thread until the resolver's
+    // 5 s retry; its answer no longer matters, so the exit does not wait for it.
+    runtime.shutdown_background();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -146,11 +146,15 @@ pub fn run(args: ScaleArgs, ctx: &Context) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    if args.predict.predict {
+    let result = if args.predict.predict {
         runtime.block_on(predict::run(args, ctx))
     } else {
         runtime.block_on(run_async(args, ctx))
-    }
+    };
+    // A DNS lookup whose answer was lost holds a blocking thread until the resolver's
+    // 5 s retry; its answer no longer matters, so the exit does not wait for it.
+    runtime.shutdown_background();
+    result
 }
 
 /// Reads the targets named on the command line, connects, and resolves them.
