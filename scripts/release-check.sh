@@ -116,7 +116,9 @@ check_binary() {
   fi
   case "$target" in
     *-linux-musl)
-      if file "$binary" | grep -Eq 'static(-pie)? linked' && ! ldd "$binary" >/dev/null 2>&1; then
+      # `ldd` says "statically linked" (static-pie) or "not a dynamic executable".
+      if file "$binary" | grep -Eq 'static(-pie)? linked' &&
+        ldd "$binary" 2>&1 | grep -Eq 'statically linked|not a dynamic executable'; then
         notes+="static (\`file\`, \`ldd\`); "
       else
         fail "$target: not a static binary: $(file -b "$binary")"
@@ -135,9 +137,12 @@ check_binary() {
 }
 
 say "x86_64-unknown-linux-musl: dist build (archive, installers, checksums)"
-# dist builds the archive and the installers that point at it in one go.
+# dist builds the archive and the installers that point at it in one go, into the
+# workspace's target/distrib whatever CARGO_TARGET_DIR says.
+distrib="$PWD/target/distrib"
+rm -rf "$distrib"
 if dist build --artifacts=all --target x86_64-unknown-linux-musl >"$work/logs/dist-build.log" 2>&1; then
-  archive="$CARGO_TARGET_DIR/distrib/gantry-x86_64-unknown-linux-musl.tar.xz"
+  archive="$distrib/gantry-x86_64-unknown-linux-musl.tar.xz"
   mkdir -p "$work/musl"
   tar -xJf "$archive" -C "$work/musl"
   root="$work/musl/gantry-x86_64-unknown-linux-musl"
@@ -153,10 +158,10 @@ fi
 
 say "shell installer against loopback-served artifacts"
 installer_test() {
-  local distrib="$CARGO_TARGET_DIR/distrib" srv="$work/srv" port
+  local srv="$work/srv" port
   mkdir -p "$srv/good" "$srv/tampered"
-  cp "$distrib"/* "$srv/good/"
-  cp "$distrib"/* "$srv/tampered/"
+  # The files dist would upload (not its staging folders).
+  find "$distrib" -maxdepth 1 -type f -exec cp {} "$srv/good/" \; -exec cp {} "$srv/tampered/" \;
   # One byte more: the archive no longer matches the checksum the installer carries.
   printf 'x' >>"$srv/tampered/gantry-x86_64-unknown-linux-musl.tar.xz"
   python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$srv" >"$work/logs/http.log" 2>&1 &
@@ -203,7 +208,7 @@ installer_test() {
   [ ! -e "$bad/.cargo/bin/gantry" ] || fail "a tampered archive left a gantry installed"
   echo "installer: installed and ran from http://127.0.0.1:$port; a tampered archive was refused"
 }
-if [ -f "$CARGO_TARGET_DIR/distrib/gantry-installer.sh" ]; then
+if [ -f "$distrib/gantry-installer.sh" ]; then
   installer_test
 else
   fail "dist built no shell installer"
