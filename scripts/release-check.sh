@@ -220,13 +220,13 @@ if [ "$fast" = 0 ]; then
     local target=$1 log="$work/logs/$1.log"
     shift
     say "$target"
-    if "$@" build --profile "$profile" --target "$target" -p gantry >"$log" 2>&1; then
+    if "$@" --profile "$profile" --target "$target" -p gantry >"$log" 2>&1; then
       return 0
     fi
     tail -20 "$log" >&2
     return 1
   }
-  binary_for() { echo "$CARGO_TARGET_DIR/$1/$profile/gantry$2"; }
+  binary_for() { echo "$CARGO_TARGET_DIR/$1/$profile/gantry${2:-}"; }
 
   host=$(rustc -vV | sed -n 's/^host: //p')
   say "$host"
@@ -239,7 +239,7 @@ if [ "$fast" = 0 ]; then
 
   export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
   export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
-  if cross_build aarch64-unknown-linux-gnu cargo; then
+  if cross_build aarch64-unknown-linux-gnu cargo build; then
     check_binary aarch64-unknown-linux-gnu "$(binary_for aarch64-unknown-linux-gnu)" "cargo, gcc-aarch64-linux-gnu ($built_as)" \
       qemu-aarch64 -L /usr/aarch64-linux-gnu
   else
@@ -249,20 +249,22 @@ if [ "$fast" = 0 ]; then
 
   export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
   export CC_x86_64_pc_windows_gnu=x86_64-w64-mingw32-gcc
-  if cross_build x86_64-pc-windows-gnu cargo; then
+  if cross_build x86_64-pc-windows-gnu cargo build; then
     check_binary x86_64-pc-windows-gnu "$(binary_for x86_64-pc-windows-gnu .exe)" "cargo, mingw-w64 ($built_as)" wine
   else
     fail "x86_64-pc-windows-gnu did not build"
     row x86_64-pc-windows-gnu FAILED no - "$(last_error "$work/logs/x86_64-pc-windows-gnu.log")"
   fi
 
-  # Linking for macOS needs Apple's SDK (its frameworks and libSystem), which no Debian
-  # or PyPI package provides; zig carries libSystem stubs but not the frameworks.
+  # Linking for macOS needs Apple's SDK (libobjc and the Foundation, Security and
+  # CoreFoundation frameworks), which no Debian or PyPI package provides: everything
+  # compiles, and the link stops.
   for target in x86_64-apple-darwin aarch64-apple-darwin; do
     if cross_build "$target" cargo zigbuild; then
       row "$target" "cargo-zigbuild ($built_as)" "no (macOS only)" "$(mib "$(size_of "$(binary_for "$target")")")" ""
     else
-      row "$target" "no, stopped (see notes)" "no" "-" "$(last_error "$work/logs/$target.log")"
+      row "$target" "no, stopped (see notes)" "no" "-" \
+        "$(grep -m1 -o 'unable to find [^.]*' "$work/logs/$target.log" || last_error "$work/logs/$target.log")"
     fi
   done
 fi
