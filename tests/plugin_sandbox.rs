@@ -293,18 +293,28 @@ fn a_stdout_flood_is_cut_at_the_cap_and_streamed() {
     assert_eq!(run.stdout.len(), 1024 * 1024);
 }
 
+/// `gantry plugin run WASM --timeout TIMEOUT` with its stdout to read as it comes.
+fn spawn_with_piped_stdout(sb: &Sandbox, wasm: &Path, timeout: &str) -> std::process::Child {
+    sb.command()
+        .args([
+            "plugin",
+            "run",
+            wasm.to_str().unwrap(),
+            "--timeout",
+            timeout,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn stdout_is_streamed_while_the_plugin_runs() {
     use std::io::Read;
     let sb = Sandbox::new();
     let wasm = sb.fixture("stdout_flood");
-    let mut child = sb
-        .command()
-        .args(["plugin", "run", wasm.to_str().unwrap(), "--timeout", "30s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_with_piped_stdout(&sb, &wasm, "30s");
     // The first bytes arrive long before the run could end: output is not held back.
     let mut first = [0u8; 4096];
     let started = Instant::now();
@@ -321,13 +331,7 @@ fn output_written_before_a_block_reaches_the_user_at_once() {
     use std::io::{BufRead as _, BufReader};
     let sb = Sandbox::new();
     let wasm = sb.fixture("write_then_block");
-    let mut child = sb
-        .command()
-        .args(["plugin", "run", wasm.to_str().unwrap(), "--timeout", "60s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_with_piped_stdout(&sb, &wasm, "60s");
     let started = Instant::now();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())

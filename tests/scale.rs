@@ -372,19 +372,16 @@ fn precondition_mismatch_names_expected_and_actual() {
     // The right resourceVersion goes through. The deployment controller may still be
     // writing the new Deployment's status between our read and gantry's write; a
     // precondition failure then is correct, so read again (a few times at most).
+    let scale_to_3_at = |rv: &str, targets: &[&str]| {
+        let mut args = targets.to_vec();
+        args.extend(["--replicas", "3", "--resource-version", rv, "-n", ns]);
+        c.gantry(&args)
+    };
     let mut tries = 0;
     let (rv, out) = loop {
         tries += 1;
         let rv = c.jsonpath(ns, "deployment/web", "{.metadata.resourceVersion}");
-        let out = c.gantry(&[
-            "deploy/web",
-            "--replicas",
-            "3",
-            "--resource-version",
-            &rv,
-            "-n",
-            ns,
-        ]);
+        let out = scale_to_3_at(&rv, &["deploy/web"]);
         if code(&out) != 6 || tries == 5 {
             break (rv, out);
         }
@@ -394,16 +391,7 @@ fn precondition_mismatch_names_expected_and_actual() {
     assert_eq!(c.replicas(ns, "deployment/web"), "3");
 
     c.apply(&deployment(ns, "other", 2, "tier: front", ""));
-    let out = c.gantry(&[
-        "deploy/web",
-        "deploy/other",
-        "--replicas",
-        "3",
-        "--resource-version",
-        &rv,
-        "-n",
-        ns,
-    ]);
+    let out = scale_to_3_at(&rv, &["deploy/web", "deploy/other"]);
     assert_code(&out, 2);
 }
 
