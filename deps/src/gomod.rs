@@ -127,24 +127,14 @@ fn lex_line(text: &str, number: u32, file: &str) -> Result<Line, ParseError> {
                 comment = Some(text[i + 2..].trim().to_string());
                 break;
             }
-            b'(' => {
-                tokens.push(Token::LParen);
-                i += 1;
-            }
-            b')' => {
-                tokens.push(Token::RParen);
-                i += 1;
-            }
-            b'[' => {
-                tokens.push(Token::LBracket);
-                i += 1;
-            }
-            b']' => {
-                tokens.push(Token::RBracket);
-                i += 1;
-            }
-            b',' => {
-                tokens.push(Token::Comma);
+            b'(' | b')' | b'[' | b']' | b',' => {
+                tokens.push(match c {
+                    b'(' => Token::LParen,
+                    b')' => Token::RParen,
+                    b'[' => Token::LBracket,
+                    b']' => Token::RBracket,
+                    _ => Token::Comma,
+                });
                 i += 1;
             }
             b'=' if bytes.get(i + 1) == Some(&b'>') => {

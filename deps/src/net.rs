@@ -49,11 +49,7 @@ impl Net {
         accept: Option<&str>,
         stale: &AtomicBool,
     ) -> Result<Response, gantry_http::Error> {
-        let _permit = self
-            .limit
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
+        let _permit = self.permit().await;
         let response = self.client.get_accept(url, accept).await?;
         if response.source == Source::Stale {
             stale.store(true, Ordering::Relaxed);
@@ -66,12 +62,16 @@ impl Net {
         url: &str,
         body: &serde_json::Value,
     ) -> Result<Response, gantry_http::Error> {
-        let _permit = self
-            .limit
+        let _permit = self.permit().await;
+        self.client.post_json(url, body).await
+    }
+
+    /// A turn among the `concurrency` requests allowed at once.
+    async fn permit(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.limit
             .acquire()
             .await
-            .expect("the semaphore is never closed");
-        self.client.post_json(url, body).await
+            .expect("the semaphore is never closed")
     }
 }
 

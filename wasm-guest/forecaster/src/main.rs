@@ -15,7 +15,7 @@ mod model;
 mod onnx;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::ExitCode;
 
 use gantry_plugin_sdk::HookError;
@@ -112,7 +112,7 @@ struct JsonTensor {
 }
 
 fn command_run() -> ExitCode {
-    let result = (|| -> Result<Vec<u8>, String> {
+    let result = (|| -> Result<serde_json::Map<String, serde_json::Value>, String> {
         let mut text = Vec::new();
         std::io::stdin()
             .read_to_end(&mut text)
@@ -135,19 +135,10 @@ fn command_run() -> ExitCode {
                 Ok((name, serde_json::to_value(json).map_err(|e| e.to_string())?))
             })
             .collect::<Result<_, String>>()?;
-        serde_json::to_vec(&outputs).map_err(|e| e.to_string())
+        Ok(outputs)
     })();
     match result {
-        Ok(mut doc) => {
-            doc.push(b'\n');
-            match std::io::stdout().write_all(&doc) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: writing the outputs: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Ok(doc) => gantry_plugin_sdk::print_json_line(&doc),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

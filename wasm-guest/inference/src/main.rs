@@ -12,7 +12,7 @@ mod runner;
 mod tensor;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -46,20 +46,7 @@ fn main() -> ExitCode {
 
 fn command_infer(model: &str) -> ExitCode {
     match infer_file(model) {
-        Ok(doc) => {
-            let mut out = std::io::stdout().lock();
-            match serde_json::to_writer(&mut out, &doc)
-                .map_err(std::io::Error::from)
-                .and_then(|()| out.write_all(b"\n"))
-                .and_then(|()| out.flush())
-            {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: writing the outputs: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Ok(doc) => gantry_plugin_sdk::print_json_line(&doc),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())

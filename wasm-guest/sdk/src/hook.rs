@@ -72,17 +72,32 @@ where
             (Response::Error { error }, 1)
         }
     };
-    let written = serde_json::to_writer(&mut stdout, &response)
-        .map_err(std::io::Error::from)
-        .and_then(|()| stdout.write_all(b"\n"))
-        .and_then(|()| stdout.flush());
-    match written {
+    match write_json_line(&mut stdout, &response) {
         Ok(()) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: writing the hook response to stdout: {err}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Writes `value` to stdout as one line of JSON: what a command plugin that answers in
+/// JSON does last. The exit code is failure, with a message on stderr, when stdout
+/// cannot take it.
+pub fn print_json_line<T: Serialize + ?Sized>(value: &T) -> ExitCode {
+    match write_json_line(std::io::stdout().lock(), value) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: writing the output to stdout: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write_json_line<T: Serialize + ?Sized>(mut out: impl Write, value: &T) -> std::io::Result<()> {
+    serde_json::to_writer(&mut out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 #[derive(Deserialize)]

@@ -45,7 +45,9 @@ pub mod forecast;
 mod hook;
 mod manifest;
 
-pub use hook::{HOOK_FLAG, HookError, Input, Output, hook_call, serve, serve_hooks};
+pub use hook::{
+    HOOK_FLAG, HookError, Input, Output, hook_call, print_json_line, serve, serve_hooks,
+};
 
 /// The plugin contract version this SDK speaks; the manifest's `api` key must equal it.
 pub const API_VERSION: u32 = 1;
