@@ -3,9 +3,13 @@
 //! and exit code, within its deadline plus one second, without the host's memory
 //! growing past a bound. Well-behaved controls show each refusal is the sandbox's doing.
 
+mod plugin_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use plugin_support::{big_data_module, leb128_into};
 
 const PLUGIN_LIMIT: i32 = 10;
 const PLUGIN_FAULT: i32 = 11;
@@ -63,15 +67,7 @@ impl Sandbox {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gantry"));
-        cmd.env("GANTRY_CACHE_DIR", self.path("cache"))
-            .env("GANTRY_PLUGIN_DIR", self.path("plugins"))
-            .env("XDG_CONFIG_HOME", self.path("config"))
-            .env("XDG_DATA_HOME", self.path("data"))
-            .env("NO_COLOR", "1")
-            .env_remove("GANTRY_CONFIG")
-            .stdin(Stdio::null());
-        cmd
+        plugin_support::gantry(self.dir.path())
     }
 
     fn run(&self, args: &[&str]) -> Run {
@@ -1189,48 +1185,11 @@ fn compiling_is_bounded_by_the_deadline() {
     }
 }
 
-/// Writes a module of about `data_mib` MiB to `path`: a memory of that size and one data
-/// segment filling it. The data is streamed to the file, so that this test process stays
-/// small (a child forked from a large process would start with its RSS).
-fn big_data_module(path: &Path, data_mib: usize) {
-    use std::io::Write as _;
-    let pages = data_mib * 16;
-    let data_len = data_mib << 20;
-    let mut wasm = wat::parse_str(format!(
-        r#"(module (memory (export "memory") {pages}) (func (export "_start")))"#
-    ))
-    .unwrap();
-    let mut segment = vec![1, 0, 0x41, 0, 0x0b]; // one active segment at i32.const 0
-    leb128_into(data_len, &mut segment);
-    wasm.push(11); // the data section
-    leb128_into(segment.len() + data_len, &mut wasm);
-    wasm.extend(segment);
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    file.write_all(&wasm).unwrap();
-    let chunk = vec![0x61; 1 << 20];
-    for _ in 0..data_mib {
-        file.write_all(&chunk).unwrap();
-    }
-    file.flush().unwrap();
-}
-
-fn leb128_into(mut value: usize, out: &mut Vec<u8>) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
 #[test]
 fn huge_modules_and_data_are_refused_before_they_cost_memory() {
     let sb = Sandbox::new();
     let wasm = sb.path("big.wasm");
-    big_data_module(&wasm, 80);
+    big_data_module(&wasm, 80, "");
     let path = wasm.to_str().unwrap();
     let run = sb.run(&["plugin", "run", path]);
     assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
@@ -1267,7 +1226,7 @@ fn huge_modules_and_data_are_refused_before_they_cost_memory() {
     // headers, before the file is read (reading it would cost 400 MiB, over 2x the
     // limit; `run` checks every gantry's peak RSS).
     let huge = sb.path("huge.wasm");
-    big_data_module(&huge, 400);
+    big_data_module(&huge, 400, "");
     let config = sb.file("config.toml", "[plugins]\nmodule_mib = 512\n");
     let run = sb.run(&[
         "--config",

@@ -3,8 +3,11 @@
 //! version that the requirements on it allow (as `cargo update` would pick), whether the
 //! locked version is yanked, and the update kind under Cargo's caret rules.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt as _;
@@ -79,15 +82,19 @@ pub fn index_path(name: &str) -> String {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// One published version in a crate's index file. Its dependency list is read only when
+/// asked ([`IndexVersion::deps`]): an index file lists every version's dependencies, and
+/// an audit reads those of a version or two per crate.
+#[derive(Debug, Clone)]
 pub struct IndexVersion {
-    pub name: String,
     pub vers: String,
-    #[serde(default)]
-    pub deps: Vec<IndexDep>,
-    #[serde(default)]
+    /// `vers` as semver, `None` when it does not parse (such a version is never offered).
+    pub version: Option<Version>,
     pub yanked: bool,
     pub rust_version: Option<String>,
+    /// The index file's text and this version's line in it.
+    file: Arc<str>,
+    line: Range<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,17 +105,56 @@ pub struct IndexDep {
     pub package: Option<String>,
 }
 
-/// Parses an index file: one JSON document per line.
+impl IndexVersion {
+    /// The version's dependencies, read from its line of the index file.
+    pub fn deps(&self) -> Result<Vec<IndexDep>, String> {
+        #[derive(Deserialize)]
+        struct Deps {
+            #[serde(default)]
+            deps: Vec<IndexDep>,
+        }
+        serde_json::from_str::<Deps>(&self.file[self.line.clone()])
+            .map(|d| d.deps)
+            .map_err(|e| {
+                format!(
+                    "version {}: malformed dependency list in the index: {e}",
+                    self.vers
+                )
+            })
+    }
+}
+
+/// Parses an index file: one JSON document per line. Each line is checked to be JSON
+/// with a `vers`, but only the fields every version needs are kept (see [`IndexVersion`]).
 pub fn parse_index(body: &[u8], url: &str) -> Result<Vec<IndexVersion>, String> {
+    #[derive(Deserialize)]
+    struct Summary<'a> {
+        #[serde(borrow)]
+        vers: Cow<'a, str>,
+        #[serde(default)]
+        yanked: bool,
+        rust_version: Option<String>,
+    }
     let text = std::str::from_utf8(body).map_err(|_| format!("{url}: not UTF-8"))?;
+    let file: Arc<str> = Arc::from(text);
     let mut versions = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    let mut start = 0;
+    for (i, line) in file.split('\n').enumerate() {
+        let range = start..start + line.len();
+        start = range.end + 1;
         if line.trim().is_empty() {
             continue;
         }
-        let v: IndexVersion = serde_json::from_str(line)
+        let summary: Summary = serde_json::from_str(line)
             .map_err(|e| format!("{url}: line {}: malformed index entry: {e}", i + 1))?;
-        versions.push(v);
+        versions.push(IndexVersion {
+            version: Version::parse(&summary.vers).ok(),
+            vers: summary.vers.into_owned(),
+            yanked: summary.yanked,
+            rust_version: summary.rust_version,
+            file: Arc::clone(&file),
+            line: range,
+        });
     }
     if versions.is_empty() {
         return Err(format!("{url}: the index file lists no versions"));
@@ -406,7 +452,12 @@ fn requirements<'a>(
         let (Some(versions), Some(version)) = (versions_of(p), chosen.get(&p)) else {
             continue;
         };
-        let Some(entry) = versions.iter().find(|v| v.vers == *version) else {
+        // A line whose dependency list does not read puts no requirement on anything.
+        let Some(Ok(deps)) = versions
+            .iter()
+            .find(|v| v.vers == *version)
+            .map(IndexVersion::deps)
+        else {
             continue;
         };
         for dep_entry in &parent.dependencies {
@@ -419,13 +470,13 @@ fn requirements<'a>(
             };
             let caret =
                 VersionReq::parse(&format!("^{child_version}")).expect("valid caret requirement");
-            let line: Vec<Version> = versions_of(child)
+            let line: Vec<&Version> = versions_of(child)
                 .into_iter()
                 .flatten()
-                .filter_map(|v| Version::parse(&v.vers).ok())
-                .filter(|v| caret.matches(v) || *v == child_version)
+                .filter_map(|v| v.version.as_ref())
+                .filter(|v| caret.matches(v) || **v == child_version)
                 .collect();
-            for d in &entry.deps {
+            for d in &deps {
                 let real = d.package.as_deref().unwrap_or(&d.name);
                 if real == child_pkg.name
                     && VersionReq::parse(&d.req).is_ok_and(|r| line.iter().any(|v| r.matches(v)))
@@ -471,7 +522,7 @@ fn newest_compatible(
         .iter()
         .filter(|v| !v.yanked)
         .filter_map(|v| {
-            let parsed = Version::parse(&v.vers).ok()?;
+            let parsed = v.version.clone()?;
             let rust_ok = match (msrv, v.rust_version.as_deref().and_then(parse_rust_version)) {
                 (Some(msrv), Some(needs)) => needs <= *msrv,
                 _ => true,
@@ -502,7 +553,7 @@ pub fn classify(
     };
     let parsed: Vec<(Version, bool)> = versions
         .iter()
-        .filter_map(|v| Version::parse(&v.vers).ok().map(|p| (p, v.yanked)))
+        .filter_map(|v| Some((v.version.clone()?, v.yanked)))
         .collect();
     let Some((_, yanked)) = parsed.iter().find(|(v, _)| *v == current) else {
         dep.fail(format!("version {current} is not in the registry index"));
@@ -552,13 +603,8 @@ mod tests {
     }
 
     fn entry(vers: &str, yanked: bool) -> IndexVersion {
-        IndexVersion {
-            name: "x".into(),
-            vers: vers.into(),
-            deps: Vec::new(),
-            yanked,
-            rust_version: None,
-        }
+        let line = format!(r#"{{"name":"x","vers":"{vers}","deps":[],"yanked":{yanked}}}"#);
+        parse_index(line.as_bytes(), "u").unwrap().remove(0)
     }
 
     #[test]
@@ -596,6 +642,27 @@ mod tests {
         assert_eq!(dep.latest.as_deref(), Some("1.0.5"));
         assert_eq!(dep.latest_compatible.as_deref(), Some("1.0.5"));
         assert_eq!(dep.update, UpdateKind::Patch);
+    }
+
+    #[test]
+    fn dependencies_are_read_from_their_own_line() {
+        let file = concat!(
+            r#"{"name":"x","vers":"1.0.0","deps":[{"name":"a","req":"^1"}]}"#,
+            "\r\n\n",
+            r#"{"name":"x","vers":"1.1.0","deps":[{"name":"b","req":"^2","package":"c"}],"rust_version":"1.70"}"#,
+            "\n",
+            r#"{"name":"x","vers":"not semver","deps":{"broken":true}}"#,
+        );
+        let versions = parse_index(file.as_bytes(), "u").unwrap();
+        assert_eq!(versions.len(), 3);
+        let first = versions[0].deps().unwrap();
+        assert_eq!((first[0].name.as_str(), first[0].req.as_str()), ("a", "^1"));
+        let second = versions[1].deps().unwrap();
+        assert_eq!(second[0].package.as_deref(), Some("c"));
+        assert_eq!(versions[1].rust_version.as_deref(), Some("1.70"));
+        assert_eq!(versions[1].version, Some(Version::new(1, 1, 0)));
+        assert_eq!(versions[2].version, None);
+        assert!(versions[2].deps().unwrap_err().contains("not semver"));
     }
 
     #[test]

@@ -209,14 +209,20 @@ pub async fn audit(
     progress: Arc<dyn Progress>,
 ) -> Result<Report, AuditError> {
     let projects = detect(&options.path, options.ecosystem)?;
-    // An unreadable offline database is bad input: say so before any network work.
-    let database = match &options.osv {
-        OsvSource::Database(path) => Some(osv::OsvDb::load(path).map_err(|e| match e {
-            AuditError::Io { path, source } => {
-                AuditError::Usage(format!("--osv-db {path}: {}", error_text(&source)))
-            }
-            other => other,
-        })?),
+    let osv_db_error = |e| match e {
+        AuditError::Io { path, source } => {
+            AuditError::Usage(format!("--osv-db {path}: {}", error_text(&source)))
+        }
+        other => other,
+    };
+    // An unreadable offline database is bad input: say so before any network work. Then
+    // it is read on another thread while the registries are asked.
+    let loading = match &options.osv {
+        OsvSource::Database(path) => {
+            osv::OsvDb::check(path).map_err(osv_db_error)?;
+            let path = path.clone();
+            Some(tokio::task::spawn_blocking(move || osv::OsvDb::load(&path)))
+        }
         OsvSource::Api(_) => None,
     };
     let offline = client.offline();
@@ -258,6 +264,14 @@ pub async fn audit(
             }
         }
     }
+    let database = match loading {
+        Some(task) => Some(
+            task.await
+                .expect("reading the OSV database does not panic")
+                .map_err(osv_db_error)?,
+        ),
+        None => None,
+    };
     let checkable: Vec<usize> = report
         .dependencies
         .iter()

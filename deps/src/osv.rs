@@ -249,6 +249,19 @@ impl Advisory {
     }
 }
 
+fn open_zip(path: &Path) -> Result<zip::ZipArchive<std::io::BufReader<std::fs::File>>, AuditError> {
+    let file = std::fs::File::open(path).map_err(|source| AuditError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
+        AuditError::Usage(format!(
+            "{}: not a readable zip archive: {e}",
+            path.display()
+        ))
+    })
+}
+
 fn ecosystem_matches(osv: &str, ecosystem: Ecosystem) -> bool {
     // OSV ecosystems may carry a suffix (`Debian:11`); these three never do, but a
     // suffix must not make a match fail.
@@ -315,6 +328,19 @@ impl OsvDb {
         Ok(db)
     }
 
+    /// What [`OsvDb::load`] would refuse first, found cheaply: a path that cannot be
+    /// read, or a file that is not a zip archive.
+    pub fn check(path: &Path) -> Result<(), AuditError> {
+        let io = |source| AuditError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        if std::fs::metadata(path).map_err(io)?.is_file() {
+            open_zip(path)?;
+        }
+        Ok(())
+    }
+
     fn add_dir(&mut self, dir: &Path, descend: bool) -> Result<(), AuditError> {
         let zip = dir.join("all.zip");
         let mut entries: Vec<_> = std::fs::read_dir(dir)
@@ -350,16 +376,7 @@ impl OsvDb {
     }
 
     fn add_zip(&mut self, path: &Path) -> Result<(), AuditError> {
-        let file = std::fs::File::open(path).map_err(|source| AuditError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
-            AuditError::Usage(format!(
-                "{}: not a readable zip archive: {e}",
-                path.display()
-            ))
-        })?;
+        let mut archive = open_zip(path)?;
         let mut buffer = Vec::new();
         for i in 0..archive.len() {
             let mut entry = match archive.by_index(i) {

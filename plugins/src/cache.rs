@@ -116,6 +116,8 @@ impl ModuleCache {
         std::env::consts::ARCH.hash(&mut hasher);
         std::env::consts::OS.hash(&mut hasher);
         engine.precompile_compatibility_hash().hash(&mut hasher);
+        // Entries of modules with large data hold code compiled without it.
+        ("host-data-init", crate::data_init::HOST_INIT_MIN_BYTES).hash(&mut hasher);
         let fingerprint = hex(&hasher.0.finalize()[..12]);
         ModuleCache {
             dir: config.dir,

@@ -16,6 +16,7 @@ use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::cache::{self, CacheConfig, CacheOutcome, ModuleCache};
+use crate::data_init::{self, HostData};
 use crate::error::PluginError;
 use crate::grants::Grants;
 use crate::limits::{LimitBreach, LimitExceeded, LimitOverrides, Limiter, Limits};
@@ -62,6 +63,8 @@ pub struct Plugin {
     approved_env: Vec<String>,
     cache: CacheOutcome,
     pre: InstancePre<State>,
+    /// Data segments the host writes before `_start` (see [`data_init`]).
+    host_data: Option<Arc<HostData>>,
 }
 
 /// What a plugin's store holds: its WASI context and its memory limiter.
@@ -504,6 +507,10 @@ impl Host {
                 },
             });
         }
+        let (bytes, host_data) = match data_init::split(&bytes, data_init::HOST_INIT_MIN_BYTES) {
+            Some((module, data)) => (Arc::new(module), Some(Arc::new(data))),
+            None => (bytes, None),
+        };
         let (module, cache) = match (precompiled, bound) {
             (Some(module), _) => (module, CacheOutcome::Precompiled),
             (None, Some(limits)) => {
@@ -554,6 +561,7 @@ impl Host {
             approved_env,
             cache,
             pre,
+            host_data,
         })
     }
 
@@ -828,12 +836,16 @@ impl Host {
         });
 
         let pre = plugin.pre.clone();
+        let host_data = plugin.host_data.clone();
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name(format!("plugin-{}", plugin.name))
             .stack_size(RUN_THREAD_STACK)
             .spawn(move || {
                 let result = pre.instantiate(&mut store).and_then(|instance| {
+                    if let Some(data) = &host_data {
+                        data.write(&instance, &mut store)?;
+                    }
                     let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
                     start.call(&mut store, ())
                 });

@@ -69,6 +69,7 @@
 //! the rest.
 
 mod cache;
+mod data_init;
 mod download;
 mod error;
 mod grants;
