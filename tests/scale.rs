@@ -1203,11 +1203,7 @@ fn predict_with_a_forecaster_plugin_and_with_broken_ones() {
         ("crash", 11, "trap"),
         ("spin", 10, "deadline"),
         ("malformed", 11, "malformed-forecaster"),
-        (
-            "inverted",
-            11,
-            "forecast a p90 peak of 50 below its p50 peak of 100",
-        ),
+        ("inverted", 11, "p50_peak (100) is above p90_peak (50)"),
     ] {
         let wasm = forecaster_fixture(dir.path(), fixture);
         let out = run(&wasm, &[]);

@@ -7,9 +7,9 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use bytes::Bytes;
 use futures::StreamExt as _;
 use semver::{Version, VersionReq};
 use serde::Deserialize;
@@ -92,8 +92,8 @@ pub struct IndexVersion {
     pub version: Option<Version>,
     pub yanked: bool,
     pub rust_version: Option<String>,
-    /// The index file's text and this version's line in it.
-    file: Arc<str>,
+    /// The index file and this version's line in it.
+    file: Bytes,
     line: Range<usize>,
 }
 
@@ -113,7 +113,7 @@ impl IndexVersion {
             #[serde(default)]
             deps: Vec<IndexDep>,
         }
-        serde_json::from_str::<Deps>(&self.file[self.line.clone()])
+        serde_json::from_slice::<Deps>(&self.file[self.line.clone()])
             .map(|d| d.deps)
             .map_err(|e| {
                 format!(
@@ -126,7 +126,7 @@ impl IndexVersion {
 
 /// Parses an index file: one JSON document per line. Each line is checked to be JSON
 /// with a `vers`, but only the fields every version needs are kept (see [`IndexVersion`]).
-pub fn parse_index(body: &[u8], url: &str) -> Result<Vec<IndexVersion>, String> {
+pub fn parse_index(body: Bytes, url: &str) -> Result<Vec<IndexVersion>, String> {
     #[derive(Deserialize)]
     struct Summary<'a> {
         #[serde(borrow)]
@@ -135,11 +135,10 @@ pub fn parse_index(body: &[u8], url: &str) -> Result<Vec<IndexVersion>, String> 
         yanked: bool,
         rust_version: Option<String>,
     }
-    let text = std::str::from_utf8(body).map_err(|_| format!("{url}: not UTF-8"))?;
-    let file: Arc<str> = Arc::from(text);
+    let text = std::str::from_utf8(&body).map_err(|_| format!("{url}: not UTF-8"))?;
     let mut versions = Vec::new();
     let mut start = 0;
-    for (i, line) in file.split('\n').enumerate() {
+    for (i, line) in text.split('\n').enumerate() {
         let range = start..start + line.len();
         start = range.end + 1;
         if line.trim().is_empty() {
@@ -152,7 +151,7 @@ pub fn parse_index(body: &[u8], url: &str) -> Result<Vec<IndexVersion>, String> 
             vers: summary.vers.into_owned(),
             yanked: summary.yanked,
             rust_version: summary.rust_version,
-            file: Arc::clone(&file),
+            file: body.clone(),
             line: range,
         });
     }
@@ -310,7 +309,13 @@ pub(crate) async fn audit(
                     let url = join_url(&base, &index_path(&name));
                     let stale = AtomicBool::new(false);
                     let result = match net.get(&url, None, &stale).await {
-                        Ok(response) => parse_index(&response.body, &url),
+                        // Parsed off this thread, so that files parse on every core.
+                        Ok(response) => {
+                            let url = url.clone();
+                            tokio::task::spawn_blocking(move || parse_index(response.body, &url))
+                                .await
+                                .expect("parsing an index file does not panic")
+                        }
                         Err(e) if e.status() == Some(404) || e.status() == Some(410) => {
                             Err(format!("{name} is not in the registry index ({e})"))
                         }
@@ -604,7 +609,7 @@ mod tests {
 
     fn entry(vers: &str, yanked: bool) -> IndexVersion {
         let line = format!(r#"{{"name":"x","vers":"{vers}","deps":[],"yanked":{yanked}}}"#);
-        parse_index(line.as_bytes(), "u").unwrap().remove(0)
+        parse_index(Bytes::from(line), "u").unwrap().remove(0)
     }
 
     #[test]
@@ -653,7 +658,7 @@ mod tests {
             "\n",
             r#"{"name":"x","vers":"not semver","deps":{"broken":true}}"#,
         );
-        let versions = parse_index(file.as_bytes(), "u").unwrap();
+        let versions = parse_index(Bytes::from_static(file.as_bytes()), "u").unwrap();
         assert_eq!(versions.len(), 3);
         let first = versions[0].deps().unwrap();
         assert_eq!((first[0].name.as_str(), first[0].req.as_str()), ("a", "^1"));
@@ -667,8 +672,12 @@ mod tests {
 
     #[test]
     fn malformed_index_lines_are_errors() {
-        let e = parse_index(b"{\"name\":\"x\",\"vers\":\"1.0.0\"}\n{\"name\":", "u").unwrap_err();
+        let e = parse_index(
+            Bytes::from_static(b"{\"name\":\"x\",\"vers\":\"1.0.0\"}\n{\"name\":"),
+            "u",
+        )
+        .unwrap_err();
         assert!(e.contains("line 2"), "{e}");
-        assert!(parse_index(b"", "u").is_err());
+        assert!(parse_index(Bytes::new(), "u").is_err());
     }
 }

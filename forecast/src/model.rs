@@ -3,9 +3,10 @@
 //! through the `forecast.batch` hook when the plugin serves it, otherwise through the
 //! contract hook `scale.forecast`, once per origin.
 
-use gantry_plugin_sdk::forecast::{BATCH_HOOK, BatchInput, BatchOutput, ForecastOutput, HOOK};
+use gantry_plugin_sdk::forecast::{
+    BATCH_HOOK, BatchInput, BatchOutput, ForecastInput, ForecastOutput, HOOK, Sample,
+};
 use gantry_plugins::{Host, Plugin, RunOptions};
-use serde_json::json;
 
 use crate::ForecastError;
 use crate::series::Series;
@@ -53,15 +54,29 @@ impl PluginModel<'_> {
             .is_some_and(|m| m.provides_hook(BATCH_HOOK))
     }
 
-    fn answer<T: serde::de::DeserializeOwned>(
+    /// The plugin's answer to `input` on `hook`, refused unless it keeps the contract
+    /// (the SDK's checks, as `gantry plugin test` runs them).
+    fn answer<I: serde::Serialize, O: serde::de::DeserializeOwned>(
         &self,
         hook: &str,
-        input: serde_json::Value,
-    ) -> Result<T, ForecastError> {
-        let out = self.host.call_hook(self.plugin, hook, input, &self.opts)?;
-        serde_json::from_value(out).map_err(|e| {
+        input: &I,
+        violations: impl FnOnce(&O, &I) -> Vec<String>,
+    ) -> Result<O, ForecastError> {
+        let value =
+            serde_json::to_value(input).map_err(|e| ForecastError::Answer(e.to_string()))?;
+        let out = self.host.call_hook(self.plugin, hook, value, &self.opts)?;
+        let out: O = serde_json::from_value(out).map_err(|e| {
             ForecastError::Answer(format!("{} answered {hook} with {e}", self.plugin.name()))
-        })
+        })?;
+        let found = violations(&out, input);
+        if !found.is_empty() {
+            return Err(ForecastError::Answer(format!(
+                "{} answered {hook} against the contract: {}",
+                self.plugin.name(),
+                found.join("; ")
+            )));
+        }
+        Ok(out)
     }
 }
 
@@ -86,17 +101,7 @@ impl PeakModel for PluginModel<'_> {
                 horizon_steps: horizon as u64,
                 origins: origins.iter().map(|&o| (o - lo) as u64).collect(),
             };
-            let input =
-                serde_json::to_value(input).map_err(|e| ForecastError::Answer(e.to_string()))?;
-            let out: BatchOutput = self.answer(BATCH_HOOK, input)?;
-            if out.p50.len() != origins.len() || out.p90.len() != origins.len() {
-                return Err(ForecastError::Answer(format!(
-                    "{} origins asked, {} p50 and {} p90 returned",
-                    origins.len(),
-                    out.p50.len(),
-                    out.p90.len()
-                )));
-            }
+            let out = self.answer(BATCH_HOOK, &input, BatchOutput::violations)?;
             return Ok(ModelForecasts {
                 p50: out.p50,
                 p90: out.p90,
@@ -110,15 +115,18 @@ impl PeakModel for PluginModel<'_> {
         };
         for &origin in origins {
             let lo = origin.saturating_sub(CONTEXT);
-            let samples: Vec<_> = (lo..origin)
-                .map(|i| json!({"t": series.t(i), "v": series.values[i]}))
-                .collect();
-            let input = json!({
-                "series": samples,
-                "interval_s": series.interval_s,
-                "horizon_steps": horizon,
-            });
-            let out: ForecastOutput = self.answer(HOOK, input)?;
+            let input = ForecastInput {
+                series: (lo..origin)
+                    .map(|i| Sample {
+                        t: series.t(i),
+                        v: series.values[i],
+                    })
+                    .collect(),
+                // Positive: the series reader refuses any other interval.
+                interval_s: series.interval_s.unsigned_abs(),
+                horizon_steps: horizon as u64,
+            };
+            let out = self.answer(HOOK, &input, ForecastOutput::violations)?;
             answers.p50.push(out.p50_peak);
             answers.p90.push(out.p90_peak);
             answers.model = out.model;

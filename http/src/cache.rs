@@ -114,14 +114,13 @@ pub(crate) fn read(path: &Path, url: &str) -> Lookup {
     let Ok(meta) = serde_json::from_slice::<Meta>(&data[..newline]) else {
         return Lookup::Corrupt;
     };
-    let body = &data[newline + 1..];
+    let body = Bytes::from(data).slice(newline + 1..);
     if meta.url != url
         || meta.body_len != body.len() as u64
-        || meta.body_sha256 != hex(&Sha256::digest(body))
+        || meta.body_sha256 != hex(&Sha256::digest(&body))
     {
         return Lookup::Corrupt;
     }
-    let body = Bytes::copy_from_slice(body);
     Lookup::Found(Entry { meta, body })
 }
 
