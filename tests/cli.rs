@@ -402,3 +402,51 @@ fn version_reports_what_the_binary_was_built_from() {
     );
     assert!(text.contains(&format!("\ntarget: {target}\n")), "{text}");
 }
+
+/// A JSON document's shape: every leaf replaced by its type, every array by its first
+/// element's shape. The snapshot then pins the schema and its fields, not the numbers.
+fn json_shape(doc: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match doc {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Number(_) => "number".into(),
+        Value::String(s) if s.starts_with("gantry.") => Value::String(s.clone()),
+        Value::String(_) => "string".into(),
+        Value::Array(items) => Value::Array(items.iter().take(1).map(json_shape).collect()),
+        Value::Object(fields) => fields
+            .iter()
+            .map(|(k, v)| (k.clone(), json_shape(v)))
+            .collect(),
+    }
+}
+
+#[test]
+fn forecast_and_infer_json_have_a_schema() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let metrics = repo.join("examples/metrics/requests.csv");
+    let model = repo.join("tests/fixtures/onnx/mlp.onnx");
+    let input = repo.join("tests/fixtures/onnx/mlp.input.json");
+    let (metrics, model, input) = (
+        metrics.to_str().unwrap(),
+        model.to_str().unwrap(),
+        input.to_str().unwrap(),
+    );
+    let home = tempfile::tempdir().unwrap();
+    for (name, args) in [
+        ("json__forecast", vec!["forecast", "--metrics", metrics]),
+        (
+            "json__forecast_backtest",
+            vec!["forecast", "--metrics", metrics, "--backtest"],
+        ),
+        ("json__infer", vec!["infer", model, "--input", input]),
+    ] {
+        let mut args = args;
+        args.extend(["-o", "json"]);
+        let out = gantry(home.path(), &args);
+        assert!(out.status.success(), "{}", transcript(home.path(), &out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let shape = serde_json::to_string_pretty(&json_shape(&doc)).unwrap();
+        insta::assert_snapshot!(name, shape);
+    }
+}

@@ -158,8 +158,10 @@ fn infer_matches_onnxruntime_on_golden_models() {
             "-o",
             "json",
         ]));
+        assert_eq!(got["schema"], "gantry.infer/v1");
+        let got = &got["outputs"];
         let recorded = read_json(&fixtures().join(format!("{name}.expected.json")));
-        assert_close(name, &got, &recorded);
+        assert_close(name, got, &recorded);
         if live {
             let out = Command::new("python3")
                 .arg(repo().join("tests/onnx/make_golden.py"))
@@ -167,7 +169,7 @@ fn infer_matches_onnxruntime_on_golden_models() {
                 .output()
                 .expect("running onnxruntime");
             let fresh = stdout_json(&out);
-            assert_close(name, &got, &fresh);
+            assert_close(name, got, &fresh);
         }
     }
 }
@@ -195,7 +197,7 @@ fn nested_arrays_are_the_same_input() {
     ]));
     assert_close(
         "mlp (nested)",
-        &got,
+        &got["outputs"],
         &read_json(&fixtures().join("mlp.expected.json")),
     );
 }
@@ -399,7 +401,10 @@ fn a_small_model_of_the_same_form_runs() {
     ]));
     assert_eq!(
         got,
-        serde_json::json!({"y":{"shape":[3],"data":[1.5,2.0,-3.0]}})
+        serde_json::json!({
+            "schema": "gantry.infer/v1",
+            "outputs": {"y": {"shape": [3], "data": [1.5, 2.0, -3.0]}}
+        })
     );
 }
 

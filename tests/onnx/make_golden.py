@@ -7,7 +7,7 @@ outputs for them.
 
 For every model NAME it writes NAME.onnx (except the bundled forecaster, which is read
 from wasm-guest/forecaster/model/), NAME.input.json (`{"input":{"shape","data"}}`) and
-NAME.expected.json (onnxruntime's outputs in the `gantry infer -o json` shape). Weights
+NAME.expected.json (onnxruntime's outputs in the shape of `gantry infer -o json`'s `outputs`). Weights
 and inputs are seeded, so a rerun gives the same files on the same library versions.
 """
 

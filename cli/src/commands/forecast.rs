@@ -86,7 +86,7 @@ pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
         if ctx.json() {
             let mut doc = serde_json::to_value(&result)?;
             doc["series"] = about;
-            writeln!(out, "{doc}")?;
+            base::write_json(&mut out, "gantry.forecast.backtest/v1", &doc)?;
         } else {
             print_backtest(&mut out, &path, &loaded, &result)?;
         }
@@ -96,7 +96,7 @@ pub fn run(args: ForecastArgs, ctx: &Context) -> anyhow::Result<u8> {
         if ctx.json() {
             let mut doc = serde_json::to_value(&f)?;
             doc["series"] = about;
-            writeln!(out, "{doc}")?;
+            base::write_json(&mut out, "gantry.forecast/v1", &doc)?;
         } else {
             print_forecast(&mut out, &path, &loaded, &f)?;
         }

@@ -173,7 +173,11 @@ pub fn run(args: InferArgs, ctx: &Context) -> anyhow::Result<u8> {
     })?;
     let mut out = ctx.out();
     if ctx.json() {
-        writeln!(out, "{}", Value::Object(outputs))?;
+        base::write_json(
+            &mut out,
+            "gantry.infer/v1",
+            &serde_json::json!({ "outputs": outputs }),
+        )?;
     } else {
         writeln!(out, "{}", base::table::render(&outputs_table(&outputs)))?;
     }
