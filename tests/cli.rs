@@ -215,6 +215,21 @@ fn commands_without_json_refuse_it() {
             transcript(home.path(), &out)
         );
     }
+    for args in [
+        &["completions", "bash"][..],
+        &["plugin", "new", "demo"],
+        &["plugin", "run", "hello", "--", "world"],
+        &["hello", "world"],
+        &["plugin", "remove", "demo"],
+    ] {
+        let home = tempfile::tempdir().unwrap();
+        let out = gantry(home.path(), &[&["-o", "json"][..], args].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("has no JSON output"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(!home.path().join("demo").exists(), "{args:?}");
+    }
 }
 
 #[test]

@@ -25,13 +25,16 @@ fn main() -> ExitCode {
 /// Runs the command and returns gantry's exit code (or a plugin's, for plugin commands).
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     use crate::commands::*;
+    let global = cli.global;
     let command = match cli.command {
         // Needs no configuration: it must work even when the config file is broken.
-        Command::Completions(args) => return completions::run(&args),
+        Command::Completions(args) => {
+            base::refuse_json(global.output, "completions", "a shell script")?;
+            return completions::run(&args);
+        }
         Command::GenerateMan(args) => return generate_man::run(&args),
         command => command,
     };
-    let global = cli.global;
     // SARIF describes findings in files; only deps-audit has any.
     if global.output == base::OutputFormat::Sarif && !matches!(command, Command::DepsAudit(_)) {
         return Err(base::Failure::new(

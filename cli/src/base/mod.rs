@@ -66,17 +66,9 @@ impl Context {
         self.output == OutputFormat::Json
     }
 
-    /// Refuses `-o json` for a command whose output has no JSON form (exit 2), rather
-    /// than ignoring the flag.
+    /// See [`refuse_json`].
     pub fn refuse_json(&self, command: &str, instead: &str) -> anyhow::Result<()> {
-        if self.json() {
-            return Err(Failure::new(
-                Exit::Usage,
-                format!("`gantry {command}` has no JSON output; it writes {instead}"),
-            )
-            .into());
-        }
-        Ok(())
+        refuse_json(self.output, command, instead)
     }
 
     /// Where results go: stdout, or nowhere with `-q` (errors still reach stderr).
@@ -87,4 +79,17 @@ impl Context {
             Box::new(std::io::stdout().lock())
         }
     }
+}
+
+/// Refuses `-o json` for a command whose output has no JSON form (exit 2), rather than
+/// ignoring the flag.
+pub fn refuse_json(output: OutputFormat, command: &str, instead: &str) -> anyhow::Result<()> {
+    if output == OutputFormat::Json {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!("`gantry {command}` has no JSON output; it writes {instead}"),
+        )
+        .into());
+    }
+    Ok(())
 }

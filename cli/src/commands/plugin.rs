@@ -151,6 +151,7 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    ctx.refuse_json(&command, "the plugin's own output")?;
     let host = host(ctx)?;
     let opts = run_options(ctx, &LimitArgs::default());
     let store = store()?;
@@ -175,6 +176,7 @@ pub fn run_external(argv: Vec<OsString>, ctx: &Context) -> anyhow::Result<u8> {
 }
 
 fn new(args: NewArgs, ctx: &Context) -> anyhow::Result<u8> {
+    ctx.refuse_json("plugin new", "a project folder")?;
     let sdk = match (args.lang, args.sdk) {
         (scaffold::Lang::Go, Some(_)) => {
             return Err(Failure::new(
@@ -196,6 +198,7 @@ fn builtin_providing(command: &str) -> Option<&'static Builtin> {
 }
 
 fn run_plugin(args: RunArgs, ctx: &Context) -> anyhow::Result<u8> {
+    ctx.refuse_json("plugin run", "the plugin's own output")?;
     let host = host(ctx)?;
     let mut opts = run_options(ctx, &args.limits);
     opts.grants = Grants {
@@ -595,6 +598,7 @@ fn download(url: &str, opts: &RunOptions, ctx: &Context) -> anyhow::Result<Downl
 }
 
 fn remove(name: &str, ctx: &Context) -> anyhow::Result<u8> {
+    ctx.refuse_json("plugin remove", "one line on stderr")?;
     let store = store()?;
     if store.get(name).is_none() && base::find_builtin(name).is_some() {
         return Err(Failure::new(
