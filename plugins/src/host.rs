@@ -507,7 +507,12 @@ impl Host {
                 },
             });
         }
-        let (bytes, host_data) = match data_init::split(&bytes, data_init::HOST_INIT_MIN_BYTES) {
+        // Precompiled code was compiled from the module as it is, data included.
+        let split = precompiled
+            .is_none()
+            .then(|| data_init::split(&bytes, data_init::HOST_INIT_MIN_BYTES))
+            .flatten();
+        let (bytes, host_data) = match split {
             Some((module, data)) => (Arc::new(module), Some(Arc::new(data))),
             None => (bytes, None),
         };
