@@ -1203,7 +1203,7 @@ fn predict_with_a_forecaster_plugin_and_with_broken_ones() {
         ("crash", 11, "trap"),
         ("spin", 10, "deadline"),
         ("malformed", 11, "malformed-forecaster"),
-        ("inverted", 11, "p50_peak (100) is above p90_peak (50)"),
+        ("inverted", 11, "(100) is above p90_peak at origin"),
     ] {
         let wasm = forecaster_fixture(dir.path(), fixture);
         let out = run(&wasm, &[]);

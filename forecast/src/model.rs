@@ -126,7 +126,20 @@ impl PeakModel for PluginModel<'_> {
                 interval_s: series.interval_s.unsigned_abs(),
                 horizon_steps: horizon as u64,
             };
-            let out = self.answer(HOOK, &input, ForecastOutput::violations)?;
+            // Checked as a batch of one: the quantiles and the model, which the calibration
+            // uses. Its `peak_at` is not used, so a past origin's is not held to the horizon.
+            let out = self.answer(HOOK, &input, |out: &ForecastOutput, _| {
+                let one = BatchOutput {
+                    p50: vec![out.p50_peak],
+                    p90: vec![out.p90_peak],
+                    model: out.model.clone(),
+                };
+                one.violations(&BatchInput {
+                    values: Vec::new(),
+                    horizon_steps: horizon as u64,
+                    origins: vec![origin as u64],
+                })
+            })?;
             answers.p50.push(out.p50_peak);
             answers.p90.push(out.p90_peak);
             answers.model = out.model;
