@@ -23,6 +23,10 @@ pub enum GridError {
     #[error("{0} samples with a value; a series needs at least 2")]
     TooFew(usize),
     #[error(
+        "the {samples} samples with a value all fall in one step of {interval}; a series needs at least 2 steps (check the time column and --interval)"
+    )]
+    OneStep { samples: usize, interval: String },
+    #[error(
         "{missing} of the {steps} steps of {interval} from {first} to {last} have no value ({share:.0}%): {gap_rows} rows hold NaN, nothing or no number, and {absent} steps have no row; a forecast needs values at most steps (check the time column and --interval)"
     )]
     MostlyGaps {
@@ -112,6 +116,17 @@ impl Series {
             ((t - first.t + interval_s / 2) / interval_s) as usize
         };
         let steps = slot(last.t) + 1;
+        let interval = || {
+            humantime::format_duration(std::time::Duration::from_secs(interval_s.unsigned_abs()))
+                .to_string()
+        };
+        // Values closer together than half a step share one: that is no series.
+        if steps < 2 {
+            return Err(GridError::OneStep {
+                samples: valued.len(),
+                interval: interval(),
+            });
+        }
         let inside = samples.iter().filter(|s| s.t >= first.t && s.t <= last.t);
         let gap_rows = inside.clone().filter(|s| s.v.is_nan()).count();
         // Count the steps that get a value before allocating the grid: a stray
@@ -127,17 +142,13 @@ impl Series {
         }
         let missing = steps - distinct;
         if missing as f64 > MAX_MISSING_SHARE * steps as f64 {
-            let interval = humantime::format_duration(std::time::Duration::from_secs(
-                interval_s.unsigned_abs(),
-            ))
-            .to_string();
             return Err(GridError::MostlyGaps {
                 missing,
                 steps,
                 gap_rows,
                 absent: missing.saturating_sub(gap_rows),
                 share: 100.0 * missing as f64 / steps as f64,
-                interval,
+                interval: interval(),
                 first: time::format(first.t),
                 last: time::format(last.t),
             });
@@ -256,5 +267,22 @@ mod tests {
             Series::from_samples(&samples(&[(0, f64::NAN), (60, 2.0)]), None),
             Err(GridError::TooFew(1))
         );
+    }
+
+    #[test]
+    fn values_within_one_step_are_refused() {
+        // Two values 10 s apart round to one step, whether the interval is given or is
+        // the median step, here that of NaN rows (as in the series fuzz target's
+        // regression `one-step.csv`).
+        let one_step = |interval: &str| {
+            Err(GridError::OneStep {
+                samples: 2,
+                interval: interval.into(),
+            })
+        };
+        let close = samples(&[(0, 1.0), (10, 2.0)]);
+        assert_eq!(Series::from_samples(&close, Some(60)), one_step("1m"));
+        let wide = samples(&[(0, 1.0), (10, 2.0), (130, f64::NAN), (250, f64::NAN)]);
+        assert_eq!(Series::from_samples(&wide, None), one_step("2m"));
     }
 }

@@ -6,6 +6,7 @@
 //! crash stays fixed without a nightly toolchain. [`TARGETS`] lists them by name; the
 //! name is also the libFuzzer binary's and the corpus folder's.
 
+use gantry_deps::{ParseError, cargo_lock, gomod, gover, npm_lock};
 use gantry_plugins::{EntryHeader, Manifest, Untrusted, needs_escape};
 
 /// A target's body: anything goes in, and it must not crash.
@@ -18,6 +19,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("cache_header", cache_header),
     ("pprof", pprof),
     ("series", series),
+    ("go_mod", go_mod),
+    ("cargo_lock", cargo_lock),
+    ("npm_lock", npm_lock),
 ];
 
 /// The plugin manifest parser, on text (bytes that are not UTF-8 are not a manifest).
@@ -128,4 +132,116 @@ pub fn series(data: &[u8]) {
     assert!(series.interval_s >= 1);
     assert!(series.values.iter().all(|v| v.is_finite()));
     assert!(series.filled < series.values.len());
+}
+
+/// The go.mod parsers (the main module's, strict, and a dependency's, lenient) and the
+/// go.sum parser, all on the same text.
+pub fn go_mod(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let strict = gomod::parse_go_mod(text, "fuzz/go.mod");
+    let lenient = gomod::parse_dependency_go_mod(text, "fuzz/go.mod");
+    match &strict {
+        Ok(main) => {
+            assert!(main.module.is_some());
+            for require in &main.require {
+                assert!(gover::is_valid(&require.version), "{require:?}");
+                assert!((1..=last_line(text)).contains(&require.line), "{require:?}");
+            }
+            // Lenient only ignores what strict refuses: a go.mod both read is read alike.
+            assert_eq!(lenient.as_ref(), Ok(main));
+        }
+        Err(err) => check_error(err, "fuzz/go.mod", text),
+    }
+    if let Err(err) = &lenient {
+        check_error(err, "fuzz/go.mod", text);
+    }
+    if let Err(err) = gomod::parse_go_sum(text, "fuzz/go.sum") {
+        check_error(&err, "fuzz/go.sum", text);
+    }
+}
+
+/// The Cargo.lock parser (and the lookup of its dependency entries), and the Cargo.toml
+/// parser as deps-audit runs it: on the workspace root, then as a member inheriting the
+/// root's `[workspace.dependencies]`.
+pub fn cargo_lock(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match cargo_lock::parse_cargo_lock(text, "fuzz/Cargo.lock") {
+        Ok(lock) => {
+            assert!((2..=4).contains(&lock.version));
+            for package in &lock.packages {
+                assert!(semver::Version::parse(&package.version).is_ok());
+                assert!((1..=last_line(text)).contains(&package.line));
+                for entry in &package.dependencies {
+                    let _ = lock.resolve(entry);
+                }
+            }
+        }
+        Err(err) => check_error(&err, "fuzz/Cargo.lock", text),
+    }
+    let file = "fuzz/Cargo.toml";
+    if let Err(err) = cargo_lock::parse_cargo_toml(text, file, None) {
+        check_error(&err, file, text);
+    }
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return;
+    };
+    match cargo_lock::workspace_dependencies(&table, file) {
+        Ok(inherited) => {
+            if let Err(err) = cargo_lock::parse_cargo_toml(text, file, inherited.as_ref()) {
+                check_error(&err, file, text);
+            }
+        }
+        Err(err) => check_error(&err, file, text),
+    }
+}
+
+/// The package-lock.json and package.json parsers, and the reading of each declared
+/// dependency spec that deps-audit does next.
+pub fn npm_lock(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match npm_lock::parse_package_lock(text, "fuzz/package-lock.json") {
+        Ok(lock) => {
+            assert!((2..=3).contains(&lock.version));
+            for entry in &lock.entries {
+                assert!((1..=last_line(text)).contains(&entry.line), "{entry:?}");
+                for (name, spec) in &entry.specs {
+                    let _ = npm_lock::parse_spec(name, spec);
+                }
+            }
+        }
+        Err(err) => check_error(&err, "fuzz/package-lock.json", text),
+    }
+    match npm_lock::parse_package_json(text, "fuzz/package.json") {
+        Ok(manifest) => {
+            for (name, spec) in &manifest.dependencies {
+                let _ = npm_lock::parse_spec(name, spec);
+            }
+        }
+        Err(err) => check_error(&err, "fuzz/package.json", text),
+    }
+}
+
+/// The number of the last line of `text` (a final newline starts an empty last line).
+fn last_line(text: &str) -> u32 {
+    text.bytes().filter(|&b| b == b'\n').count() as u32 + 1
+}
+
+/// What a lockfile parser promises of its errors: they name the file, and a line that
+/// is in it.
+fn check_error(err: &ParseError, file: &str, text: &str) {
+    let (named, line) = match err {
+        ParseError::Syntax { file, line, .. } => (file, Some(*line)),
+        ParseError::Unsupported { file, .. } | ParseError::Invalid { file, .. } => (file, None),
+    };
+    assert_eq!(named, file);
+    assert!(err.to_string().starts_with(file), "{err}");
+    if let Some(line) = line {
+        assert!((1..=last_line(text)).contains(&line), "{err}");
+    }
 }
