@@ -1254,19 +1254,7 @@ fn a_reader_that_stops_reading_suspends_neither_the_deadline_nor_ctrl_c() {
         (None, "1s", PLUGIN_LIMIT),
         (Some(libc::SIGINT), "60s", INTERRUPTED),
     ] {
-        let mut child = sb
-            .command()
-            .args([
-                "plugin",
-                "run",
-                wasm.to_str().unwrap(),
-                "--timeout",
-                timeout,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_with_piped_stdout(&sb, &wasm, timeout);
         // Read a little, then stop reading while keeping the pipe open: the plugin's
         // next writes block once the pipe's buffer is full.
         let mut stdout = child.stdout.take().unwrap();
