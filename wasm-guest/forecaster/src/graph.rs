@@ -280,7 +280,15 @@ impl Graph {
                     let hi = hi.unwrap_or(f32::INFINITY);
                     Tensor {
                         shape: x.shape.clone(),
-                        data: x.data.iter().map(|&v| v.max(lo).min(hi)).collect(),
+                        // As `v.max(lo).min(hi)` (NaN becomes `lo`), without a libm call per element.
+                        data: x
+                            .data
+                            .iter()
+                            .map(|&v| {
+                                let v = if v > lo { v } else { lo };
+                                if v < hi { v } else { hi }
+                            })
+                            .collect(),
                     }
                 }
                 Op::Concat { axis } => {
@@ -313,7 +321,9 @@ fn unary(op: Unary, x: &Tensor) -> Tensor {
     // pointer per element).
     match op {
         Unary::Abs => map(x, f32::abs),
-        Unary::Relu => map(x, |v| v.max(0.0)),
+        // Comparisons, not `f32::max`, which wasm32 compiles to a call of `fmaxf` per
+        // element; the same results, NaN included (it becomes 0).
+        Unary::Relu => map(x, |v| if v > 0.0 { v } else { 0.0 }),
         // ln(1 + e^v) without overflow for large v.
         Unary::Softplus => map(x, |v| {
             if v > 0.0 {
@@ -458,6 +468,8 @@ fn matrix(t: &Tensor, transpose: bool, what: &str) -> Result<(usize, usize, Vec<
 
 /// Outputs of a Gemm row computed together: four 128-bit vectors of sums.
 const TILE: usize = 16;
+/// Rows of A computed together, so that each part of B that is read serves all of them.
+const ROWS: usize = 2;
 
 fn gemm(
     a: &Tensor,
@@ -473,28 +485,34 @@ fn gemm(
     if k != k2 {
         return Err(format!("Gemm multiplies {m}x{k} by {k2}x{n}"));
     }
-    let mut out = vec![0.0f32; m * n];
-    for (row, a_row) in out.chunks_exact_mut(n).zip(a.chunks_exact(k)) {
-        // TILE outputs at a time, summed over all of A's row in registers: B's rows are
-        // read contiguously and the outputs written once. Each output still adds its
-        // products in order of `p`, so results do not depend on the tiling.
-        let mut tiles = row.chunks_exact_mut(TILE);
-        for (t, tile) in (&mut tiles).enumerate() {
-            let mut sums = [0.0f32; TILE];
-            for (p, &x) in a_row.iter().enumerate() {
-                let b_tile = &b[p * n + t * TILE..][..TILE];
-                for (s, &y) in sums.iter_mut().zip(b_tile) {
-                    *s += x * y;
-                }
-            }
-            tile.copy_from_slice(&sums);
+    // B's columns regrouped TILE at a time, each group row after row, so that the loops
+    // below read it front to back with no index arithmetic.
+    let mut panels = Vec::with_capacity(k * (n - n % TILE));
+    for t in 0..n / TILE {
+        for b_row in b.chunks_exact(n) {
+            panels.extend_from_slice(&b_row[t * TILE..][..TILE]);
         }
-        let done = n - n % TILE;
-        for (j, o) in tiles.into_remainder().iter_mut().enumerate() {
-            *o = a_row
-                .iter()
-                .enumerate()
-                .fold(0.0, |s, (p, &x)| s + x * b[p * n + done + j]);
+    }
+    let product = Product {
+        panels: &panels,
+        b: &b,
+        k,
+        n,
+    };
+    let mut out = vec![0.0f32; m * n];
+    // With k = 0 every output is an empty sum, 0.
+    if k > 0 && n > 0 {
+        let mut out_blocks = out.chunks_exact_mut(ROWS * n);
+        let mut a_blocks = a.chunks_exact(ROWS * k);
+        for (out_block, a_block) in (&mut out_blocks).zip(&mut a_blocks) {
+            product.rows::<ROWS>(a_block, out_block);
+        }
+        for (out_row, a_row) in out_blocks
+            .into_remainder()
+            .chunks_exact_mut(n)
+            .zip(a_blocks.remainder().chunks_exact(k))
+        {
+            product.rows::<1>(a_row, out_row);
         }
     }
     if alpha != 1.0 {
@@ -518,6 +536,48 @@ fn gemm(
         }
     }
     Ok(out)
+}
+
+/// B of a Gemm, laid out for [`Product::rows`].
+struct Product<'a> {
+    /// Columns of B in groups of TILE (see [`gemm`]).
+    panels: &'a [f32],
+    /// B itself, for the columns after the last whole group.
+    b: &'a [f32],
+    k: usize,
+    n: usize,
+}
+
+impl Product<'_> {
+    /// `R` rows of A (`a`, row-major) times B into `R` rows of the output. Each output
+    /// adds its products in order along A's row, whatever the tiling, so the results are
+    /// those of the plain sum bit for bit.
+    fn rows<const R: usize>(&self, a: &[f32], out: &mut [f32]) {
+        let (k, n) = (self.k, self.n);
+        // The R rows' values interleaved, one array per step along the rows.
+        let columns: Vec<[f32; R]> = (0..k)
+            .map(|p| std::array::from_fn(|r| a[r * k + p]))
+            .collect();
+        for (t, panel) in self.panels.chunks_exact(k * TILE).enumerate() {
+            let mut sums = [[0.0f32; TILE]; R];
+            for (b_part, xs) in panel.chunks_exact(TILE).zip(&columns) {
+                for (row_sums, &x) in sums.iter_mut().zip(xs) {
+                    for (s, &y) in row_sums.iter_mut().zip(b_part) {
+                        *s += x * y;
+                    }
+                }
+            }
+            for (r, row_sums) in sums.iter().enumerate() {
+                out[r * n + t * TILE..][..TILE].copy_from_slice(row_sums);
+            }
+        }
+        let done = n - n % TILE;
+        for r in 0..R {
+            for j in done..n {
+                out[r * n + j] = (0..k).fold(0.0, |s, p| s + a[r * k + p] * self.b[p * n + j]);
+            }
+        }
+    }
 }
 
 fn axis_index(axis: i64, rank: usize) -> Result<usize, String> {
