@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use futures::StreamExt as _;
+use gantry_http::Client;
 use semver::{Version, VersionReq};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cargo_lock::{
     self, CRATES_IO_GIT, CRATES_IO_SPARSE, DeclaredDependency, DeclaredSource, Manifest,
@@ -159,6 +160,75 @@ pub fn parse_index(body: Bytes, url: &str) -> Result<Vec<IndexVersion>, String> 
         return Err(format!("{url}: the index file lists no versions"));
     }
     Ok(versions)
+}
+
+/// The HTTP cache's name (and format version) for the summary of an index file: what
+/// [`parse_index`] keeps of each line, so that a warm run reads that instead of parsing
+/// every version's dependency list again (most of an index file's bytes).
+const SUMMARY_KIND: &str = "cargo-index-summary-v1";
+
+/// One version in a summary: `vers`, `yanked`, `rust_version` and its line's byte range.
+#[derive(Serialize, Deserialize)]
+struct SummaryLine(String, bool, Option<String>, usize, usize);
+
+/// An index file's versions: from the summary an earlier run stored for this very body
+/// (`digest`, its SHA-256, see [`gantry_http::Response::digest`]), else parsed, and the
+/// summary stored for the next run.
+pub fn index_versions(
+    client: &Client,
+    body: Bytes,
+    digest: Option<&str>,
+    url: &str,
+) -> Result<Vec<IndexVersion>, String> {
+    if let Some(versions) = digest
+        .and_then(|digest| client.derived(SUMMARY_KIND, digest))
+        .and_then(|summary| from_summary(&summary, &body))
+    {
+        return Ok(versions);
+    }
+    let versions = parse_index(body, url)?;
+    if let Some(digest) = digest {
+        client.store_derived(SUMMARY_KIND, digest, &to_summary(&versions));
+    }
+    Ok(versions)
+}
+
+fn to_summary(versions: &[IndexVersion]) -> Vec<u8> {
+    let lines: Vec<SummaryLine> = versions
+        .iter()
+        .map(|v| {
+            SummaryLine(
+                v.vers.clone(),
+                v.yanked,
+                v.rust_version.clone(),
+                v.line.start,
+                v.line.end,
+            )
+        })
+        .collect();
+    serde_json::to_vec(&lines).expect("a summary serialises")
+}
+
+/// The versions a summary lists, or `None` when it is unreadable or does not fit the
+/// body (then the body is parsed again).
+fn from_summary(summary: &[u8], body: &Bytes) -> Option<Vec<IndexVersion>> {
+    let lines: Vec<SummaryLine> = serde_json::from_slice(summary).ok()?;
+    if lines.is_empty() {
+        return None;
+    }
+    lines
+        .into_iter()
+        .map(|SummaryLine(vers, yanked, rust_version, start, end)| {
+            (start <= end && end <= body.len()).then(|| IndexVersion {
+                version: Version::parse(&vers).ok(),
+                vers,
+                yanked,
+                rust_version,
+                file: body.clone(),
+                line: start..end,
+            })
+        })
+        .collect()
 }
 
 /// The index base for a lockfile `source`, or why the package is not looked up.
@@ -312,9 +382,17 @@ pub(crate) async fn audit(
                         // Parsed off this thread, so that files parse on every core.
                         Ok(response) => {
                             let url = url.clone();
-                            tokio::task::spawn_blocking(move || parse_index(response.body, &url))
-                                .await
-                                .expect("parsing an index file does not panic")
+                            let client = net.client.clone();
+                            tokio::task::spawn_blocking(move || {
+                                index_versions(
+                                    &client,
+                                    response.body,
+                                    response.digest.as_deref(),
+                                    &url,
+                                )
+                            })
+                            .await
+                            .expect("parsing an index file does not panic")
                         }
                         Err(e) if e.status() == Some(404) || e.status() == Some(410) => {
                             Err(format!("{name} is not in the registry index ({e})"))
@@ -668,6 +746,55 @@ mod tests {
         assert_eq!(versions[1].version, Some(Version::new(1, 1, 0)));
         assert_eq!(versions[2].version, None);
         assert!(versions[2].deps().unwrap_err().contains("not semver"));
+    }
+
+    #[test]
+    fn summaries_give_back_the_parsed_versions_and_are_checked_against_the_body() {
+        let file = Bytes::from_static(
+            concat!(
+                r#"{"name":"x","vers":"1.0.0","deps":[{"name":"a","req":"^1"}],"yanked":true}"#,
+                "\n",
+                r#"{"name":"x","vers":"1.1.0","deps":[],"rust_version":"1.70"}"#,
+            )
+            .as_bytes(),
+        );
+        let parsed = parse_index(file.clone(), "u").unwrap();
+        let summary = to_summary(&parsed);
+        let read = from_summary(&summary, &file).unwrap();
+        let fields = |v: &IndexVersion| {
+            (
+                v.vers.clone(),
+                v.version.clone(),
+                v.yanked,
+                v.rust_version.clone(),
+                v.deps().unwrap().len(),
+            )
+        };
+        assert_eq!(
+            read.iter().map(fields).collect::<Vec<_>>(),
+            parsed.iter().map(fields).collect::<Vec<_>>()
+        );
+        // A summary of a longer body, or no summary at all, is not used.
+        assert!(from_summary(&summary, &file.slice(..20)).is_none());
+        assert!(from_summary(b"[]", &file).is_none());
+        assert!(from_summary(b"{not json", &file).is_none());
+    }
+
+    #[test]
+    fn index_files_are_summarised_in_the_cache_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = gantry_http::ClientConfig::default();
+        config.cache = Some(gantry_http::CacheConfig::new(dir.path().to_path_buf()));
+        let client = Client::new(config).unwrap();
+        let body = Bytes::from_static(br#"{"name":"x","vers":"1.0.0","deps":[]}"#);
+        let digest = "0".repeat(64);
+        let first = index_versions(&client, body.clone(), Some(&digest), "u").unwrap();
+        assert!(client.derived(SUMMARY_KIND, &digest).is_some());
+        // The stored summary is what the second read uses: one that says otherwise wins.
+        client.store_derived(SUMMARY_KIND, &digest, br#"[["9.9.9",true,null,0,10]]"#);
+        let second = index_versions(&client, body, Some(&digest), "u").unwrap();
+        assert_eq!(first[0].vers, "1.0.0");
+        assert_eq!((second[0].vers.as_str(), second[0].yanked), ("9.9.9", true));
     }
 
     #[test]

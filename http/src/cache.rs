@@ -3,7 +3,9 @@
 //!
 //! File layout: one line of JSON metadata, a newline, then the body bytes. The metadata
 //! holds the validators (`ETag`, `Last-Modified`), when the entry was stored, how long
-//! it stays fresh, and the body's length and SHA-256.
+//! it stays fresh, the body's length and CRC-32 (checked on every read: cheap, and
+//! enough to catch a damaged file) and its SHA-256 (the body's identity, which keys the
+//! data callers derive from it, see [`derived_path`]).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -59,6 +61,10 @@ pub(crate) struct Meta {
     pub stored_at: u64,
     pub fresh_for_secs: u64,
     pub body_len: u64,
+    /// Absent from entries written before it was added; those are checked by their
+    /// SHA-256, so that an upgrade keeps the cache (and `--offline` keeps working).
+    #[serde(default)]
+    pub body_crc32: Option<u32>,
     pub body_sha256: String,
 }
 
@@ -115,29 +121,55 @@ pub(crate) fn read(path: &Path, url: &str) -> Lookup {
         return Lookup::Corrupt;
     };
     let body = Bytes::from(data).slice(newline + 1..);
-    if meta.url != url
-        || meta.body_len != body.len() as u64
-        || meta.body_sha256 != hex(&Sha256::digest(&body))
-    {
+    let intact = match meta.body_crc32 {
+        Some(crc) => crc == crc32fast::hash(&body),
+        None => meta.body_sha256 == hex(&Sha256::digest(&body)),
+    };
+    if meta.url != url || meta.body_len != body.len() as u64 || !intact {
         return Lookup::Corrupt;
     }
     Lookup::Found(Entry { meta, body })
 }
 
-/// Writes an entry through a temporary file in the same folder and renames it into
-/// place, so readers see the old entry or the new one, never half of one.
-pub(crate) fn write(path: &Path, mut meta: Meta, body: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("entry paths have a parent");
-    std::fs::create_dir_all(dir)?;
+/// Writes an entry, returning the body's SHA-256 (hex).
+pub(crate) fn write(path: &Path, mut meta: Meta, body: &[u8]) -> std::io::Result<String> {
     meta.body_len = body.len() as u64;
+    meta.body_crc32 = Some(crc32fast::hash(body));
     meta.body_sha256 = hex(&Sha256::digest(body));
+    let mut head = serde_json::to_vec(&meta)?;
+    head.push(b'\n');
+    write_atomic(path, &[&head, body], true)?;
+    Ok(meta.body_sha256)
+}
+
+/// Writes `parts` to `path` through a temporary file in the same folder and renames it
+/// into place, so readers see the old file or the new one, never half of one. `sync`
+/// flushes the data to disk first, for files that a crash must not leave empty.
+pub(crate) fn write_atomic(path: &Path, parts: &[&[u8]], sync: bool) -> std::io::Result<()> {
+    let dir = path.parent().expect("cache paths have a parent");
+    std::fs::create_dir_all(dir)?;
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer(&mut file, &meta)?;
-    file.write_all(b"\n")?;
-    file.write_all(body)?;
-    file.as_file().sync_data()?;
+    for part in parts {
+        file.write_all(part)?;
+    }
+    if sync {
+        file.as_file().sync_data()?;
+    }
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Where data of `kind` derived from the body with SHA-256 `digest` is kept: beside the
+/// entries, keyed by the body alone, so that it is found again whatever URL served it.
+/// `None` unless both are plain names (the digest comes from an entry on disk).
+pub(crate) fn derived_path(dir: &Path, kind: &str, digest: &str) -> Option<PathBuf> {
+    let plain = |s: &str, extra: &[u8]| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || extra.contains(&b))
+    };
+    (plain(kind, b"-.") && digest.len() == 64 && plain(digest, b""))
+        .then(|| dir.join("derived").join(kind).join(digest))
 }
 
 /// Refreshes an entry's stored time after a `304 Not Modified`.
@@ -170,6 +202,7 @@ mod tests {
             stored_at: 100,
             fresh_for_secs: 60,
             body_len: 0,
+            body_crc32: None,
             body_sha256: String::new(),
         }
     }
@@ -197,6 +230,42 @@ mod tests {
         // Garbage.
         std::fs::write(&path, b"\x00\x01garbage").unwrap();
         assert!(matches!(read(&path, url), Lookup::Corrupt));
+    }
+
+    #[test]
+    fn entries_from_before_the_crc_are_checked_by_their_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "https://example.test/old";
+        let path = entry_path(dir.path(), url, None);
+        let old = |body: &[u8]| {
+            let mut meta = serde_json::to_value(meta(url)).unwrap();
+            let fields = meta.as_object_mut().unwrap();
+            fields.remove("body_crc32");
+            fields.insert("body_len".into(), 5.into());
+            fields.insert("body_sha256".into(), hex(&Sha256::digest(b"hello")).into());
+            let mut data = serde_json::to_vec(&meta).unwrap();
+            data.push(b'\n');
+            data.extend_from_slice(body);
+            write_atomic(&path, &[&data], false).unwrap();
+        };
+        old(b"hello");
+        assert!(matches!(read(&path, url), Lookup::Found(_)));
+        old(b"hellO");
+        assert!(matches!(read(&path, url), Lookup::Corrupt));
+    }
+
+    #[test]
+    fn derived_paths_take_plain_names_only() {
+        let dir = Path::new("/c");
+        let digest = "ab".repeat(32);
+        assert_eq!(
+            derived_path(dir, "index-v1", &digest),
+            Some(dir.join("derived").join("index-v1").join(&digest))
+        );
+        assert_eq!(derived_path(dir, "../x", &digest), None);
+        assert_eq!(derived_path(dir, "index-v1", "../../etc/passwd"), None);
+        assert_eq!(derived_path(dir, "index-v1", &"AB".repeat(32)), None);
+        assert_eq!(derived_path(dir, "", &digest), None);
     }
 
     #[test]

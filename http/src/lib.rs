@@ -94,6 +94,9 @@ pub struct Response {
     pub source: Source,
     /// How old the answer is: zero from the network, else the cache entry's age.
     pub age: Duration,
+    /// The body's SHA-256 (hex) when the body is in the cache: the key of data derived
+    /// from it ([`Client::derived`]).
+    pub digest: Option<String>,
 }
 
 /// An answer read whole whatever its status, for callers that show a server's own error
@@ -268,6 +271,30 @@ impl Client {
         self.config.cache.as_ref().is_some_and(|c| c.offline)
     }
 
+    /// Data of `kind` that a caller derived from the body with SHA-256 `digest` (see
+    /// [`Response::digest`]) and stored with [`Client::store_derived`]: a parsed summary,
+    /// say, that a later run reads instead of deriving it again. `kind` names the
+    /// derivation and its format (`index-summary-v1`). The caller checks what it reads:
+    /// the cache vouches for its bodies, not for this. `None` without a cache.
+    pub fn derived(&self, kind: &str, digest: &str) -> Option<Vec<u8>> {
+        let dir = &self.config.cache.as_ref()?.dir;
+        std::fs::read(cache::derived_path(dir, kind, digest)?).ok()
+    }
+
+    /// Stores what [`Client::derived`] reads. A failure only costs a later run the
+    /// derivation, so it is not reported; nor is the file flushed to disk (a crash can
+    /// leave it empty, which [`Client::derived`]'s caller then ignores).
+    pub fn store_derived(&self, kind: &str, digest: &str, data: &[u8]) {
+        if let Some(path) = self
+            .config
+            .cache
+            .as_ref()
+            .and_then(|c| cache::derived_path(&c.dir, kind, digest))
+        {
+            let _ = cache::write_atomic(&path, &[data], false);
+        }
+    }
+
     /// GET a URL through the cache.
     pub async fn get(&self, url: &str) -> Result<Response, Error> {
         self.get_accept(url, None).await
@@ -306,6 +333,7 @@ impl Client {
                     body: entry.body.clone(),
                     source: if fresh { Source::Fresh } else { Source::Stale },
                     age: entry.age(now),
+                    digest: Some(entry.meta.body_sha256.clone()),
                 });
             }
         }
@@ -333,6 +361,7 @@ impl Client {
                     stored_at: cache::unix_secs(SystemTime::now()),
                     fresh_for_secs: cache.default_fresh_for.as_secs(),
                     body_len: 0,
+                    body_crc32: None,
                     body_sha256: String::new(),
                 };
                 let _ = cache::write(&path, meta, b"");
@@ -352,6 +381,7 @@ impl Client {
                 Ok(Response {
                     url: url.to_string(),
                     status: 200,
+                    digest: Some(entry.meta.body_sha256),
                     body: entry.body,
                     source: Source::Revalidated,
                     age: Duration::ZERO,
@@ -367,10 +397,13 @@ impl Client {
                         stored_at: cache::unix_secs(SystemTime::now()),
                         fresh_for_secs: fresh_for.as_secs(),
                         body_len: 0,
+                        body_crc32: None,
                         body_sha256: String::new(),
                     };
                     // An unwritable cache costs speed on the next run, not correctness.
-                    let _ = cache::write(&path, meta, &fetched.response.body);
+                    let mut response = fetched.response;
+                    response.digest = cache::write(&path, meta, &response.body).ok();
+                    return Ok(response);
                 }
                 Ok(fetched.response)
             }
@@ -545,6 +578,7 @@ impl Client {
                 body,
                 source: Source::Network,
                 age: Duration::ZERO,
+                digest: None,
             },
             etag: text(header::ETAG),
             last_modified: text(header::LAST_MODIFIED),
