@@ -18,6 +18,8 @@
 //! An origin's peak is known `horizon` steps after it: only origins `j` with
 //! `j + horizon <= i` inform the forecast from origin `i`.
 
+use std::ops::Range;
+
 use serde::Serialize;
 
 /// The procedure's constants. They were chosen on the training series of
@@ -99,6 +101,7 @@ pub fn walk(inputs: &Inputs, settings: &Settings) -> Vec<Step> {
     let mut resolved = 0usize; // origins [0, resolved) are known
     let mut steps: Vec<Step> = Vec::with_capacity(n);
     let mut miss_rate = settings.miss_rate;
+    let mut residuals = SlidingSorted::default();
     for (t, &origin) in inputs.origins.iter().enumerate() {
         // Newly known origins: extend the error sums and learn from their misses.
         while resolved < t && inputs.origins[resolved] + inputs.horizon <= origin {
@@ -139,11 +142,10 @@ pub fn walk(inputs: &Inputs, settings: &Settings) -> Vec<Step> {
             .map(|((_, p), w)| w * p[t])
             .sum();
         let from = resolved.saturating_sub(settings.residual_window);
-        let mut residuals: Vec<f64> = (from..resolved)
-            .filter_map(|j| inputs.actual[j].map(|a| a - steps[j].p50))
-            .collect();
+        let residual = |j: usize| inputs.actual[j].map(|a| a - steps[j].p50);
+        residuals.slide(from..resolved, residual);
         let level = (1.0 - miss_rate).clamp(0.0, 1.0);
-        let margin = quantile_in_place(&mut residuals, level).max(0.0);
+        let margin = residuals.quantile(level).max(0.0);
         steps.push(Step {
             p50,
             p90: p50 + margin,
@@ -178,18 +180,62 @@ fn weigh(losses: &[f64], eta: f64) -> Vec<f64> {
 /// The `q` quantile of `xs` with linear interpolation (numpy's default); 0 for none.
 /// Reorders `xs`.
 pub fn quantile_in_place(xs: &mut [f64], q: f64) -> f64 {
-    if xs.is_empty() {
+    let Some((lo, frac)) = position(xs.len(), q) else {
         return 0.0;
-    }
-    let pos = q.clamp(0.0, 1.0) * (xs.len() - 1) as f64;
-    let lo = pos.floor() as usize;
+    };
     let (_, &mut low, above) = xs.select_nth_unstable_by(lo, f64::total_cmp);
-    let frac = pos - lo as f64;
     if frac == 0.0 || above.is_empty() {
         return low;
     }
     let high = above.iter().copied().fold(f64::INFINITY, f64::min);
     low + (high - low) * frac
+}
+
+/// Where quantile `q` of `len` values falls: the index of the value below it in sorted
+/// order and the fraction of the way to the next one. `None` for no values.
+fn position(len: usize, q: f64) -> Option<(usize, f64)> {
+    let pos = q.clamp(0.0, 1.0) * (len.checked_sub(1)?) as f64;
+    let lo = pos.floor() as usize;
+    Some((lo, pos - lo as f64))
+}
+
+/// The values of a window of consecutive indices, kept sorted as the window slides
+/// forward, so that each step's quantile is read off instead of selected again.
+#[derive(Default)]
+struct SlidingSorted {
+    sorted: Vec<f64>,
+    window: Range<usize>,
+}
+
+impl SlidingSorted {
+    /// Moves the window to `to` (neither end moves back); `value(j)` is index `j`'s
+    /// value, `None` for none.
+    fn slide(&mut self, to: Range<usize>, value: impl Fn(usize) -> Option<f64>) {
+        let leaving = self.window.start..to.start.min(self.window.end);
+        for v in leaving.filter_map(&value) {
+            if let Ok(at) = self.sorted.binary_search_by(|x| x.total_cmp(&v)) {
+                self.sorted.remove(at);
+            }
+        }
+        let entering = self.window.end.max(to.start)..to.end;
+        for v in entering.filter_map(&value) {
+            let at = self.sorted.partition_point(|x| x.total_cmp(&v).is_le());
+            self.sorted.insert(at, v);
+        }
+        self.window = to;
+    }
+
+    /// The same as [`quantile_in_place`] on the window's values.
+    fn quantile(&self, q: f64) -> f64 {
+        let Some((lo, frac)) = position(self.sorted.len(), q) else {
+            return 0.0;
+        };
+        let low = self.sorted[lo];
+        match self.sorted.get(lo + 1) {
+            Some(&high) if frac != 0.0 => low + (high - low) * frac,
+            _ => low,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +250,35 @@ mod tests {
         assert_eq!(quantile_in_place(&mut [5.0], 0.9), 5.0);
         assert_eq!(quantile_in_place(&mut [], 0.9), 0.0);
         assert_eq!(quantile_in_place(&mut [1.0, 2.0], 1.0), 2.0);
+    }
+
+    #[test]
+    fn a_sliding_window_gives_the_quantiles_of_its_values() {
+        let noise = |j: usize| ((j as f64 * 12.9898).sin() * 43_758.545).fract() - 0.5;
+        // Some indices without a value, repeated values, and both signs of zero.
+        let value = |j: usize| match j % 7 {
+            0 => None,
+            1 => Some(0.25),
+            2 => Some(if j % 2 == 0 { 0.0 } else { -0.0 }),
+            _ => Some(noise(j)),
+        };
+        let mut window = SlidingSorted::default();
+        // Ends that advance by 0 to 3, starts that trail by 0 to 60.
+        let mut end = 0usize;
+        for step in 0..600usize {
+            end += step % 4;
+            let start = end.saturating_sub(step * 7 % 61).max(window.window.start);
+            window.slide(start..end, value);
+            let mut xs: Vec<f64> = (start..end).filter_map(value).collect();
+            for q in [0.0, 0.1, 0.5, 0.9, 0.93, 1.0] {
+                let expected = quantile_in_place(&mut xs, q);
+                assert_eq!(
+                    window.quantile(q).to_bits(),
+                    expected.to_bits(),
+                    "{start}..{end} at q {q}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! without one (`2014-04-10 00:04:00`), which are read as UTC.
 
 use jiff::Timestamp;
-use jiff::civil::{Date, DateTime};
+use jiff::civil::Time;
+use jiff::fmt::temporal::Pieces;
 use jiff::tz::Offset;
 
 /// Numbers at or above this are Unix milliseconds (it is the year 5138 in seconds).
@@ -74,24 +75,24 @@ pub fn unix_seconds(x: f64) -> Option<i64> {
 }
 
 /// An RFC 3339 timestamp (its offset applied), or a date-time or date without an
-/// offset, read as UTC.
+/// offset, read as UTC. One parse for every form: jiff's reader of the pieces of an
+/// RFC 3339 / ISO 8601 time, whose offset, when there is one, places it.
 pub fn parse_text(text: &str) -> Result<i64, String> {
-    if let Ok(ts) = text.parse::<Timestamp>() {
-        return Ok(ts.as_second());
-    }
-    let civil = text
-        .parse::<DateTime>()
-        .or_else(|_| text.parse::<Date>().map(DateTime::from));
-    match civil {
-        Ok(dt) => Offset::UTC
-            .to_timestamp(dt)
-            .map(|ts| ts.as_second())
-            .map_err(|e| format!("`{text}` is out of range: {e}")),
-        Err(e) => Err(format!(
+    let pieces = Pieces::parse(text).map_err(|e| {
+        format!(
             "`{text}` is not a time ({e}); use Unix seconds or milliseconds, RFC 3339 \
              (2014-04-10T00:04:00Z) or YYYY-MM-DD HH:MM:SS (UTC)"
-        )),
-    }
+        )
+    })?;
+    let datetime = pieces
+        .date()
+        .to_datetime(pieces.time().unwrap_or(Time::midnight()));
+    pieces
+        .to_numeric_offset()
+        .unwrap_or(Offset::UTC)
+        .to_timestamp(datetime)
+        .map(|ts| ts.as_second())
+        .map_err(|e| format!("`{text}` is out of range: {e}"))
 }
 
 /// `2014-04-10T00:04:00Z` for a Unix time.

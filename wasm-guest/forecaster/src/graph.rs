@@ -470,6 +470,8 @@ fn matrix(t: &Tensor, transpose: bool, what: &str) -> Result<(usize, usize, Vec<
 const TILE: usize = 16;
 /// Rows of A computed together, so that each part of B that is read serves all of them.
 const ROWS: usize = 2;
+/// Steps along A's rows per iteration of the Gemm's inner loop.
+const UNROLL: usize = 4;
 
 fn gemm(
     a: &Tensor,
@@ -560,12 +562,21 @@ impl Product<'_> {
             .collect();
         for (t, panel) in self.panels.chunks_exact(k * TILE).enumerate() {
             let mut sums = [[0.0f32; TILE]; R];
-            for (b_part, xs) in panel.chunks_exact(TILE).zip(&columns) {
-                for (row_sums, &x) in sums.iter_mut().zip(xs) {
-                    for (s, &y) in row_sums.iter_mut().zip(b_part) {
-                        *s += x * y;
-                    }
+            // UNROLL steps per loop iteration: the sandbox checks its deadline once per
+            // iteration of every loop, which costs as much as a step's arithmetic.
+            let mut b_parts = panel.chunks_exact(UNROLL * TILE);
+            let mut x_parts = columns.chunks_exact(UNROLL);
+            for (b_part, xs) in (&mut b_parts).zip(&mut x_parts) {
+                for (b, x) in b_part.chunks_exact(TILE).zip(xs) {
+                    add_products(&mut sums, b, x);
                 }
+            }
+            for (b, x) in b_parts
+                .remainder()
+                .chunks_exact(TILE)
+                .zip(x_parts.remainder())
+            {
+                add_products(&mut sums, b, x);
             }
             for (r, row_sums) in sums.iter().enumerate() {
                 out[r * n + t * TILE..][..TILE].copy_from_slice(row_sums);
@@ -576,6 +587,16 @@ impl Product<'_> {
             for j in done..n {
                 out[r * n + j] = (0..k).fold(0.0, |s, p| s + a[r * k + p] * self.b[p * n + j]);
             }
+        }
+    }
+}
+
+/// One step along A's rows: each row's value times B's part, added to that row's sums.
+#[inline(always)]
+fn add_products<const R: usize>(sums: &mut [[f32; TILE]; R], b: &[f32], xs: &[f32; R]) {
+    for (row_sums, &x) in sums.iter_mut().zip(xs) {
+        for (s, &y) in row_sums.iter_mut().zip(b) {
+            *s += x * y;
         }
     }
 }
