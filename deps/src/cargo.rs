@@ -783,9 +783,11 @@ mod tests {
     #[test]
     fn index_files_are_summarised_in_the_cache_once() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = gantry_http::ClientConfig::default();
-        config.cache = Some(gantry_http::CacheConfig::new(dir.path().to_path_buf()));
-        let client = Client::new(config).unwrap();
+        let client = Client::new(gantry_http::ClientConfig {
+            cache: Some(gantry_http::CacheConfig::new(dir.path().to_path_buf())),
+            ..Default::default()
+        })
+        .unwrap();
         let body = Bytes::from_static(br#"{"name":"x","vers":"1.0.0","deps":[]}"#);
         let digest = "0".repeat(64);
         let first = index_versions(&client, body.clone(), Some(&digest), "u").unwrap();

@@ -259,7 +259,7 @@ mod tests {
         let value = |j: usize| match j % 7 {
             0 => None,
             1 => Some(0.25),
-            2 => Some(if j % 2 == 0 { 0.0 } else { -0.0 }),
+            2 => Some(if j.is_multiple_of(2) { 0.0 } else { -0.0 }),
             _ => Some(noise(j)),
         };
         let mut window = SlidingSorted::default();

@@ -80,6 +80,9 @@ struct Node {
     op: Op,
     inputs: Vec<String>,
     outputs: Vec<String>,
+    /// Values no later node reads and the graph does not output: dropped once this node
+    /// has run, so that a run holds a few batches of activations rather than all.
+    frees: Vec<String>,
 }
 
 /// A graph ready to run: its nodes in order, its constants, and its declared inputs
@@ -188,24 +191,43 @@ impl Graph {
             .filter(|i| !constants.contains_key(&i.name))
             .map(|i| (i.name.clone(), i.dims()))
             .collect();
+        let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
+        if outputs.is_empty() {
+            return Err("the graph has no outputs".into());
+        }
+        let mut last_reader = HashMap::new();
+        for (i, n) in graph.node.iter().enumerate() {
+            for input in &n.input {
+                last_reader.insert(input.as_str(), i);
+            }
+        }
         let nodes = graph
             .node
             .iter()
-            .map(|n| {
+            .enumerate()
+            .map(|(i, n)| {
+                let frees = n
+                    .input
+                    .iter()
+                    .filter(|name| {
+                        last_reader.get(name.as_str()) == Some(&i)
+                            && !constants.contains_key(*name)
+                            && !outputs.contains(name)
+                    })
+                    .cloned()
+                    .collect();
                 Ok(Node {
                     name: n.name.clone(),
                     op: op_of(n)?,
                     inputs: n.input.clone(),
                     outputs: n.output.clone(),
+                    frees,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
-        if graph.output.is_empty() {
-            return Err("the graph has no outputs".into());
-        }
         Ok(Graph {
             inputs,
-            outputs: graph.output.iter().map(|o| o.name.clone()).collect(),
+            outputs,
             nodes,
             constants,
         })
@@ -303,6 +325,9 @@ impl Graph {
                 .first()
                 .ok_or_else(|| format!("node `{}` has no output", node.name))?;
             values.insert(name.clone(), out);
+            for done in &node.frees {
+                values.remove(done);
+            }
         }
         self.outputs
             .iter()
