@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use futures::StreamExt as _;
-use gantry_http::Client;
+use gantry_http::Response;
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
@@ -171,25 +171,17 @@ const SUMMARY_KIND: &str = "cargo-index-summary-v1";
 #[derive(Serialize, Deserialize)]
 struct SummaryLine(String, bool, Option<String>, usize, usize);
 
-/// An index file's versions: from the summary an earlier run stored for this very body
-/// (`digest`, its SHA-256, see [`gantry_http::Response::digest`]), else parsed, and the
-/// summary stored for the next run.
-pub fn index_versions(
-    client: &Client,
-    body: Bytes,
-    digest: Option<&str>,
-    url: &str,
-) -> Result<Vec<IndexVersion>, String> {
-    if let Some(versions) = digest
-        .and_then(|digest| client.derived(SUMMARY_KIND, digest))
-        .and_then(|summary| from_summary(&summary, &body))
+/// An index file's versions: from the summary an earlier run kept beside this very body
+/// in the cache, else parsed, and the summary kept for the next run.
+pub fn index_versions(response: &Response, url: &str) -> Result<Vec<IndexVersion>, String> {
+    if let Some(versions) = response
+        .derived(SUMMARY_KIND)
+        .and_then(|summary| from_summary(&summary, &response.body))
     {
         return Ok(versions);
     }
-    let versions = parse_index(body, url)?;
-    if let Some(digest) = digest {
-        client.store_derived(SUMMARY_KIND, digest, &to_summary(&versions));
-    }
+    let versions = parse_index(response.body.clone(), url)?;
+    response.store_derived(SUMMARY_KIND, &to_summary(&versions));
     Ok(versions)
 }
 
@@ -382,17 +374,9 @@ pub(crate) async fn audit(
                         // Parsed off this thread, so that files parse on every core.
                         Ok(response) => {
                             let url = url.clone();
-                            let client = net.client.clone();
-                            tokio::task::spawn_blocking(move || {
-                                index_versions(
-                                    &client,
-                                    response.body,
-                                    response.digest.as_deref(),
-                                    &url,
-                                )
-                            })
-                            .await
-                            .expect("parsing an index file does not panic")
+                            tokio::task::spawn_blocking(move || index_versions(&response, &url))
+                                .await
+                                .expect("parsing an index file does not panic")
                         }
                         Err(e) if e.status() == Some(404) || e.status() == Some(410) => {
                             Err(format!("{name} is not in the registry index ({e})"))
@@ -778,25 +762,6 @@ mod tests {
         assert!(from_summary(&summary, &file.slice(..20)).is_none());
         assert!(from_summary(b"[]", &file).is_none());
         assert!(from_summary(b"{not json", &file).is_none());
-    }
-
-    #[test]
-    fn index_files_are_summarised_in_the_cache_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let client = Client::new(gantry_http::ClientConfig {
-            cache: Some(gantry_http::CacheConfig::new(dir.path().to_path_buf())),
-            ..Default::default()
-        })
-        .unwrap();
-        let body = Bytes::from_static(br#"{"name":"x","vers":"1.0.0","deps":[]}"#);
-        let digest = "0".repeat(64);
-        let first = index_versions(&client, body.clone(), Some(&digest), "u").unwrap();
-        assert!(client.derived(SUMMARY_KIND, &digest).is_some());
-        // The stored summary is what the second read uses: one that says otherwise wins.
-        client.store_derived(SUMMARY_KIND, &digest, br#"[["9.9.9",true,null,0,10]]"#);
-        let second = index_versions(&client, body, Some(&digest), "u").unwrap();
-        assert_eq!(first[0].vers, "1.0.0");
-        assert_eq!((second[0].vers.as_str(), second[0].yanked), ("9.9.9", true));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! File layout: one line of JSON metadata, a newline, then the body bytes. The metadata
 //! holds the validators (`ETag`, `Last-Modified`), when the entry was stored, how long
 //! it stays fresh, the body's length and CRC-32 (checked on every read: cheap, and
-//! enough to catch a damaged file) and its SHA-256 (the body's identity, which keys the
-//! data callers derive from it, see [`derived_path`]).
+//! enough to catch a damaged file) and its SHA-256 (the body's identity). Data that a
+//! caller derives from a body is kept beside its entry, one file per kind, headed by that
+//! SHA-256 so that it is read only for the same body ([`read_derived`]).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -159,17 +160,37 @@ pub(crate) fn write_atomic(path: &Path, parts: &[&[u8]], sync: bool) -> std::io:
     Ok(())
 }
 
-/// Where data of `kind` derived from the body with SHA-256 `digest` is kept: beside the
-/// entries, keyed by the body alone, so that it is found again whatever URL served it.
-/// `None` unless both are plain names (the digest comes from an entry on disk).
-pub(crate) fn derived_path(dir: &Path, kind: &str, digest: &str) -> Option<PathBuf> {
-    let plain = |s: &str, extra: &[u8]| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || extra.contains(&b))
-    };
-    (plain(kind, b"-.") && digest.len() == 64 && plain(digest, b""))
-        .then(|| dir.join("derived").join(kind).join(digest))
+/// The file beside `entry` holding data of `kind` derived from its body; `None` unless
+/// `kind` is a plain name.
+fn derived_path(entry: &Path, kind: &str) -> Option<PathBuf> {
+    let plain = !kind.is_empty()
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let name = entry.file_name()?.to_str()?;
+    plain.then(|| entry.with_file_name(format!("{name}.{kind}")))
+}
+
+/// Data of `kind` derived from the body of `entry` whose SHA-256 is `sha256`, if it was
+/// stored for that very body.
+pub(crate) fn read_derived(entry: &Path, kind: &str, sha256: &str) -> Option<Vec<u8>> {
+    let data = std::fs::read(derived_path(entry, kind)?).ok()?;
+    let rest = data.strip_prefix(sha256.as_bytes())?.strip_prefix(b"\n")?;
+    Some(rest.to_vec())
+}
+
+/// Stores what [`read_derived`] reads, replacing what was derived from an earlier body.
+/// Not flushed to disk: a crash can leave it empty, which only costs the derivation.
+pub(crate) fn write_derived(
+    entry: &Path,
+    kind: &str,
+    sha256: &str,
+    data: &[u8],
+) -> std::io::Result<()> {
+    let path = derived_path(entry, kind).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a plain kind name")
+    })?;
+    write_atomic(&path, &[sha256.as_bytes(), b"\n", data], false)
 }
 
 /// Refreshes an entry's stored time after a `304 Not Modified`.
@@ -255,17 +276,28 @@ mod tests {
     }
 
     #[test]
-    fn derived_paths_take_plain_names_only() {
-        let dir = Path::new("/c");
-        let digest = "ab".repeat(32);
+    fn derived_data_is_read_for_the_same_body_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = entry_path(dir.path(), "https://example.test/a", None);
+        let (one, two) = ("1".repeat(64), "2".repeat(64));
+        assert_eq!(read_derived(&entry, "summary-v1", &one), None);
+        write_derived(&entry, "summary-v1", &one, b"parsed").unwrap();
         assert_eq!(
-            derived_path(dir, "index-v1", &digest),
-            Some(dir.join("derived").join("index-v1").join(&digest))
+            read_derived(&entry, "summary-v1", &one).as_deref(),
+            Some(&b"parsed"[..])
         );
-        assert_eq!(derived_path(dir, "../x", &digest), None);
-        assert_eq!(derived_path(dir, "index-v1", "../../etc/passwd"), None);
-        assert_eq!(derived_path(dir, "index-v1", &"AB".repeat(32)), None);
-        assert_eq!(derived_path(dir, "", &digest), None);
+        assert_eq!(read_derived(&entry, "summary-v1", &two), None);
+        assert_eq!(read_derived(&entry, "summary-v2", &one), None);
+        // One file per entry and kind: a new body's data replaces the old.
+        write_derived(&entry, "summary-v1", &two, b"again").unwrap();
+        assert_eq!(read_derived(&entry, "summary-v1", &one), None);
+        assert_eq!(
+            std::fs::read_dir(entry.parent().unwrap()).unwrap().count(),
+            1
+        );
+        for kind in ["", "../x", "a/b", "Summary"] {
+            assert!(write_derived(&entry, kind, &one, b"x").is_err(), "{kind}");
+        }
     }
 
     #[test]

@@ -94,9 +94,37 @@ pub struct Response {
     pub source: Source,
     /// How old the answer is: zero from the network, else the cache entry's age.
     pub age: Duration,
-    /// The body's SHA-256 (hex) when the body is in the cache: the key of data derived
-    /// from it ([`Client::derived`]).
-    pub digest: Option<String>,
+    /// Where the body is kept, when the client has a cache.
+    cached: Option<CachedBody>,
+}
+
+/// A body's cache entry and the body's SHA-256 (hex).
+#[derive(Debug, Clone)]
+struct CachedBody {
+    entry: PathBuf,
+    sha256: String,
+}
+
+impl Response {
+    /// Data of `kind` that a caller derived from this body (a parsed summary, say) and
+    /// kept with [`Response::store_derived`], so that a later run reads it instead of
+    /// deriving it again. Found only while the cached body is the same, byte for byte.
+    /// `kind` names the derivation and its format (`index-summary-v1`: lower-case
+    /// letters, digits and `-`). The caller checks what it reads: the cache vouches for
+    /// its bodies, not for this. `None` without a cache.
+    pub fn derived(&self, kind: &str) -> Option<Vec<u8>> {
+        let cached = self.cached.as_ref()?;
+        cache::read_derived(&cached.entry, kind, &cached.sha256)
+    }
+
+    /// Keeps what [`Response::derived`] reads, beside the body's cache entry (replacing
+    /// what was derived from an earlier body). A failure only costs a later run the
+    /// derivation, so it is not reported.
+    pub fn store_derived(&self, kind: &str, data: &[u8]) {
+        if let Some(cached) = &self.cached {
+            let _ = cache::write_derived(&cached.entry, kind, &cached.sha256, data);
+        }
+    }
 }
 
 /// An answer read whole whatever its status, for callers that show a server's own error
@@ -271,30 +299,6 @@ impl Client {
         self.config.cache.as_ref().is_some_and(|c| c.offline)
     }
 
-    /// Data of `kind` that a caller derived from the body with SHA-256 `digest` (see
-    /// [`Response::digest`]) and stored with [`Client::store_derived`]: a parsed summary,
-    /// say, that a later run reads instead of deriving it again. `kind` names the
-    /// derivation and its format (`index-summary-v1`). The caller checks what it reads:
-    /// the cache vouches for its bodies, not for this. `None` without a cache.
-    pub fn derived(&self, kind: &str, digest: &str) -> Option<Vec<u8>> {
-        let dir = &self.config.cache.as_ref()?.dir;
-        std::fs::read(cache::derived_path(dir, kind, digest)?).ok()
-    }
-
-    /// Stores what [`Client::derived`] reads. A failure only costs a later run the
-    /// derivation, so it is not reported; nor is the file flushed to disk (a crash can
-    /// leave it empty, which [`Client::derived`]'s caller then ignores).
-    pub fn store_derived(&self, kind: &str, digest: &str, data: &[u8]) {
-        if let Some(path) = self
-            .config
-            .cache
-            .as_ref()
-            .and_then(|c| cache::derived_path(&c.dir, kind, digest))
-        {
-            let _ = cache::write_atomic(&path, &[data], false);
-        }
-    }
-
     /// GET a URL through the cache.
     pub async fn get(&self, url: &str) -> Result<Response, Error> {
         self.get_accept(url, None).await
@@ -333,7 +337,10 @@ impl Client {
                     body: entry.body.clone(),
                     source: if fresh { Source::Fresh } else { Source::Stale },
                     age: entry.age(now),
-                    digest: Some(entry.meta.body_sha256.clone()),
+                    cached: Some(CachedBody {
+                        entry: path.clone(),
+                        sha256: entry.meta.body_sha256.clone(),
+                    }),
                 });
             }
         }
@@ -381,7 +388,10 @@ impl Client {
                 Ok(Response {
                     url: url.to_string(),
                     status: 200,
-                    digest: Some(entry.meta.body_sha256),
+                    cached: Some(CachedBody {
+                        entry: path,
+                        sha256: entry.meta.body_sha256,
+                    }),
                     body: entry.body,
                     source: Source::Revalidated,
                     age: Duration::ZERO,
@@ -402,7 +412,13 @@ impl Client {
                     };
                     // An unwritable cache costs speed on the next run, not correctness.
                     let mut response = fetched.response;
-                    response.digest = cache::write(&path, meta, &response.body).ok();
+                    response.cached =
+                        cache::write(&path, meta, &response.body)
+                            .ok()
+                            .map(|sha256| CachedBody {
+                                entry: path,
+                                sha256,
+                            });
                     return Ok(response);
                 }
                 Ok(fetched.response)
@@ -578,7 +594,7 @@ impl Client {
                 body,
                 source: Source::Network,
                 age: Duration::ZERO,
-                digest: None,
+                cached: None,
             },
             etag: text(header::ETAG),
             last_modified: text(header::LAST_MODIFIED),
@@ -728,6 +744,32 @@ mod tests {
 
         let err = Error::Timeout { url, tries: 1 };
         assert_eq!(err.body(), None);
+    }
+
+    #[tokio::test]
+    async fn data_derived_from_a_body_is_kept_while_the_body_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = answering("200 OK", b"{}".to_vec()).await;
+        let client = Client::new(ClientConfig {
+            cache: Some(CacheConfig::new(dir.path().to_path_buf())),
+            ..Default::default()
+        })
+        .unwrap();
+        let fetched = client.get(&url).await.unwrap();
+        assert_eq!(fetched.source, Source::Network);
+        assert_eq!(fetched.derived("summary-v1"), None);
+        fetched.store_derived("summary-v1", b"parsed");
+        let cached = client.get(&url).await.unwrap();
+        assert_eq!(cached.source, Source::Fresh);
+        assert_eq!(
+            cached.derived("summary-v1").as_deref(),
+            Some(&b"parsed"[..])
+        );
+        // Without a cache there is nowhere to keep it.
+        let uncached = Client::new(ClientConfig::default()).unwrap();
+        let plain = uncached.get(&url).await.unwrap();
+        plain.store_derived("summary-v1", b"parsed");
+        assert_eq!(plain.derived("summary-v1"), None);
     }
 
     #[test]
