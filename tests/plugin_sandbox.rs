@@ -394,9 +394,18 @@ fn truncated_and_garbage_modules_are_refused() {
         );
         assert!(run.error_line().starts_with(&expected), "{}", run.stderr);
     }
-    let run = sb.run(&["plugin", "run", sb.path("missing.wasm").to_str().unwrap()]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.error_line().contains("missing.wasm"), "{}", run.stderr);
+    // A file that is not there, or not a file, is bad input (2), to run or to install.
+    let missing = sb.path("missing.wasm");
+    let folder = sb.path("folder.wasm");
+    std::fs::create_dir(&folder).unwrap();
+    for path in [&missing, &folder] {
+        for command in ["run", "install"] {
+            let run = sb.run(&["plugin", command, path.to_str().unwrap()]);
+            assert_eq!(run.code, 2, "{command} {}: {}", path.display(), run.stderr);
+            let expected = format!("error: reading {}: ", path.display());
+            assert!(run.error_line().starts_with(&expected), "{}", run.stderr);
+        }
+    }
 }
 
 /// WASI errno values (wasi_snapshot_preview1).

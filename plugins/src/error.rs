@@ -161,6 +161,14 @@ pub enum PluginError {
         context: String,
         source: std::io::Error,
     },
+
+    /// A file the user named could not be read: bad input, where [`PluginError::Io`]
+    /// is gantry's own failure.
+    #[error("{}: {source}", Untrusted(.context))]
+    Input {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 impl PluginError {
@@ -183,7 +191,8 @@ impl PluginError {
             | PluginError::Reserved { .. }
             | PluginError::AlreadyInstalled { .. }
             | PluginError::CommandTaken { .. }
-            | PluginError::InstallChanged { .. } => ErrorClass::Usage,
+            | PluginError::InstallChanged { .. }
+            | PluginError::Input { .. } => ErrorClass::Usage,
             PluginError::HookFailed { .. }
             | PluginError::Download { .. }
             | PluginError::Io { .. } => ErrorClass::Other,
@@ -194,6 +203,15 @@ impl PluginError {
         PluginError::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// This error, with a failure to read counted as bad input: for files the user
+    /// named on the command line.
+    pub(crate) fn in_user_input(self) -> Self {
+        match self {
+            PluginError::Io { context, source } => PluginError::Input { context, source },
+            other => other,
         }
     }
 }

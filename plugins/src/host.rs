@@ -435,7 +435,8 @@ impl Host {
     /// deadline. The plugin gets no environment variables beyond the run's grants.
     pub fn load_file(&self, path: &Path, opts: &RunOptions) -> Result<Plugin, PluginError> {
         let limits = load_limits(opts);
-        let (bytes, sidecar) = read_plugin_files(path, &limits)?;
+        let (bytes, sidecar) =
+            read_plugin_files(path, &limits).map_err(PluginError::in_user_input)?;
         let inspected = inspect(bytes, sidecar, Origin::File(path.to_path_buf()))?;
         self.compile(inspected, Some(&limits), None, Vec::new())
     }

@@ -150,7 +150,8 @@ impl PluginStore {
         opts: &RunOptions,
     ) -> Result<Staged, PluginError> {
         let limits = host::load_limits(opts);
-        let (bytes, sidecar) = host::read_plugin_files(path, &limits)?;
+        let (bytes, sidecar) =
+            host::read_plugin_files(path, &limits).map_err(PluginError::in_user_input)?;
         let inspected = host::inspect(bytes, sidecar, Origin::File(path.to_path_buf()))?;
         if let Some(expected) = options.expected_sha256 {
             let actual = cache::hex(&inspected.pin);
