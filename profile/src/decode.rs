@@ -10,16 +10,20 @@ use std::fmt;
 use std::io::Read as _;
 
 use prost::Message as _;
+use rustc_hash::FxBuildHasher;
 
 use crate::error::{Error, Origin, Result};
 use crate::legacy::{self, LegacyFormat, Outcome};
 use crate::proto;
+use crate::samples::{self, Samples};
 use crate::sniff::{self, Identified};
 
 /// A decoded profile whose references have been checked.
 #[derive(Debug, Clone)]
 pub struct Profile {
+    /// Everything but the samples, which are in `samples`: `raw.sample` stays empty.
     pub(crate) raw: proto::Profile,
+    pub(crate) samples: Samples,
     pub origin: Origin,
     format: Format,
 }
@@ -70,10 +74,11 @@ impl Profile {
         if looks_like_html(&data) {
             return Err(Error::Html { origin });
         }
-        let not_protobuf = match proto::Profile::decode(&*data) {
-            Ok(raw) if !data.is_empty() => {
+        let not_protobuf = match decode_protobuf(&data) {
+            Ok((raw, samples)) if !data.is_empty() => {
                 let profile = Profile {
                     raw,
+                    samples,
                     origin: origin.clone(),
                     format: Format::Protobuf,
                 };
@@ -87,15 +92,17 @@ impl Profile {
                 origin: origin.clone(),
                 detail: "it is empty".into(),
             },
-            Err(e) => Error::Decode {
+            Err(detail) => Error::Decode {
                 origin: origin.clone(),
-                detail: e.to_string(),
+                detail,
             },
         };
         match legacy::decode(&data) {
-            Outcome::Decoded(format, raw) => {
+            Outcome::Decoded(format, decoded) => {
+                let (raw, samples) = *decoded;
                 let profile = Profile {
-                    raw: *raw,
+                    raw,
+                    samples,
                     origin,
                     format: Format::Legacy(format),
                 };
@@ -134,7 +141,9 @@ impl Profile {
     /// The profile in pprof's protobuf encoding, gzipped: what Go serves and `go tool
     /// pprof` reads. A legacy profile comes out converted, with the same numbers.
     pub fn to_gzipped_protobuf(&self) -> Vec<u8> {
-        gzipped(self.raw.encode_to_vec())
+        let mut bytes = self.raw.encode_to_vec();
+        self.samples.encode(&self.raw.location, &mut bytes);
+        gzipped(bytes)
     }
 
     fn check(&self) -> Result<()> {
@@ -194,14 +203,7 @@ impl Profile {
                 ));
             }
         }
-        let width = p.sample_type.len();
-        if let Some(s) = p.sample.iter().find(|s| s.value.len() != width) {
-            return fail(format!(
-                "a sample has {} values but the profile declares {width} sample types",
-                s.value.len()
-            ));
-        }
-        if p.sample.is_empty() {
+        if self.samples.is_empty() {
             return Err(Error::Empty {
                 origin: self.origin.clone(),
             });
@@ -257,34 +259,6 @@ impl Profile {
             .ok_or_else(unknown)
     }
 
-    /// Index of a location id in `raw.location`, as a dense table when ids are small.
-    pub(crate) fn location_index(&self) -> LocationIndex {
-        let max = self.raw.location.iter().map(|l| l.id).max().unwrap_or(0);
-        if max <= 4 * self.raw.location.len() as u64 + 1024 {
-            let mut dense = vec![u32::MAX; max as usize + 1];
-            for (i, l) in self.raw.location.iter().enumerate() {
-                dense[l.id as usize] = i as u32;
-            }
-            LocationIndex::Dense(dense)
-        } else {
-            LocationIndex::Sparse(
-                self.raw
-                    .location
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| (l.id, i as u32))
-                    .collect(),
-            )
-        }
-    }
-
-    pub(crate) fn origin_error(&self, detail: String) -> Error {
-        Error::Decode {
-            origin: self.origin.clone(),
-            detail,
-        }
-    }
-
     pub fn time_nanos(&self) -> i64 {
         self.raw.time_nanos
     }
@@ -294,20 +268,56 @@ impl Profile {
     }
 }
 
-pub(crate) enum LocationIndex {
+/// Decodes a protobuf profile: prost for everything but the samples, which are read
+/// straight into [`Samples`] once the locations they refer to are known.
+fn decode_protobuf(data: &[u8]) -> std::result::Result<(proto::Profile, Samples), String> {
+    let (messages, rest) = samples::split_samples(data)?;
+    let raw = proto::Profile::decode(rest.as_slice()).map_err(|e| e.to_string())?;
+    let index = LocationIndex::new(&raw.location);
+    let mut samples = Samples::new(raw.sample_type.len());
+    // Each location id takes at least a byte.
+    samples.reserve_locations(messages.iter().map(|m| m.len()).sum());
+    for message in messages {
+        samples.push_encoded(message, &|id| index.get(id))?;
+    }
+    Ok((raw, samples))
+}
+
+/// Index of a location id in a profile's locations.
+enum LocationIndex {
+    /// When ids are small: indexed by id, `u32::MAX` for none.
     Dense(Vec<u32>),
-    Sparse(HashMap<u64, u32>),
+    Sparse(HashMap<u64, u32, FxBuildHasher>),
 }
 
 impl LocationIndex {
-    pub(crate) fn get(&self, id: u64) -> Option<usize> {
+    fn new(locations: &[proto::Location]) -> LocationIndex {
+        let max = locations.iter().map(|l| l.id).max().unwrap_or(0);
+        if max <= 4 * locations.len() as u64 + 1024 {
+            let mut dense = vec![u32::MAX; max as usize + 1];
+            for (i, l) in locations.iter().enumerate() {
+                dense[l.id as usize] = i as u32;
+            }
+            LocationIndex::Dense(dense)
+        } else {
+            LocationIndex::Sparse(
+                locations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (l.id, i as u32))
+                    .collect(),
+            )
+        }
+    }
+
+    fn get(&self, id: u64) -> Option<u32> {
         match self {
             LocationIndex::Dense(v) => usize::try_from(id)
                 .ok()
                 .and_then(|i| v.get(i))
-                .filter(|&&i| i != u32::MAX)
-                .map(|&i| i as usize),
-            LocationIndex::Sparse(m) => m.get(&id).map(|&i| i as usize),
+                .copied()
+                .filter(|&i| i != u32::MAX),
+            LocationIndex::Sparse(m) => m.get(&id).copied(),
         }
     }
 }

@@ -21,16 +21,14 @@ fn collapse_at(profile: &Profile, frames_from: &Profile, index: usize) -> Result
     let mut names = Names::default();
     let stacks = Stacks::new(profile, frames_from, &mut names, Unsymbolized::ByAddress)?;
     let mut totals: HashMap<Vec<u32>, i64> = HashMap::new();
-    let mut locs = Vec::with_capacity(64);
     let mut key = Vec::with_capacity(128);
-    for sample in &profile.raw.sample {
-        let v = sample.value[index];
+    for sample in profile.samples.iter() {
+        let v = sample.values[index];
         if v == 0 {
             continue;
         }
-        stacks.sample_locations(sample, &mut locs)?;
         key.clear();
-        for &loc in locs.iter().rev() {
+        for &loc in stacks.pruned(sample.locations).iter().rev() {
             key.extend(stacks.frames(loc).iter().rev().map(|f| f.name));
         }
         if key.is_empty() {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use regex::Regex;
 use rustc_hash::FxBuildHasher;
 
-use crate::decode::{LocationIndex, Profile};
+use crate::decode::Profile;
 use crate::error::{Error, Result};
 use crate::legacy::text::base_name;
 use crate::proto;
@@ -55,9 +55,7 @@ pub(crate) enum Unsymbolized {
 }
 
 /// Precomputed frames per location, for fast walks over many samples.
-pub(crate) struct Stacks<'p> {
-    profile: &'p Profile,
-    locations: LocationIndex,
+pub(crate) struct Stacks {
     /// Per location: start and length in `frames`, innermost frame first.
     spans: Vec<(u32, u32)>,
     frames: Vec<Frame>,
@@ -77,15 +75,15 @@ enum Prune {
     Beneath,
 }
 
-impl<'p> Stacks<'p> {
+impl Stacks {
     /// `frames_from` supplies the drop/keep patterns: pprof applies the first profile's
     /// patterns to a merged profile, so a base is pruned with its profile's patterns.
     pub(crate) fn new(
-        profile: &'p Profile,
+        profile: &Profile,
         frames_from: &Profile,
         names: &mut Names,
         unsymbolized: Unsymbolized,
-    ) -> Result<Stacks<'p>> {
+    ) -> Result<Stacks> {
         let raw = &profile.raw;
         let (drop, keep) = frame_patterns(frames_from)?;
         let functions: HashMap<u64, &proto::Function, FxBuildHasher> =
@@ -169,8 +167,6 @@ impl<'p> Stacks<'p> {
         let any_prune = prune.iter().any(|p| *p != Prune::Keep);
         let one_each = frames.len() == spans.len();
         Ok(Stacks {
-            profile,
-            locations: profile.location_index(),
             spans,
             frames,
             prune,
@@ -179,40 +175,31 @@ impl<'p> Stacks<'p> {
         })
     }
 
-    /// The location indices of a sample, leaf first, after pruning.
-    pub(crate) fn sample_locations(
-        &self,
-        sample: &proto::Sample,
-        out: &mut Vec<u32>,
-    ) -> Result<()> {
-        out.clear();
-        for &id in &sample.location_id {
-            match self.locations.get(id) {
-                Some(i) => out.push(i as u32),
-                None => {
-                    return Err(self
-                        .profile
-                        .origin_error(format!("a sample refers to unknown location {id}")));
-                }
-            }
+    /// The location indices of a sample (leaf first) after pruning: a suffix of them,
+    /// since pruning drops a frame and everything it called.
+    pub(crate) fn pruned<'s>(&self, locations: &'s [u32]) -> &'s [u32] {
+        if !self.any_prune {
+            return locations;
         }
-        if self.any_prune {
-            let mut found_user = false;
-            for i in (0..out.len()).rev() {
-                let how = self.prune[out[i] as usize];
-                if how == Prune::Keep {
-                    found_user = true;
-                    continue;
-                }
-                if !found_user {
-                    continue;
-                }
-                let from = if how == Prune::Whole { i + 1 } else { i };
-                out.drain(..from);
-                break;
+        let mut found_user = false;
+        for i in (0..locations.len()).rev() {
+            let how = self.prune[locations[i] as usize];
+            if how == Prune::Keep {
+                found_user = true;
+                continue;
             }
+            if !found_user {
+                continue;
+            }
+            let from = if how == Prune::Whole { i + 1 } else { i };
+            return &locations[from..];
         }
-        Ok(())
+        locations
+    }
+
+    /// The names of the functions some location has as an inlined frame.
+    pub(crate) fn inlined_names(&self) -> impl Iterator<Item = u32> {
+        self.frames.iter().filter(|f| f.inlined).map(|f| f.name)
     }
 
     /// The frames of a location, innermost first.

@@ -2,15 +2,15 @@
 //! `go tool pprof -top` does it, optionally as a diff against a base profile
 //! (`-diff_base`: the base's values are subtracted and percentages are of the base total).
 
-use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasher as _;
+use std::collections::HashMap;
+use std::ops::Range;
 
-use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 
 use crate::decode::Profile;
 use crate::error::{Error, Result};
+use crate::parallel;
 use crate::stacks::{Names, Stacks, Unsymbolized};
 use crate::units;
 
@@ -84,79 +84,138 @@ struct Node {
 }
 
 /// Sample values per function for one sample type, over a profile and optionally its base.
-pub(crate) struct Aggregate {
+pub(crate) struct Aggregate<'p> {
     names: Names,
     flat: Vec<i64>,
     cum: Vec<i64>,
     inline_in: Vec<bool>,
     call_in: Vec<bool>,
-    seen: Vec<u32>,
-    stamp: u32,
     abs_total: i64,
     base_abs_total: i64,
-    /// The samples of the profile (and then of its base), merged by stack.
-    merged: Vec<Merged>,
+    /// The profiles added, to walk again for inline marks once the kept functions are
+    /// known. Walking the samples again costs less than keeping their stacks: the
+    /// stacks of a large profile are nearly all distinct.
+    added: Vec<Added<'p>>,
+}
+
+struct Added<'p> {
+    profile: &'p Profile,
+    stacks: Stacks,
+    index: usize,
+    sign: i64,
+    /// The samples split for walking on several threads at once.
+    parts: Vec<Range<usize>>,
+}
+
+/// The values added by the samples of one part of a profile.
+struct Sums {
+    flat: Vec<i64>,
+    cum: Vec<i64>,
+    abs_total: i64,
+}
+
+impl Added<'_> {
+    /// Each sample in `part` with a value: its value, and its locations after pruning,
+    /// leaf first.
+    fn samples(&self, part: Range<usize>) -> impl Iterator<Item = (i64, &[u32])> {
+        part.filter_map(|i| {
+            let sample = self.profile.samples.get(i);
+            let v = sample.values[self.index].wrapping_mul(self.sign);
+            (v != 0).then(|| (v, self.stacks.pruned(sample.locations)))
+        })
+    }
+
+    fn sums(&self, part: Range<usize>, names: usize) -> Sums {
+        let mut sums = Sums {
+            flat: vec![0; names],
+            cum: vec![0; names],
+            abs_total: 0,
+        };
+        // The sample each function last counted for: a function counts once per sample,
+        // however many frames name it.
+        let mut seen = vec![usize::MAX; names];
+        for (sample, (v, locations)) in self.samples(part).enumerate() {
+            sums.abs_total = sums.abs_total.wrapping_add(v.wrapping_abs());
+            for &loc in locations {
+                for frame in self.stacks.frames(loc) {
+                    let node = frame.name as usize;
+                    if seen[node] != sample {
+                        seen[node] = sample;
+                        sums.cum[node] = sums.cum[node].wrapping_add(v);
+                    }
+                }
+            }
+            if let Some(&leaf) = locations.first() {
+                let leaf = self.stacks.frames(leaf)[0].name as usize;
+                sums.flat[leaf] = sums.flat[leaf].wrapping_add(v);
+            }
+        }
+        sums
+    }
+
+    /// The edges between kept functions that the samples of `part` cross.
+    fn edges(&self, part: Range<usize>, kept: &[bool]) -> HashMap<(u32, u32), Edge, FxBuildHasher> {
+        let mut edges: HashMap<(u32, u32), Edge, FxBuildHasher> = HashMap::default();
+        // Samples are numbered from 1; 0 is "never crossed".
+        for (sample, (v, locations)) in (1..).zip(self.samples(part)) {
+            let mut parent: Option<u32> = None;
+            for &loc in locations.iter().rev() {
+                for frame in self.stacks.frames(loc).iter().rev() {
+                    let node = frame.name;
+                    if !kept.get(node as usize).copied().unwrap_or(false) {
+                        continue;
+                    }
+                    if let Some(p) = parent
+                        && p != node
+                    {
+                        let edge = edges.entry((p, node)).or_insert(Edge {
+                            inline: true,
+                            weight: 0,
+                            crossed_by: 0,
+                        });
+                        if edge.crossed_by != sample {
+                            edge.crossed_by = sample;
+                            edge.inline &= frame.inlined;
+                            edge.weight = edge.weight.wrapping_add(v);
+                        }
+                    }
+                    parent = Some(node);
+                }
+            }
+        }
+        edges
+    }
 }
 
 /// An edge of pprof's call graph between two kept functions.
 pub(crate) struct Edge {
     inline: bool,
     weight: i64,
+    /// The last sample that crossed it: only a sample's first crossing counts.
+    crossed_by: usize,
 }
 
-/// The samples of one profile merged by their stacks of frames, each frame packed as
-/// `name << 1 | inlined`, outermost first, runs of the same function kept once.
-///
-/// Every walk over a sample only looks at the function of each frame, whether it was
-/// inlined where a new function starts, and the leaf, and adds the sample's value: so
-/// samples with equal stacks can be walked once with their values summed, and a frame
-/// that repeats the function of the frame before it adds nothing (it counts once for
-/// `cum`, makes no edge, and does not change the leaf's function). Legacy profiles
-/// repeat stacks massively once their unsymbolized frames are named by binary.
-#[derive(Default)]
-struct Merged {
-    frames: Vec<u32>,
-    /// Per stack: start and length in `frames`.
-    spans: Vec<(u32, u32)>,
-    values: Vec<i64>,
-    /// Whether any frame was inlined; when none is, no row gets an inline mark.
-    any_inlined: bool,
-}
+/// Profiles with fewer frames than this per core are walked on one thread.
+const FRAMES_PER_THREAD: usize = 1 << 19;
 
-impl Merged {
-    fn stack(&self, i: usize) -> &[u32] {
-        let (start, len) = self.spans[i];
-        &self.frames[start as usize..(start + len) as usize]
-    }
-
-    fn stacks(&self) -> impl Iterator<Item = (&[u32], i64)> {
-        self.values
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| (self.stack(i), v))
-    }
-}
-
-impl Aggregate {
-    pub(crate) fn new() -> Aggregate {
+impl<'p> Aggregate<'p> {
+    pub(crate) fn new() -> Aggregate<'p> {
         Aggregate {
             names: Names::default(),
             flat: Vec::new(),
             cum: Vec::new(),
             inline_in: Vec::new(),
             call_in: Vec::new(),
-            seen: Vec::new(),
-            stamp: 0,
             abs_total: 0,
             base_abs_total: 0,
-            merged: Vec::new(),
+            added: Vec::new(),
         }
     }
 
     /// Adds `sign * value[index]` of every sample of `profile`.
     pub(crate) fn add(
         &mut self,
-        profile: &Profile,
+        profile: &'p Profile,
         frames_from: &Profile,
         index: usize,
         sign: i64,
@@ -173,101 +232,64 @@ impl Aggregate {
         self.cum.resize(n, 0);
         self.inline_in.resize(n, false);
         self.call_in.resize(n, false);
-        self.seen.resize(n, 0);
-        let mut merged = Merged::default();
-        // Stack indices by the hash of their frames: the frames live once, in `merged`.
-        // With its hash, so that growing the table hashes no stack again.
-        let mut by_stack: HashTable<(u64, usize)> = HashTable::new();
-        let mut locs = Vec::with_capacity(64);
-        let mut stack: Vec<u32> = Vec::with_capacity(64);
-        for sample in &profile.raw.sample {
-            let v = sample.value[index].wrapping_mul(sign);
-            if v == 0 {
-                continue;
+        let added = Added {
+            profile,
+            stacks,
+            index,
+            sign,
+            parts: profile.samples.split(parallel::parts(
+                profile.samples.location_count(),
+                FRAMES_PER_THREAD,
+            )),
+        };
+        for sums in parallel::map(&added.parts, |part| added.sums(part, n)) {
+            for (total, part) in self.flat.iter_mut().zip(sums.flat) {
+                *total = total.wrapping_add(part);
             }
-            self.abs_total = self.abs_total.wrapping_add(v.wrapping_abs());
+            for (total, part) in self.cum.iter_mut().zip(sums.cum) {
+                *total = total.wrapping_add(part);
+            }
+            self.abs_total = self.abs_total.wrapping_add(sums.abs_total);
             if is_base {
-                self.base_abs_total = self.base_abs_total.wrapping_add(v.wrapping_abs());
-            }
-            stacks.sample_locations(sample, &mut locs)?;
-            stack.clear();
-            let mut last = u32::MAX;
-            for &loc in locs.iter().rev() {
-                for frame in stacks.frames(loc).iter().rev() {
-                    if frame.name != last {
-                        last = frame.name;
-                        merged.any_inlined |= frame.inlined;
-                        stack.push(frame.name << 1 | u32::from(frame.inlined));
-                    }
-                }
-            }
-            let hash = FxBuildHasher.hash_one(stack.as_slice());
-            match by_stack.find(hash, |&(h, i)| {
-                h == hash && merged.stack(i) == stack.as_slice()
-            }) {
-                Some(&(_, i)) => merged.values[i] = merged.values[i].wrapping_add(v),
-                None => {
-                    by_stack.insert_unique(hash, (hash, merged.values.len()), |&(h, _)| h);
-                    let start = merged.frames.len() as u32;
-                    merged.frames.extend_from_slice(&stack);
-                    merged.spans.push((start, stack.len() as u32));
-                    merged.values.push(v);
-                }
+                self.base_abs_total = self.base_abs_total.wrapping_add(sums.abs_total);
             }
         }
-        for (stack, v) in merged.stacks() {
-            self.stamp = self.stamp.wrapping_add(1);
-            if self.stamp == 0 {
-                self.seen.fill(0);
-                self.stamp = 1;
-            }
-            for &frame in stack {
-                let node = (frame >> 1) as usize;
-                if self.seen[node] != self.stamp {
-                    self.seen[node] = self.stamp;
-                    self.cum[node] = self.cum[node].wrapping_add(v);
-                }
-            }
-            if let Some(&leaf) = stack.last() {
-                let leaf = (leaf >> 1) as usize;
-                self.flat[leaf] = self.flat[leaf].wrapping_add(v);
-            }
-        }
-        self.merged.push(merged);
+        self.added.push(added);
         Ok(())
     }
 
-    /// Whether any frame added so far was inlined.
-    fn any_inlined(&self) -> bool {
-        self.merged.iter().any(|m| m.any_inlined)
+    /// Whether any kept function is inlined somewhere. An edge into a function is
+    /// inline only if its frames were: when no kept function ever is, no row gets an
+    /// inline mark, and the edges need not be walked.
+    fn may_mark_inline(&self, kept: &[bool]) -> bool {
+        self.added.iter().any(|a| {
+            a.stacks
+                .inlined_names()
+                .any(|name| kept.get(name as usize).copied().unwrap_or(false))
+        })
     }
 
     /// Collects the edges between kept functions as pprof builds them on its final
     /// graph: an edge from the nearest kept caller is inline only if the first crossing
     /// of it in every sample was an inlined frame, and weighs the values of the samples
-    /// that cross it.
-    pub(crate) fn mark_inlining(&self, kept: &[bool], edges: &mut HashMap<(u32, u32), Edge>) {
-        let mut seen: HashSet<(u32, u32), FxBuildHasher> = HashSet::default();
-        for (stack, v) in self.merged.iter().flat_map(Merged::stacks) {
-            seen.clear();
-            let mut parent: Option<u32> = None;
-            for &frame in stack {
-                let node = frame >> 1;
-                if !kept.get(node as usize).copied().unwrap_or(false) {
-                    continue;
-                }
-                if let Some(p) = parent
-                    && p != node
-                    && seen.insert((p, node))
-                {
-                    let edge = edges.entry((p, node)).or_insert(Edge {
+    /// that cross it. A frame naming the same function as the one before it makes no
+    /// edge.
+    pub(crate) fn mark_inlining(
+        &self,
+        kept: &[bool],
+        edges: &mut HashMap<(u32, u32), Edge, FxBuildHasher>,
+    ) {
+        for added in &self.added {
+            for part in parallel::map(&added.parts, |part| added.edges(part, kept)) {
+                for (key, edge) in part {
+                    let total = edges.entry(key).or_insert(Edge {
                         inline: true,
                         weight: 0,
+                        crossed_by: 0,
                     });
-                    edge.inline &= frame & 1 == 1;
-                    edge.weight = edge.weight.wrapping_add(v);
+                    total.inline &= edge.inline;
+                    total.weight = total.weight.wrapping_add(edge.weight);
                 }
-                parent = Some(node);
             }
         }
     }
@@ -342,9 +364,8 @@ pub fn top(profile: &Profile, base: Option<&Profile>, options: &TopOptions) -> R
     for n in &nodes {
         kept[n.name as usize] = true;
     }
-    let mut edges = HashMap::new();
-    // Without an inlined frame no edge is inline, and so no row gets an inline mark.
-    if agg.any_inlined() {
+    let mut edges = HashMap::default();
+    if agg.may_mark_inline(&kept) {
         agg.mark_inlining(&kept, &mut edges);
     }
     let edge_cutoff = ((graph_total as f64 * EDGE_FRACTION) as i64).wrapping_abs();

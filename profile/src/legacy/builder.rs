@@ -10,6 +10,7 @@ use rustc_hash::FxBuildHasher;
 use super::frames;
 use super::maps::Mapping;
 use crate::proto;
+use crate::samples::Samples;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Location {
@@ -17,15 +18,6 @@ pub(crate) struct Location {
     pub(crate) mapping: Option<u32>,
     /// The function and line, when the profile names them (Java formats).
     pub(crate) line: Option<(u32, i64)>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Sample {
-    /// Indices into `Builder::locations`, leaf first.
-    pub(crate) locations: Vec<u64>,
-    pub(crate) values: Vec<i64>,
-    /// The `bytes` numeric label heap profiles carry: the average allocation size.
-    pub(crate) bytes: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,7 +34,13 @@ pub(crate) struct Builder {
     pub(crate) duration_nanos: i64,
     pub(crate) locations: Vec<Location>,
     by_address: HashMap<u64, u32, FxBuildHasher>,
-    pub(crate) samples: Vec<Sample>,
+    /// Location indices refer to `locations`. Labels are the `bytes` numeric label heap
+    /// profiles carry (the average allocation size), their key set by `into_proto`.
+    pub(crate) samples: Samples,
+    /// The first sample refused, which makes the profile malformed.
+    pub(crate) refused: Option<String>,
+    /// Reused for each sample's location indices.
+    scratch: Vec<u32>,
     pub(crate) functions: Vec<Function>,
     pub(crate) mappings: Vec<Mapping>,
 }
@@ -57,16 +55,19 @@ impl Builder {
             sample_types: owned(sample_types),
             period_type: Some((period_type.0.to_string(), period_type.1.to_string())),
             period,
+            samples: Samples::new(sample_types.len()),
             ..Builder::default()
         }
     }
 
+    /// Replaces the sample types; before any sample is added.
     pub(crate) fn set_sample_types(&mut self, types: &[(&str, &str)]) {
         self.sample_types = owned(types);
+        self.samples = Samples::new(types.len());
     }
 
     /// The location at `address`, made on first use.
-    pub(crate) fn location(&mut self, address: u64) -> u64 {
+    pub(crate) fn location(&mut self, address: u64) -> u32 {
         let next = self.locations.len() as u32;
         let index = *self.by_address.entry(address).or_insert(next);
         if index == next {
@@ -76,7 +77,7 @@ impl Builder {
                 line: None,
             });
         }
-        u64::from(index)
+        index
     }
 
     /// The location already made for `address`, if any.
@@ -84,36 +85,46 @@ impl Builder {
         self.by_address.get(&address).map(|&i| i as usize)
     }
 
-    /// Adds a sample whose stack is `addresses`, leaf first, each adjusted by `adjust`.
+    /// Adds a sample whose stack is `addresses`, leaf first, each adjusted by `adjust`,
+    /// with one value per sample type.
     pub(crate) fn add_sample(
         &mut self,
         addresses: &[u64],
         adjust: impl Fn(usize, u64) -> u64,
-        values: Vec<i64>,
+        values: &[i64],
         bytes: Option<i64>,
     ) {
-        let locations = addresses
-            .iter()
-            .enumerate()
-            .map(|(i, &a)| self.location(adjust(i, a)))
-            .collect();
-        self.samples.push(Sample {
-            locations,
-            values,
-            bytes,
+        let mut locations = std::mem::take(&mut self.scratch);
+        locations.clear();
+        locations.extend(
+            addresses
+                .iter()
+                .enumerate()
+                .map(|(i, &a)| self.location(adjust(i, a))),
+        );
+        let label = bytes.map(|num| proto::Label {
+            num,
+            ..proto::Label::default()
         });
+        if let Err(refusal) = self
+            .samples
+            .push(locations.iter().copied(), values, label.as_slice())
+        {
+            self.refused.get_or_insert(refusal);
+        }
+        self.scratch = locations;
     }
 
     /// Keeps only the locations samples refer to, numbered in the order samples first
     /// refer to them.
     pub(crate) fn renumber_locations(&mut self) {
-        let mut new_index = vec![u64::MAX; self.locations.len()];
+        let mut new_index = vec![u32::MAX; self.locations.len()];
         let mut order = Vec::with_capacity(self.locations.len());
-        for sample in &mut self.samples {
-            for loc in &mut sample.locations {
+        for i in 0..self.samples.len() {
+            for loc in self.samples.locations_mut(i) {
                 let slot = &mut new_index[*loc as usize];
-                if *slot == u64::MAX {
-                    *slot = order.len() as u64;
+                if *slot == u32::MAX {
+                    *slot = order.len() as u32;
                     order.push(*loc as usize);
                 }
                 *loc = *slot;
@@ -181,8 +192,8 @@ impl Builder {
         }
     }
 
-    /// The finished profile.
-    pub(crate) fn into_proto(self) -> proto::Profile {
+    /// The finished profile, and its samples.
+    pub(crate) fn into_proto(mut self) -> (proto::Profile, Samples) {
         let mut strings = Strings::default();
         let sample_type = self
             .sample_types
@@ -250,31 +261,11 @@ impl Builder {
                 ..proto::Mapping::default()
             })
             .collect();
-        let sample = self
-            .samples
-            .into_iter()
-            .map(|mut s| {
-                for loc in &mut s.locations {
-                    *loc += 1;
-                }
-                proto::Sample {
-                    location_id: s.locations,
-                    value: s.values,
-                    label: s
-                        .bytes
-                        .map(|num| proto::Label {
-                            key: bytes_key,
-                            num,
-                            ..proto::Label::default()
-                        })
-                        .into_iter()
-                        .collect(),
-                }
-            })
-            .collect();
-        proto::Profile {
+        for label in self.samples.labels_mut() {
+            label.key = bytes_key;
+        }
+        let profile = proto::Profile {
             sample_type,
-            sample,
             mapping,
             location,
             function,
@@ -285,7 +276,8 @@ impl Builder {
             period: self.period,
             string_table: strings.table,
             ..proto::Profile::default()
-        }
+        };
+        (profile, self.samples)
     }
 }
 

@@ -101,12 +101,7 @@ pub(super) fn decode(bytes: &[u8]) -> Outcome {
                     format!("line {line_number}: an address does not fit in 64 bits"),
                 );
             }
-            builder.add_sample(
-                &addresses,
-                |_, a| a.wrapping_sub(1),
-                vec![count, delay],
-                None,
-            );
+            builder.add_sample(&addresses, |_, a| a.wrapping_sub(1), &[count, delay], None);
         }
         next = lines.next();
         line_number += 1;

@@ -57,7 +57,7 @@ pub(super) fn decode(bytes: &[u8]) -> Outcome {
             };
             addresses.push(address);
         }
-        builder.add_sample(&addresses, |_, a| a.wrapping_sub(1), vec![count], None);
+        builder.add_sample(&addresses, |_, a| a.wrapping_sub(1), &[count], None);
         current = b"";
     }
     builder.set_memory_map(maps::after_sentinel(current, lines));

@@ -40,20 +40,24 @@ impl Words {
     ];
 
     /// The next word and the rest, or `None` when fewer bytes than a word are left.
+    #[inline]
     fn take<'a>(&self, b: &'a [u8]) -> Option<(u64, &'a [u8])> {
-        let n = usize::from(self.bytes);
-        let (word, rest) = b.split_at_checked(n)?;
-        let mut value = 0u64;
-        if self.big_endian {
-            for &byte in word {
-                value = value << 8 | u64::from(byte);
-            }
-        } else {
-            for &byte in word.iter().rev() {
-                value = value << 8 | u64::from(byte);
-            }
+        if self.bytes == 8 {
+            let (word, rest) = b.split_first_chunk::<8>()?;
+            let value = if self.big_endian {
+                u64::from_be_bytes(*word)
+            } else {
+                u64::from_le_bytes(*word)
+            };
+            return Some((value, rest));
         }
-        Some((value, rest))
+        let (word, rest) = b.split_first_chunk::<4>()?;
+        let value = if self.big_endian {
+            u32::from_be_bytes(*word)
+        } else {
+            u32::from_le_bytes(*word)
+        };
+        Some((u64::from(value), rest))
     }
 }
 
@@ -89,14 +93,15 @@ fn new_builder(period_us: i64) -> Builder {
     )
 }
 
-/// Reads samples up to the trailer and returns the bytes after it. `adjust` moves every
-/// address but the leaf back by one, from the return address onto the call.
-fn samples<'a>(
-    mut b: &'a [u8],
-    words: Words,
-    adjust: bool,
-    builder: &mut Builder,
-) -> Option<&'a [u8]> {
+/// Reads samples up to the trailer and returns them, and the bytes after the trailer.
+/// `adjust` moves every address but the leaf back by one, from the return address onto
+/// the call.
+fn samples(mut b: &[u8], words: Words, adjust: bool, period_us: i64) -> Option<(Builder, &[u8])> {
+    let mut builder = new_builder(period_us);
+    // Each address takes a word.
+    builder
+        .samples
+        .reserve_locations(b.len() / usize::from(words.bytes));
     let mut stack = Vec::with_capacity(64);
     while !b.is_empty() {
         let (count, rest) = words.take(b)?;
@@ -107,26 +112,16 @@ fn samples<'a>(
         }
         b = rest;
         stack.clear();
-        let mut truncated = false;
         for _ in 0..depth {
             // A stack cut short by the end of the file reads as zeros.
-            match words.take(b) {
-                Some((address, r)) if !truncated => {
-                    stack.push(address);
-                    b = r;
-                }
-                _ => {
-                    truncated = true;
-                    stack.push(0);
-                    b = &b[b.len()..];
-                }
-            }
+            let (address, rest) = words.take(b).unwrap_or((0, &[]));
+            stack.push(address);
+            b = rest;
         }
         if count == 0 && depth == 1 && stack[0] == 0 {
             break;
         }
         let count = count as i64;
-        let values = vec![count, count.wrapping_mul(builder.period)];
         builder.add_sample(
             &stack,
             |i, a| {
@@ -136,11 +131,11 @@ fn samples<'a>(
                     a
                 }
             },
-            values,
+            &[count, count.wrapping_mul(builder.period)],
             None,
         );
     }
-    Some(b)
+    Some((builder, b))
 }
 
 fn layout(words: Words) -> (u8, bool) {
@@ -153,8 +148,7 @@ fn cpp(b: &[u8], period: i64, words: Words) -> Outcome {
         word_bytes,
         big_endian,
     };
-    let mut builder = new_builder(period);
-    let Some(rest) = samples(b, words, true, &mut builder) else {
+    let Some((mut builder, rest)) = samples(b, words, true, period) else {
         return Outcome::Unrecognized;
     };
     strip_signal_frames(&mut builder);
@@ -170,27 +164,28 @@ fn strip_signal_frames(builder: &mut Builder) {
     let total = builder.samples.len();
     let margin = total / 32;
     for _ in 0..2 {
+        let address = |l: u32| builder.locations[l as usize].address;
         let mut counts: HashMap<u64, usize, FxBuildHasher> = HashMap::default();
-        for s in &builder.samples {
+        for s in builder.samples.iter() {
             if let Some(&second) = s.locations.get(1) {
-                *counts
-                    .entry(builder.locations[second as usize].address)
-                    .or_default() += 1;
+                *counts.entry(address(second)).or_default() += 1;
             }
         }
-        let Some(address) = counts
+        let Some(signal) = counts
             .into_iter()
             .find(|&(_, n)| n >= total - margin)
             .map(|(a, _)| a)
         else {
             continue;
         };
-        for s in &mut builder.samples {
-            if let Some(&second) = s.locations.get(1)
-                && builder.locations[second as usize].address == address
-            {
-                s.locations.remove(1);
-            }
+        let from_signal: Vec<usize> = (0..total)
+            .filter(|&i| {
+                let locations = builder.samples.get(i).locations;
+                locations.get(1).is_some_and(|&l| address(l) == signal)
+            })
+            .collect();
+        for i in from_signal {
+            builder.samples.remove_second_frame(i);
         }
     }
 }
@@ -198,13 +193,15 @@ fn strip_signal_frames(builder: &mut Builder) {
 /// The leaf can appear twice, once from the signal context and once (moved back by one)
 /// from unwinding: keep one.
 pub(super) fn remove_duplicate_leaves(builder: &mut Builder) {
-    for s in &mut builder.samples {
-        if let [leaf, second, ..] = s.locations[..] {
-            let address = |l: u64| builder.locations[l as usize].address;
-            if address(leaf) == address(second).wrapping_add(1) {
-                s.locations.remove(1);
-            }
-        }
+    let address = |l: u32| builder.locations[l as usize].address;
+    let duplicated: Vec<usize> = (0..builder.samples.len())
+        .filter(|&i| match builder.samples.get(i).locations {
+            [leaf, second, ..] => address(*leaf) == address(*second).wrapping_add(1),
+            _ => false,
+        })
+        .collect();
+    for i in duplicated {
+        builder.samples.remove_second_frame(i);
     }
 }
 
@@ -214,8 +211,7 @@ fn java_cpu(b: &[u8], period: i64, words: Words) -> Outcome {
         word_bytes,
         big_endian,
     };
-    let mut builder = new_builder(period);
-    let Some(rest) = samples(b, words, false, &mut builder) else {
+    let Some((mut builder, rest)) = samples(b, words, false, period) else {
         return Outcome::Unrecognized;
     };
     match java::symbols(rest, &mut builder) {

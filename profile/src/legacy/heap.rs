@@ -164,7 +164,7 @@ pub(super) fn decode(bytes: &[u8]) -> Outcome {
         builder.add_sample(
             &addresses,
             |_, a| a.wrapping_sub(1),
-            values,
+            &values,
             Some(block_size),
         );
     }

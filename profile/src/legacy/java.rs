@@ -163,7 +163,7 @@ fn samples<'a>(kind: Kind, b: &'a [u8], builder: &mut Builder) -> Result<&'a [u8
                     }
                 }
             }
-            builder.add_sample(&addresses, |_, a| a, vec![count, value], bytes);
+            builder.add_sample(&addresses, |_, a| a, &[count, value], bytes);
         }
         at = rest;
     }

@@ -20,6 +20,7 @@ mod thread;
 use std::fmt;
 
 use crate::proto;
+use crate::samples::Samples;
 
 pub(crate) use builder::Builder;
 
@@ -110,12 +111,15 @@ pub(crate) enum Outcome {
     Unrecognized,
     /// This format, but broken.
     Malformed(LegacyFormat, String),
-    Decoded(LegacyFormat, Box<proto::Profile>),
+    Decoded(LegacyFormat, Box<(proto::Profile, Samples)>),
 }
 
 impl Outcome {
-    fn decoded(format: LegacyFormat, builder: Builder) -> Outcome {
-        Outcome::Decoded(format, Box::new(builder.into_proto()))
+    fn decoded(format: LegacyFormat, mut builder: Builder) -> Outcome {
+        match builder.refused.take() {
+            Some(refusal) => Outcome::Malformed(format, refusal),
+            None => Outcome::Decoded(format, Box::new(builder.into_proto())),
+        }
     }
 }
 

@@ -78,8 +78,8 @@ pub(super) fn decode(bytes: &[u8]) -> Outcome {
         }
         line = last;
         if same_as_previous || addresses.is_empty() {
-            if let Some(previous) = builder.samples.last_mut() {
-                previous.values[0] = previous.values[0].wrapping_add(1);
+            if let Some(previous) = builder.samples.last_values_mut() {
+                previous[0] = previous[0].wrapping_add(1);
             }
             continue;
         }
@@ -87,7 +87,7 @@ pub(super) fn decode(bytes: &[u8]) -> Outcome {
         builder.add_sample(
             &addresses,
             |i, a| if i > 0 { a.wrapping_sub(1) } else { a },
-            vec![1],
+            &[1],
             None,
         );
     }

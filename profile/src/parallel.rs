@@ -1,0 +1,61 @@
+//! Work split over the machine's cores: large profiles are decoded and walked in parts,
+//! one thread per part, and the parts' results combined in order, so that the result
+//! is the same as from one pass.
+
+use std::ops::Range;
+
+/// How many parts `work` units should be split into: one per core, each of at least
+/// `min_per_part` units, and at most 8.
+pub(crate) fn parts(work: usize, min_per_part: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (work / min_per_part.max(1)).clamp(1, cores.min(8))
+}
+
+/// Runs `f` on each range, the first on this thread and each other on a thread of its
+/// own, and returns the results in the order of `ranges`. A panic in any part panics here.
+pub(crate) fn map<T: Send>(
+    ranges: &[Range<usize>],
+    f: impl Fn(Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    let Some((first, others)) = ranges.split_first() else {
+        return Vec::new();
+    };
+    let f = &f;
+    std::thread::scope(|scope| {
+        let others: Vec<_> = others
+            .iter()
+            .map(|range| scope.spawn(move || f(range.clone())))
+            .collect();
+        let mut results = vec![f(first.clone())];
+        for other in others {
+            results.push(
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        results
+    })
+}
+
+/// Splits `items` into `parts` ranges (at least one) of about equal weight, where
+/// `start(item)` is the total weight of the items before it and never decreases, and
+/// `total` the weight of all.
+pub(crate) fn split<T>(
+    items: &[T],
+    parts: usize,
+    total: usize,
+    start: impl Fn(&T) -> usize,
+) -> Vec<Range<usize>> {
+    let parts = parts.max(1);
+    let mut ranges = Vec::with_capacity(parts);
+    let mut from = 0;
+    for k in 1..parts {
+        let target = total / parts * k;
+        let to = items.partition_point(|item| start(item) < target).max(from);
+        ranges.push(from..to);
+        from = to;
+    }
+    ranges.push(from..items.len());
+    ranges
+}

@@ -1,0 +1,465 @@
+//! A decoded profile's samples, stored flat: location indices back to back, values
+//! `width` at a time, and labels, with one span per sample. Large CPU profiles carry
+//! millions of frames, and one small vector per sample (as the wire model has them) costs
+//! an allocation each and twice the memory; this form costs neither, refers to
+//! locations by their index in the profile (not by id), and is read straight from the
+//! protobuf bytes.
+
+use std::ops::Range;
+
+use prost::Message as _;
+
+use crate::parallel;
+use crate::proto;
+
+/// The samples of one profile.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Samples {
+    width: usize,
+    values: Vec<i64>,
+    /// Indices into the profile's `location`, leaf first, every sample's back to back.
+    locations: Vec<u32>,
+    /// Per sample: its locations as `locations[start..end]`.
+    spans: Vec<(usize, usize)>,
+    labels: Vec<proto::Label>,
+    /// Per sample: its labels as `labels[start..end]`.
+    label_spans: Vec<(usize, usize)>,
+}
+
+/// One sample, borrowed from [`Samples`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sample<'a> {
+    /// Location indices, leaf first.
+    pub(crate) locations: &'a [u32],
+    pub(crate) values: &'a [i64],
+    pub(crate) labels: &'a [proto::Label],
+}
+
+impl Samples {
+    /// No samples yet; each will have `width` values, one per sample type.
+    pub(crate) fn new(width: usize) -> Samples {
+        Samples {
+            width,
+            values: Vec::new(),
+            locations: Vec::new(),
+            spans: Vec::new(),
+            labels: Vec::new(),
+            label_spans: Vec::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// How many location indices the samples hold.
+    pub(crate) fn location_count(&self) -> usize {
+        self.locations.len()
+    }
+
+    /// Splits the samples into `parts` ranges (at least one) of about as many
+    /// locations each.
+    pub(crate) fn split(&self, parts: usize) -> Vec<Range<usize>> {
+        parallel::split(&self.spans, parts, self.locations.len(), |&(start, _)| {
+            start
+        })
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Sample<'_> {
+        let (start, end) = self.spans[i];
+        let (label_start, label_end) = self.label_spans[i];
+        Sample {
+            locations: &self.locations[start..end],
+            values: &self.values[i * self.width..(i + 1) * self.width],
+            labels: &self.labels[label_start..label_end],
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Sample<'_>> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Makes room for `n` more location indices in one allocation, so that the indices
+    /// of a large profile are not copied as they grow. Room not used costs no memory.
+    pub(crate) fn reserve_locations(&mut self, n: usize) {
+        self.locations.reserve(n);
+    }
+
+    /// Adds a sample. `values` must hold one value per sample type.
+    pub(crate) fn push(
+        &mut self,
+        locations: impl IntoIterator<Item = u32>,
+        values: &[i64],
+        labels: &[proto::Label],
+    ) -> Result<(), String> {
+        if values.len() != self.width {
+            return Err(width_mismatch(values.len(), self.width));
+        }
+        let start = self.locations.len();
+        self.locations.extend(locations);
+        self.spans.push((start, self.locations.len()));
+        self.values.extend_from_slice(values);
+        let label_start = self.labels.len();
+        self.labels.extend_from_slice(labels);
+        self.label_spans.push((label_start, self.labels.len()));
+        Ok(())
+    }
+
+    /// The location indices of sample `i`, to rewrite them.
+    pub(crate) fn locations_mut(&mut self, i: usize) -> &mut [u32] {
+        let (start, end) = self.spans[i];
+        &mut self.locations[start..end]
+    }
+
+    /// Removes the second frame of sample `i` (the leaf stays), when it has one.
+    pub(crate) fn remove_second_frame(&mut self, i: usize) {
+        let (start, end) = self.spans[i];
+        if end - start >= 2 {
+            self.locations[start + 1] = self.locations[start];
+            self.spans[i].0 = start + 1;
+        }
+    }
+
+    /// The values of the last sample added, to add to them.
+    pub(crate) fn last_values_mut(&mut self) -> Option<&mut [i64]> {
+        let from = self.values.len().checked_sub(self.width)?;
+        Some(&mut self.values[from..])
+    }
+
+    /// Every label of every sample, to fill in their keys.
+    pub(crate) fn labels_mut(&mut self) -> &mut [proto::Label] {
+        &mut self.labels
+    }
+
+    /// Appends the samples to `out` as the `sample` field of an encoded `Profile`, with
+    /// each location index turned back into the id of `locations[index]`.
+    pub(crate) fn encode(&self, locations: &[proto::Location], out: &mut Vec<u8>) {
+        for sample in self.iter() {
+            let wire = proto::Sample {
+                location_id: sample
+                    .locations
+                    .iter()
+                    .map(|&l| locations[l as usize].id)
+                    .collect(),
+                value: sample.values.to_vec(),
+                label: sample.labels.to_vec(),
+            };
+            out.push(SAMPLE_KEY);
+            wire.encode_length_delimited(out)
+                .expect("a Vec<u8> grows as needed");
+        }
+    }
+
+    /// Decodes one `Sample` message and adds it. `location` maps a location id to its
+    /// index, or `None` for an id no location has.
+    pub(crate) fn push_encoded(
+        &mut self,
+        mut message: &[u8],
+        location: &impl Fn(u64) -> Option<u32>,
+    ) -> Result<(), String> {
+        let start = self.locations.len();
+        let values_start = self.values.len();
+        let label_start = self.labels.len();
+        let add_location = |this: &mut Samples, id: u64| match location(id) {
+            Some(index) => {
+                this.locations.push(index);
+                Ok(())
+            }
+            None => Err(format!("a sample refers to unknown location {id}")),
+        };
+        let result = (|| {
+            while !message.is_empty() {
+                let (field, wire) = read_key(&mut message)?;
+                match (field, wire) {
+                    (1, WIRE_VARINT) => add_location(self, read_varint(&mut message)?)?,
+                    (1, WIRE_LEN) => {
+                        let mut packed = read_len(&mut message)?;
+                        while !packed.is_empty() {
+                            add_location(self, read_varint(&mut packed)?)?;
+                        }
+                    }
+                    (2, WIRE_VARINT) => self.values.push(read_varint(&mut message)? as i64),
+                    (2, WIRE_LEN) => {
+                        let mut packed = read_len(&mut message)?;
+                        while !packed.is_empty() {
+                            self.values.push(read_varint(&mut packed)? as i64);
+                        }
+                    }
+                    (3, WIRE_LEN) => {
+                        let label = proto::Label::decode(read_len(&mut message)?)
+                            .map_err(|e| e.to_string())?;
+                        self.labels.push(label);
+                    }
+                    _ => skip(&mut message, wire)?,
+                }
+            }
+            let values = self.values.len() - values_start;
+            if values != self.width {
+                return Err(width_mismatch(values, self.width));
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                self.spans.push((start, self.locations.len()));
+                self.label_spans.push((label_start, self.labels.len()));
+                Ok(())
+            }
+            Err(e) => {
+                self.locations.truncate(start);
+                self.values.truncate(values_start);
+                self.labels.truncate(label_start);
+                Err(e)
+            }
+        }
+    }
+}
+
+fn width_mismatch(values: usize, width: usize) -> String {
+    format!("a sample has {values} values but the profile declares {width} sample types")
+}
+
+/// The key of `Profile.sample` (field 2, length-delimited).
+const SAMPLE_KEY: u8 = 2 << 3 | WIRE_LEN;
+const WIRE_VARINT: u8 = 0;
+const WIRE_64: u8 = 1;
+const WIRE_LEN: u8 = 2;
+const WIRE_32: u8 = 5;
+
+/// Splits an encoded `Profile` into its `sample` messages and the rest: the rest is the
+/// same message without them, for prost to decode. Refuses what pprof's own decoder
+/// refuses: truncated fields, field number 0, and wire types other than varint, 64-bit,
+/// length-delimited and 32-bit.
+pub(crate) fn split_samples(data: &[u8]) -> Result<(Vec<&[u8]>, Vec<u8>), String> {
+    let mut samples = Vec::new();
+    let mut rest = Vec::new();
+    let mut b = data;
+    // The start of the run of non-sample fields not yet copied into `rest`.
+    let mut run = 0;
+    while !b.is_empty() {
+        let field_start = data.len() - b.len();
+        let (field, wire) = read_key(&mut b)?;
+        if field == 2 && wire == WIRE_LEN {
+            rest.extend_from_slice(&data[run..field_start]);
+            samples.push(read_len(&mut b)?);
+            run = data.len() - b.len();
+        } else {
+            skip(&mut b, wire)?;
+        }
+    }
+    rest.extend_from_slice(&data[run..]);
+    Ok((samples, rest))
+}
+
+#[inline]
+fn read_varint(b: &mut &[u8]) -> Result<u64, String> {
+    // Location ids and most values take one to three bytes.
+    let (value, len) = match **b {
+        [x, ..] if x < 0x80 => (u64::from(x), 1),
+        [x, y, ..] if y < 0x80 => (u64::from(x & 0x7f) | u64::from(y) << 7, 2),
+        [x, y, z, ..] if z < 0x80 => (
+            u64::from(x & 0x7f) | u64::from(y & 0x7f) << 7 | u64::from(z) << 14,
+            3,
+        ),
+        _ => return read_long_varint(b),
+    };
+    *b = &b[len..];
+    Ok(value)
+}
+
+#[cold]
+fn read_long_varint(b: &mut &[u8]) -> Result<u64, String> {
+    let mut value = 0u64;
+    for (i, &byte) in b.iter().take(10).enumerate() {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte < 0x80 {
+            if i == 9 && byte > 1 {
+                break;
+            }
+            *b = &b[i + 1..];
+            return Ok(value);
+        }
+    }
+    Err(if b.len() < 10 {
+        "it ends in the middle of a number".to_string()
+    } else {
+        "it holds a number longer than 64 bits".to_string()
+    })
+}
+
+fn read_key(b: &mut &[u8]) -> Result<(u64, u8), String> {
+    let key = read_varint(b)?;
+    let field = key >> 3;
+    if field == 0 {
+        return Err("it has a field numbered 0".to_string());
+    }
+    Ok((field, (key & 7) as u8))
+}
+
+fn read_len<'a>(b: &mut &'a [u8]) -> Result<&'a [u8], String> {
+    let len = read_varint(b)?;
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&len| len <= b.len())
+        .ok_or("it ends in the middle of a field")?;
+    let (field, rest) = b.split_at(len);
+    *b = rest;
+    Ok(field)
+}
+
+fn skip(b: &mut &[u8], wire: u8) -> Result<(), String> {
+    let fixed = |b: &mut &[u8], n: usize| match b.split_at_checked(n) {
+        Some((_, rest)) => {
+            *b = rest;
+            Ok(())
+        }
+        None => Err("it ends in the middle of a field".to_string()),
+    };
+    match wire {
+        WIRE_VARINT => read_varint(b).map(drop),
+        WIRE_64 => fixed(b, 8),
+        WIRE_LEN => read_len(b).map(drop),
+        WIRE_32 => fixed(b, 4),
+        other => Err(format!("it has a field of unknown wire type {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(samples: Vec<proto::Sample>) -> Vec<u8> {
+        proto::Profile {
+            sample: samples,
+            string_table: vec![String::new(), "x".into()],
+            ..proto::Profile::default()
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn reads_what_prost_writes_packed_or_not() {
+        let sample = proto::Sample {
+            location_id: vec![3, 1, 300],
+            value: vec![-5, 1 << 40],
+            label: vec![proto::Label {
+                key: 1,
+                num: 7,
+                ..proto::Label::default()
+            }],
+        };
+        let data = wire(vec![sample.clone(), sample.clone()]);
+        let (messages, rest) = split_samples(&data).unwrap();
+        assert_eq!(messages.len(), 2);
+        let decoded = proto::Profile::decode(rest.as_slice()).unwrap();
+        assert!(decoded.sample.is_empty());
+        assert_eq!(decoded.string_table.len(), 2);
+
+        let index = |id: u64| [3, 1, 300].iter().position(|&l| l == id).map(|i| i as u32);
+        let mut samples = Samples::new(2);
+        for m in &messages {
+            samples.push_encoded(m, &index).unwrap();
+        }
+        // Unpacked repeated fields, as old writers sent them.
+        let unpacked = [0x08, 3, 0x08, 1, 0x10, 4, 0x10, 6];
+        samples.push_encoded(&unpacked, &index).unwrap();
+        assert_eq!(samples.len(), 3);
+        assert_eq!(samples.get(0).locations, &[0, 1, 2]);
+        assert_eq!(samples.get(1).values, &[-5, 1 << 40]);
+        assert_eq!(samples.get(1).labels, sample.label.as_slice());
+        assert_eq!(samples.get(2).locations, &[0, 1]);
+        assert_eq!(samples.get(2).values, &[4, 6]);
+
+        let locations: Vec<proto::Location> = [3, 1, 300]
+            .into_iter()
+            .map(|id| proto::Location {
+                id,
+                ..proto::Location::default()
+            })
+            .collect();
+        let mut out = Vec::new();
+        samples.encode(&locations, &mut out);
+        let back = proto::Profile::decode(out.as_slice()).unwrap();
+        assert_eq!(back.sample[0], sample);
+        assert_eq!(back.sample[2].location_id, vec![3, 1]);
+    }
+
+    #[test]
+    fn refuses_broken_samples_and_keeps_nothing_of_them() {
+        let index = |id: u64| (id < 10).then_some(id as u32);
+        let mut samples = Samples::new(1);
+        let cases: [(&[u8], &str); 5] = [
+            (&[0x08, 11, 0x10, 1], "unknown location 11"),
+            (&[0x08, 1], "0 values but the profile declares 1"),
+            (&[0x0a, 5, 1], "middle of a field"),
+            (&[0x08, 0x80], "middle of a number"),
+            (&[0x0b, 0x10, 1], "unknown wire type 3"),
+        ];
+        for (bytes, expected) in cases {
+            let error = samples.push_encoded(bytes, &index).unwrap_err();
+            assert!(error.contains(expected), "{error}");
+        }
+        assert!(samples.is_empty());
+        assert!(samples.locations.is_empty() && samples.values.is_empty());
+        let too_long = [0xff; 11];
+        assert!(
+            read_varint(&mut &too_long[..])
+                .unwrap_err()
+                .contains("64 bits")
+        );
+        assert!(split_samples(&[0x00]).unwrap_err().contains("numbered 0"));
+    }
+
+    #[test]
+    fn reads_numbers_of_every_length() {
+        let numbers = [
+            0,
+            127,
+            128,
+            16_383,
+            16_384,
+            2_097_151,
+            2_097_152,
+            1 << 35,
+            i64::MAX,
+            -1,
+            i64::MIN,
+        ];
+        let message = proto::Sample {
+            value: numbers.to_vec(),
+            ..proto::Sample::default()
+        }
+        .encode_to_vec();
+        let mut samples = Samples::new(numbers.len());
+        samples.push_encoded(&message, &|_| None).unwrap();
+        assert_eq!(samples.get(0).values, numbers.as_slice());
+    }
+
+    #[test]
+    fn removes_the_second_frame_in_place() {
+        let mut samples = Samples::new(1);
+        samples.push([7, 8, 9], &[1], &[]).unwrap();
+        samples.push([5], &[1], &[]).unwrap();
+        samples.remove_second_frame(0);
+        samples.remove_second_frame(1);
+        assert_eq!(samples.get(0).locations, &[7, 9]);
+        assert_eq!(samples.get(1).locations, &[5]);
+        assert!(samples.push([1], &[1, 2], &[]).is_err());
+    }
+
+    #[test]
+    fn splits_into_ranges_of_about_equal_frames() {
+        let mut samples = Samples::new(1);
+        for depth in [1, 9, 2, 2, 2, 2, 1, 1] {
+            samples.push(0..depth, &[1], &[]).unwrap();
+        }
+        assert_eq!(samples.split(1), vec![0..8]);
+        assert_eq!(samples.split(2), vec![0..2, 2..8]);
+        assert_eq!(samples.split(3), vec![0..2, 2..3, 3..8]);
+        assert_eq!(Samples::new(1).split(2), vec![0..0, 0..0]);
+    }
+}
