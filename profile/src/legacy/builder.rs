@@ -41,6 +41,9 @@ pub(crate) struct Builder {
     pub(crate) refused: Option<String>,
     /// Reused for each sample's location indices.
     scratch: Vec<u32>,
+    /// Whether a frame was removed from a sample since the locations were numbered; until
+    /// then, locations are numbered in the order samples first refer to them.
+    frames_removed: bool,
     pub(crate) functions: Vec<Function>,
     pub(crate) mappings: Vec<Mapping>,
 }
@@ -115,9 +118,18 @@ impl Builder {
         self.scratch = locations;
     }
 
+    /// Removes the second frame of sample `i` (the leaf stays), when it has one.
+    pub(crate) fn remove_second_frame(&mut self, i: usize) {
+        self.samples.remove_second_frame(i);
+        self.frames_removed = true;
+    }
+
     /// Keeps only the locations samples refer to, numbered in the order samples first
-    /// refer to them.
-    pub(crate) fn renumber_locations(&mut self) {
+    /// refer to them: as they are made, unless frames were removed since.
+    fn renumber_locations(&mut self) {
+        if !std::mem::take(&mut self.frames_removed) {
+            return;
+        }
         let mut new_index = vec![u32::MAX; self.locations.len()];
         let mut order = Vec::with_capacity(self.locations.len());
         for i in 0..self.samples.len() {

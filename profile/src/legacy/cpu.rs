@@ -185,7 +185,7 @@ fn strip_signal_frames(builder: &mut Builder) {
             })
             .collect();
         for i in from_signal {
-            builder.samples.remove_second_frame(i);
+            builder.remove_second_frame(i);
         }
     }
 }
@@ -201,7 +201,7 @@ pub(super) fn remove_duplicate_leaves(builder: &mut Builder) {
         })
         .collect();
     for i in duplicated {
-        builder.samples.remove_second_frame(i);
+        builder.remove_second_frame(i);
     }
 }
 
