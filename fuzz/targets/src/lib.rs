@@ -114,8 +114,17 @@ pub fn pprof(data: &[u8]) {
     let Ok(profile) = gantry_profile::Profile::decode(data, origin) else {
         return;
     };
-    let _ = gantry_profile::top::top(&profile, None, &gantry_profile::TopOptions::default());
+    let options = gantry_profile::TopOptions::default();
+    let top = gantry_profile::top::top(&profile, None, &options).map(|r| format!("{:?}", r.rows));
     let _ = gantry_profile::folded::collapse(&profile, None);
+    // `profile save` writes what `go tool pprof` reads: it must decode again, to the
+    // same table.
+    let saved = profile.to_gzipped_protobuf();
+    let again = gantry_profile::Profile::decode(&saved, gantry_profile::Origin::Stdin)
+        .expect("a saved profile decodes");
+    let top_again =
+        gantry_profile::top::top(&again, None, &options).map(|r| format!("{:?}", r.rows));
+    assert_eq!(top.ok(), top_again.ok(), "a saved profile gives another table");
 }
 
 /// The metrics series reader behind `gantry forecast --metrics` (CSV or JSON, told
