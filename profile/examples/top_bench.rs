@@ -20,9 +20,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let bytes = std::fs::read(&path)?;
         let profile = Profile::decode(&bytes, Origin::File(path.clone().into()))?;
         let report = top::top(&profile, None, &options)?;
-        for line in report.header() {
-            writeln!(out, "{line}")?;
-        }
         write!(out, "{}", report.to_table())?;
     }
     Ok(())
