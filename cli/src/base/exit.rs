@@ -147,13 +147,19 @@ pub fn report(err: &anyhow::Error, verbose: u8) -> u8 {
 /// Whether the error is a write to a pipe whose reader has gone.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
-        let kind = e
-            .downcast_ref::<std::io::Error>()
-            .map(std::io::Error::kind)
-            .or_else(|| {
-                e.downcast_ref::<serde_json::Error>()
-                    .and_then(serde_json::Error::io_error_kind)
-            });
-        kind == Some(std::io::ErrorKind::BrokenPipe)
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::BrokenPipe || is_pipe_not_connected(io);
+        }
+        e.downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind)
+            == Some(std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Windows' ERROR_PIPE_NOT_CONNECTED ("no process is on the other end of the pipe"),
+/// which std does not count as a broken pipe: wine returns it where Windows returns
+/// ERROR_NO_DATA, so `gantry version | grep -q target` failed there.
+fn is_pipe_not_connected(err: &std::io::Error) -> bool {
+    const ERROR_PIPE_NOT_CONNECTED: i32 = 233;
+    cfg!(windows) && err.raw_os_error() == Some(ERROR_PIPE_NOT_CONNECTED)
 }

@@ -124,7 +124,11 @@ pub fn pprof(data: &[u8]) {
         .expect("a saved profile decodes");
     let top_again =
         gantry_profile::top::top(&again, None, &options).map(|r| format!("{:?}", r.rows));
-    assert_eq!(top.ok(), top_again.ok(), "a saved profile gives another table");
+    assert_eq!(
+        top.ok(),
+        top_again.ok(),
+        "a saved profile gives another table"
+    );
 }
 
 /// The metrics series reader behind `gantry forecast --metrics` (CSV or JSON, told
