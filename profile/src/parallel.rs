@@ -12,7 +12,8 @@ pub(crate) fn parts(work: usize, min_per_part: usize) -> usize {
 }
 
 /// Runs `f` on each range, the first on this thread and each other on a thread of its
-/// own, and returns the results in the order of `ranges`. A panic in any part panics here.
+/// own (or on this one, after the first, when the system refuses a thread), and returns
+/// the results in the order of `ranges`. A panic in any part panics here.
 pub(crate) fn map<T: Send>(
     ranges: &[Range<usize>],
     f: impl Fn(Range<usize>) -> T + Sync,
@@ -24,15 +25,21 @@ pub(crate) fn map<T: Send>(
     std::thread::scope(|scope| {
         let others: Vec<_> = others
             .iter()
-            .map(|range| scope.spawn(move || f(range.clone())))
+            .map(|range| {
+                let part = range.clone();
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || f(part))
+                    .map_err(|_| range.clone())
+            })
             .collect();
         let mut results = vec![f(first.clone())];
         for other in others {
-            results.push(
-                other
+            results.push(match other {
+                Ok(thread) => thread
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
+                Err(range) => f(range),
+            });
         }
         results
     })
@@ -58,4 +65,18 @@ pub(crate) fn split<T>(
     }
     ranges.push(from..items.len());
     ranges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_back_in_order() {
+        let ranges = split(&[0, 10, 20, 30, 40, 50, 60, 70], 4, 80, |&start| start);
+        assert_eq!(ranges, vec![0..2, 2..4, 4..6, 6..8]);
+        let sums = map(&ranges, |range| range.sum::<usize>());
+        assert_eq!(sums, vec![1, 5, 9, 13]);
+        assert!(map(&[], |range| range.len()).is_empty());
+    }
 }
