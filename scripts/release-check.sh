@@ -278,7 +278,7 @@ if [ "$fast" = 0 ]; then
     if cross_build "$target" "${macos_build[@]}"; then
       row "$target" "cargo-zigbuild ($macos_built_as)" "no (macOS only)" "$(mib "$(size_of "$(binary_for "$target")")")" ""
     else
-      row "$target" "compiled ($macos_built_as); link stopped" "no" "-" \
+      row "$target" "stopped, see notes ($macos_built_as)" "no" "-" \
         "$(grep -m1 -o 'unable to find [^.]*' "$work/logs/$target.log" || last_error "$work/logs/$target.log")"
     fi
   done
