@@ -7,8 +7,13 @@ use std::ops::Range;
 /// How many parts `work` units should be split into: one per core, each of at least
 /// `min_per_part` units, and at most 8.
 pub(crate) fn parts(work: usize, min_per_part: usize) -> usize {
+    let wanted = work / min_per_part.max(1);
+    if wanted <= 1 {
+        // Most profiles: no need to ask how many cores there are (it reads files).
+        return 1;
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (work / min_per_part.max(1)).clamp(1, cores.min(8))
+    wanted.min(cores.min(8))
 }
 
 /// Runs `f` on each range, the first on this thread and each other on a thread of its

@@ -96,17 +96,11 @@ impl Samples {
         values: &[i64],
         labels: &[proto::Label],
     ) -> Result<(), String> {
-        if values.len() != self.width {
-            return Err(width_mismatch(values.len(), self.width));
-        }
-        let start = self.locations.len();
+        let start = self.ends();
         self.locations.extend(locations);
-        self.spans.push((start, self.locations.len()));
         self.values.extend_from_slice(values);
-        let label_start = self.labels.len();
         self.labels.extend_from_slice(labels);
-        self.label_spans.push((label_start, self.labels.len()));
-        Ok(())
+        self.end_sample(start, Ok(()))
     }
 
     /// The location indices of sample `i`, to rewrite them.
@@ -158,64 +152,83 @@ impl Samples {
     /// index, or `None` for an id no location has.
     pub(crate) fn push_encoded(
         &mut self,
+        message: &[u8],
+        location: &impl Fn(u64) -> Option<u32>,
+    ) -> Result<(), String> {
+        let start = self.ends();
+        let read = self.append_fields(message, location);
+        self.end_sample(start, read)
+    }
+
+    /// Appends the locations, values and labels of a `Sample` message.
+    fn append_fields(
+        &mut self,
         mut message: &[u8],
         location: &impl Fn(u64) -> Option<u32>,
     ) -> Result<(), String> {
-        let start = self.locations.len();
-        let values_start = self.values.len();
-        let label_start = self.labels.len();
-        let add_location = |this: &mut Samples, id: u64| match location(id) {
+        let add_location = |locations: &mut Vec<u32>, id: u64| match location(id) {
             Some(index) => {
-                this.locations.push(index);
+                locations.push(index);
                 Ok(())
             }
             None => Err(format!("a sample refers to unknown location {id}")),
         };
-        let result = (|| {
-            while !message.is_empty() {
-                let (field, wire) = read_key(&mut message)?;
-                match (field, wire) {
-                    (1, WIRE_VARINT) => add_location(self, read_varint(&mut message)?)?,
-                    (1, WIRE_LEN) => {
-                        let mut packed = read_len(&mut message)?;
-                        while !packed.is_empty() {
-                            add_location(self, read_varint(&mut packed)?)?;
-                        }
+        while !message.is_empty() {
+            match read_key(&mut message)? {
+                (1, WIRE_VARINT) => add_location(&mut self.locations, read_varint(&mut message)?)?,
+                (1, WIRE_LEN) => {
+                    let mut packed = read_len(&mut message)?;
+                    while !packed.is_empty() {
+                        add_location(&mut self.locations, read_varint(&mut packed)?)?;
                     }
-                    (2, WIRE_VARINT) => self.values.push(read_varint(&mut message)? as i64),
-                    (2, WIRE_LEN) => {
-                        let mut packed = read_len(&mut message)?;
-                        while !packed.is_empty() {
-                            self.values.push(read_varint(&mut packed)? as i64);
-                        }
-                    }
-                    (3, WIRE_LEN) => {
-                        let label = proto::Label::decode(read_len(&mut message)?)
-                            .map_err(|e| e.to_string())?;
-                        self.labels.push(label);
-                    }
-                    _ => skip(&mut message, wire)?,
                 }
-            }
-            let values = self.values.len() - values_start;
-            if values != self.width {
-                return Err(width_mismatch(values, self.width));
-            }
-            Ok(())
-        })();
-        match result {
-            Ok(()) => {
-                self.spans.push((start, self.locations.len()));
-                self.label_spans.push((label_start, self.labels.len()));
-                Ok(())
-            }
-            Err(e) => {
-                self.locations.truncate(start);
-                self.values.truncate(values_start);
-                self.labels.truncate(label_start);
-                Err(e)
+                (2, WIRE_VARINT) => self.values.push(read_varint(&mut message)? as i64),
+                (2, WIRE_LEN) => {
+                    let mut packed = read_len(&mut message)?;
+                    while !packed.is_empty() {
+                        self.values.push(read_varint(&mut packed)? as i64);
+                    }
+                }
+                (3, WIRE_LEN) => {
+                    let label =
+                        proto::Label::decode(read_len(&mut message)?).map_err(|e| e.to_string())?;
+                    self.labels.push(label);
+                }
+                (_, wire) => skip(&mut message, wire)?,
             }
         }
+        Ok(())
+    }
+
+    /// Where the next sample's locations, values and labels start.
+    fn ends(&self) -> (usize, usize, usize) {
+        (self.locations.len(), self.values.len(), self.labels.len())
+    }
+
+    /// Ends the sample appended since `start`: records it when it was appended whole,
+    /// with one value per sample type, else removes what was appended.
+    fn end_sample(
+        &mut self,
+        start: (usize, usize, usize),
+        appended: Result<(), String>,
+    ) -> Result<(), String> {
+        let (locations, values, labels) = start;
+        let result = appended.and_then(|()| match self.values.len() - values {
+            n if n == self.width => Ok(()),
+            n => Err(width_mismatch(n, self.width)),
+        });
+        match result {
+            Ok(()) => {
+                self.spans.push((locations, self.locations.len()));
+                self.label_spans.push((labels, self.labels.len()));
+            }
+            Err(_) => {
+                self.locations.truncate(locations);
+                self.values.truncate(values);
+                self.labels.truncate(labels);
+            }
+        }
+        result
     }
 }
 

@@ -39,8 +39,6 @@ pub(crate) struct Builder {
     pub(crate) samples: Samples,
     /// The first sample refused, which makes the profile malformed.
     pub(crate) refused: Option<String>,
-    /// Reused for each sample's location indices.
-    scratch: Vec<u32>,
     /// Whether a frame was removed from a sample since the locations were numbered; until
     /// then, locations are numbered in the order samples first refer to them.
     frames_removed: bool,
@@ -69,20 +67,6 @@ impl Builder {
         self.samples = Samples::new(types.len());
     }
 
-    /// The location at `address`, made on first use.
-    pub(crate) fn location(&mut self, address: u64) -> u32 {
-        let next = self.locations.len() as u32;
-        let index = *self.by_address.entry(address).or_insert(next);
-        if index == next {
-            self.locations.push(Location {
-                address,
-                mapping: None,
-                line: None,
-            });
-        }
-        index
-    }
-
     /// The location already made for `address`, if any.
     pub(crate) fn existing_location(&self, address: u64) -> Option<usize> {
         self.by_address.get(&address).map(|&i| i as usize)
@@ -97,25 +81,18 @@ impl Builder {
         values: &[i64],
         bytes: Option<i64>,
     ) {
-        let mut locations = std::mem::take(&mut self.scratch);
-        locations.clear();
-        locations.extend(
-            addresses
-                .iter()
-                .enumerate()
-                .map(|(i, &a)| self.location(adjust(i, a))),
-        );
+        let (by_address, locations) = (&mut self.by_address, &mut self.locations);
+        let indices = addresses
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| location_at(by_address, locations, adjust(i, a)));
         let label = bytes.map(|num| proto::Label {
             num,
             ..proto::Label::default()
         });
-        if let Err(refusal) = self
-            .samples
-            .push(locations.iter().copied(), values, label.as_slice())
-        {
+        if let Err(refusal) = self.samples.push(indices, values, label.as_slice()) {
             self.refused.get_or_insert(refusal);
         }
-        self.scratch = locations;
     }
 
     /// Removes the second frame of sample `i` (the leaf stays), when it has one.
@@ -291,6 +268,25 @@ impl Builder {
         };
         (profile, self.samples)
     }
+}
+
+/// The index of the location at `address` in `locations`, made on first use.
+#[inline]
+fn location_at(
+    by_address: &mut HashMap<u64, u32, FxBuildHasher>,
+    locations: &mut Vec<Location>,
+    address: u64,
+) -> u32 {
+    let next = locations.len() as u32;
+    let index = *by_address.entry(address).or_insert(next);
+    if index == next {
+        locations.push(Location {
+            address,
+            mapping: None,
+            line: None,
+        });
+    }
+    index
 }
 
 fn owned(types: &[(&str, &str)]) -> Vec<(String, String)> {
