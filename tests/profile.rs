@@ -143,6 +143,139 @@ fn inline_marks_ignore_edges_pprof_drops() {
     }
 }
 
+/// Function names as they reach pprof from many toolchains, each as (name, system name):
+/// pprof demangles and simplifies every name that is empty or equal to its system name
+/// before any report, and so must gantry.
+const NAMES_FROM_MANY_TOOLCHAINS: [(&str, &str); 16] = [
+    // Go: generics whose type arguments have parentheses, and a method of a generic type.
+    (
+        "slices.SortFunc[go.shape.[]int,go.shape.func(int, int) int]",
+        "=",
+    ),
+    ("iter.Pull[go.shape.interface { Next() bool }]", "="),
+    ("main.(*Set[go.shape.string]).Add", "="),
+    // Java, whose constructors have angle brackets.
+    ("java.util.HashMap.<init>", "="),
+    // C++ already demangled, as profilers that symbolize in process write it.
+    (
+        "std::vector<int, std::allocator<int> >::push_back(int const&)",
+        "=",
+    ),
+    ("(anonymous namespace)::Worker::run()", "="),
+    // Rust as pprof-rs writes it.
+    (
+        "<alloc::boxed::Box<F,A> as core::ops::function::FnOnce<Args>>::call_once",
+        "=",
+    ),
+    // Mangled: C++, Rust legacy (with an LLVM suffix) and v0, and a macOS symbol.
+    (
+        "_ZNKSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE4findEPKcmm",
+        "=",
+    ),
+    (
+        "_ZN7tracing10instrument1_94_$LT$impl$u20$core..ops..drop..Drop$u20$for$u20$tracing..instrument..Instrumented$LT$T$GT$$GT$4drop17h2ec47aa2e6e3e520E.llvm.77",
+        "=",
+    ),
+    (
+        "_RINvMsj_NtCslNYArtu3iFV_5alloc3vecINtB6_3VeclE14extend_trustedINtNtNtNtCsgEmfK2I1SDS_4core4iter8adapters3map3MapINtNtNtB17_3ops5range5RangelENCNvCsfq2Zq5gqAK1_2v04main0EEB2j_",
+        "=",
+    ),
+    (
+        "__ZN5boost4asio6detail9scheduler3runERNS_6system10error_codeE",
+        "=",
+    ),
+    // Only a system name: it is the name shown.
+    ("", "_ZN3net6Server6acceptEv"),
+    ("", "plain_c_function"),
+    // A name that differs from its system name was demangled already: kept as it is.
+    ("Cache<K>::get(K)", "_ZN5CacheIiE3getEi"),
+    // Nothing to change.
+    ("main.main", "="),
+    ("runtime.mallocgc", "="),
+];
+
+/// A profile with one sample per function of `names`, weighing 1, 2, 3…
+fn profile_naming(names: &[(&str, &str)]) -> Vec<u8> {
+    use gantry_profile::proto;
+    use prost::Message as _;
+    let mut strings = vec![String::new(), "samples".into(), "count".into()];
+    let mut intern = |s: &str| {
+        strings.push(s.to_string());
+        strings.len() as i64 - 1
+    };
+    let function: Vec<proto::Function> = (1..)
+        .zip(names)
+        .map(|(id, (name, system))| proto::Function {
+            id,
+            name: intern(name),
+            system_name: intern(if *system == "=" { name } else { system }),
+            ..Default::default()
+        })
+        .collect();
+    let location = function
+        .iter()
+        .map(|f| proto::Location {
+            id: f.id,
+            line: vec![proto::Line {
+                function_id: f.id,
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .collect();
+    let sample = function
+        .iter()
+        .map(|f| proto::Sample {
+            location_id: vec![f.id],
+            value: vec![f.id as i64],
+            label: Vec::new(),
+        })
+        .collect();
+    proto::Profile {
+        sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+        sample,
+        location,
+        function,
+        string_table: strings,
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// Names are demangled and simplified as pprof does it, for `top` and for `collapse`.
+#[test]
+fn function_names_are_shown_as_go_tool_pprof_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("names.pb");
+    std::fs::write(&file, profile_naming(&NAMES_FROM_MANY_TOOLCHAINS)).unwrap();
+    let report = assert_same_top(&file, &[], &[]);
+    let shown: Vec<&str> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "slices.SortFunc[go.shape.[]int,go.shape.func int]",
+        "std::vector::push_back",
+        "::call_once",
+        "tracing::instrument::::<impl core::ops::drop::Drop for tracing::instrument::Instrumented<T>>::drop",
+        "<alloc::vec::Vec<>>::extend_trusted::<>",
+        "boost::asio::detail::scheduler::run",
+        "net::Server::accept",
+        "Cache<K>::get(K)",
+    ] {
+        assert!(shown.contains(&name), "{name} not in {shown:?}");
+    }
+    let folded = gantry(&["profile", "collapse", &file.display().to_string()]);
+    assert_exit(&folded, 0);
+    assert!(
+        text(&folded.stdout).contains("std::vector::push_back 5\n"),
+        "{}",
+        text(&folded.stdout)
+    );
+}
+
 #[test]
 fn heap_top_matches_go_tool_pprof_for_every_sample_type() {
     let server = Server::start(&[]);

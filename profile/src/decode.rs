@@ -12,6 +12,7 @@ use std::io::Read as _;
 use prost::Message as _;
 use rustc_hash::FxBuildHasher;
 
+use crate::demangle;
 use crate::error::{Error, Origin, Result};
 use crate::legacy::{self, LegacyFormat, Outcome};
 use crate::proto;
@@ -83,7 +84,7 @@ impl Profile {
                     format: Format::Protobuf,
                 };
                 match profile.check() {
-                    Ok(()) => return Ok(profile),
+                    Ok(()) => return Ok(profile.with_names_as_pprof_shows()),
                     Err(e @ Error::Empty { .. }) => return Err(e),
                     Err(e) => e,
                 }
@@ -107,7 +108,7 @@ impl Profile {
                     format: Format::Legacy(format),
                 };
                 profile.check()?;
-                Ok(profile)
+                Ok(profile.with_names_as_pprof_shows())
             }
             Outcome::Malformed(format, detail) => Err(Error::Malformed {
                 origin,
@@ -131,6 +132,13 @@ impl Profile {
                 None => not_protobuf,
             }),
         }
+    }
+
+    /// The profile with its function names rewritten as pprof's symbolizer rewrites
+    /// them before any report (see [`crate::demangle`]).
+    fn with_names_as_pprof_shows(mut self) -> Profile {
+        demangle::simplify_function_names(&mut self.raw);
+        self
     }
 
     /// The format the profile was read from.

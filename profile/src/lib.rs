@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod decode;
+mod demangle;
 pub mod error;
 pub mod fetch;
 pub mod folded;

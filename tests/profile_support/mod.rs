@@ -162,11 +162,13 @@ fn number(token: &str) -> i64 {
         .unwrap_or_else(|_| panic!("not an exact number: {token:?}"))
 }
 
-/// `go tool pprof -top` on `file`, unsymbolized (gantry reads no binaries) and with times
-/// in UTC (as gantry prints them).
+/// `go tool pprof -top` on `file` with times in UTC (as gantry prints them), reading no
+/// binaries, as gantry reads none: the tests' gperftools programs are on this machine,
+/// where pprof would symbolize their addresses. `remote` symbolization finds nothing to
+/// ask for a file, and unlike `none` it keeps pprof's demangling of names.
 pub fn go_pprof(file: &Path, extra: &[&str]) -> String {
     let out = Command::new("go")
-        .args(["tool", "pprof", "-top", "-symbolize=none"])
+        .args(["tool", "pprof", "-top", "-symbolize=remote"])
         .args(extra)
         .arg(file)
         .env("TZ", "UTC")
