@@ -587,15 +587,26 @@ fn bad_files_give_usage_errors() {
         empty.extend(s.as_bytes());
     }
     empty.extend([0x0a, 4, 0x08, 1, 0x10, 2]);
+    // It is a profile all the same (an idle service's CPU or mutex profile): `top`
+    // prints pprof's empty table, while a flame graph has nothing to draw.
     let empty_path = dir.path().join("empty.pb");
     std::fs::write(&empty_path, empty).unwrap();
-    let out = gantry(&["profile", "top", &empty_path.display().to_string()]);
+    assert_same_table(&empty_path, &[], &[]);
+    let svg = dir.path().join("empty.svg");
+    let out = gantry(&[
+        "profile",
+        "flamegraph",
+        &empty_path.display().to_string(),
+        "-O",
+        &svg.display().to_string(),
+    ]);
     assert_exit(&out, 2);
     assert!(
-        text(&out.stderr).contains("no samples"),
+        text(&out.stderr).contains("nothing to draw: no sample has a samples value"),
         "{}",
         text(&out.stderr)
     );
+    assert!(!svg.exists(), "no SVG is written");
 
     let out = gantry(&[
         "profile",

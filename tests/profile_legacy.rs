@@ -156,6 +156,29 @@ fn go_debug1_mutex_block_goroutine_and_threadcreate_match_go_tool_pprof() {
     assert_eq!(mutex["sample_unit"], "nanoseconds");
 }
 
+/// Go records no mutex or block events unless asked to, so these profiles are often
+/// empty: they are read, in both encodings, and `top` prints pprof's empty table.
+#[test]
+fn empty_contention_profiles_match_go_tool_pprof() {
+    let server = Server::start(&["-contention=false"]);
+    let dir = tempfile::tempdir().unwrap();
+    for kind in ["mutex", "block"] {
+        for debug in [0, 1] {
+            let file = server.download(
+                &format!("/debug/pprof/{kind}?debug={debug}"),
+                dir.path(),
+                &format!("{kind}{debug}"),
+            );
+            assert_same_table(&file, &[], &[]);
+            let report = gantry_top(&file, &[]);
+            assert_eq!(report["total"], 0, "{report}");
+            let folded = gantry(&["profile", "collapse", &file.display().to_string()]);
+            assert_exit(&folded, 0);
+            assert_eq!(text(&folded.stdout), "");
+        }
+    }
+}
+
 #[test]
 fn go_debug2_goroutine_dump_is_refused_with_the_level_to_capture() {
     let server = Server::start(&[]);

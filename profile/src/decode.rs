@@ -85,7 +85,6 @@ impl Profile {
                 };
                 match profile.check() {
                     Ok(()) => return Ok(profile.with_names_as_pprof_shows()),
-                    Err(e @ Error::Empty { .. }) => return Err(e),
                     Err(e) => e,
                 }
             }
@@ -210,11 +209,6 @@ impl Profile {
                     loc.id, line.function_id
                 ));
             }
-        }
-        if self.samples.is_empty() {
-            return Err(Error::Empty {
-                origin: self.origin.clone(),
-            });
         }
         Ok(())
     }

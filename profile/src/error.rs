@@ -85,8 +85,10 @@ pub enum Error {
         format: crate::legacy::LegacyFormat,
         detail: String,
     },
-    #[error("{origin}: the profile has no samples")]
-    Empty { origin: Origin },
+    /// A profile without samples is valid (`top` prints an empty table, as pprof does),
+    /// but a flame graph of it would be blank.
+    #[error("{origin}: nothing to draw: no sample has a {sample_type} value")]
+    NothingToDraw { origin: Origin, sample_type: String },
     #[error("unknown sample index {given:?}: the profile has {}", available.join(", "))]
     SampleIndex {
         given: String,
@@ -131,7 +133,7 @@ impl Error {
             | Error::NotProfile { origin, .. }
             | Error::Unsupported { origin, .. }
             | Error::Malformed { origin, .. }
-            | Error::Empty { origin } => !origin.is_remote(),
+            | Error::NothingToDraw { origin, .. } => !origin.is_remote(),
             _ => false,
         }
     }
@@ -156,7 +158,7 @@ impl Error {
                 "point at the service's address (http://HOST:PORT) or a /debug/pprof/TYPE URL"
                     .into()
             }
-            Error::Empty { origin } if origin.is_remote() => {
+            Error::NothingToDraw { origin, .. } if origin.is_remote() => {
                 "for a CPU profile, capture longer (--seconds) or while the service is busy".into()
             }
             Error::SampleIndex { .. } => {

@@ -83,6 +83,12 @@ pub fn flamegraph(
     let index = profile.sample_index(sample_index)?;
     let (sample_type, unit) = profile.sample_types().swap_remove(index);
     let after = collapse_at(profile, profile, index)?;
+    if after.is_empty() {
+        return Err(Error::NothingToDraw {
+            origin: profile.origin.clone(),
+            sample_type,
+        });
+    }
     let mut options = inferno::flamegraph::Options::default();
     options.title = title.to_string();
     options.count_name = if unit.is_empty() || unit == "count" {

@@ -52,10 +52,6 @@ impl Samples {
         self.spans.len()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
     /// How many location indices the samples hold.
     pub(crate) fn location_count(&self) -> usize {
         self.locations.len()
@@ -416,7 +412,7 @@ mod tests {
             let error = samples.push_encoded(bytes, &index).unwrap_err();
             assert!(error.contains(expected), "{error}");
         }
-        assert!(samples.is_empty());
+        assert_eq!(samples.len(), 0);
         assert!(samples.locations.is_empty() && samples.values.is_empty());
         let too_long = [0xff; 11];
         assert!(

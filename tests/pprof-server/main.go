@@ -118,11 +118,14 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	cpu := flag.Bool("burn", false, "keep the CPU hot spots busy")
 	leak := flag.Bool("leak", false, "leak goroutines from the start (also: POST /leak?on=1)")
+	contention := flag.Bool("contention", true, "record mutex and block profiles (off: they stay empty, as by default in Go)")
 	flag.Parse()
 
 	runtime.MemProfileRate = 4096
-	runtime.SetBlockProfileRate(1)
-	runtime.SetMutexProfileFraction(1)
+	if *contention {
+		runtime.SetBlockProfileRate(1)
+		runtime.SetMutexProfileFraction(1)
+	}
 
 	retainLarge()
 	retainSmall()
