@@ -10,12 +10,14 @@ use regex::bytes::Regex;
 
 use super::builder::Builder;
 use super::text::{
-    Lines, group, hex_addresses, is_space_or_comment, parse_i64, parse_i64_auto, trim_space,
+    Lines, captures_then_addresses, hex_addresses, is_space_or_comment, parse_i64, parse_i64_auto,
+    trim_space,
 };
 use super::{LegacyFormat, Outcome, maps};
 
+/// A sample line up to its addresses (see [`captures_then_addresses`]).
 static SAMPLE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u)([0-9]+) *([0-9]+) @([ x0-9a-f]*)").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"(?-u)([0-9]+) *([0-9]+) @").expect("valid regex"));
 
 pub(super) fn decode(bytes: &[u8]) -> Outcome {
     let mut lines = Lines::new(bytes);
@@ -76,7 +78,7 @@ pub(super) fn decode(bytes: &[u8]) -> Outcome {
             break;
         }
         if !is_space_or_comment(line) {
-            let Some(c) = SAMPLE.captures(line) else {
+            let Some((c, text)) = captures_then_addresses(&SAMPLE, line) else {
                 return Outcome::Unrecognized;
             };
             let number = |i: usize| c.get(i).and_then(|m| parse_i64(m.as_bytes()));
@@ -94,7 +96,6 @@ pub(super) fn decode(bytes: &[u8]) -> Outcome {
                 }
                 count = count.wrapping_mul(period);
             }
-            let text = group(&c, 3);
             if hex_addresses(text, &mut addresses).is_none() {
                 return Outcome::Malformed(
                     format,

@@ -10,7 +10,8 @@ use regex::bytes::Regex;
 
 use super::builder::Builder;
 use super::text::{
-    Lines, group, hex_addresses, is_memory_map_sentinel, is_space_or_comment, parse_i64, trim_space,
+    Lines, captures_then_addresses, group, hex_addresses, is_memory_map_sentinel,
+    is_space_or_comment, parse_i64, trim_space,
 };
 use super::{LegacyFormat, Outcome, maps};
 
@@ -24,9 +25,9 @@ static GROWTH_HEADER: LazyLock<Regex> =
 static FRAGMENTATION_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"(?-u){COUNTS} @ fragmentationz?")).expect("valid regex")
 });
+/// A sample line up to its addresses (see [`captures_then_addresses`]).
 static SAMPLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u)(-?[0-9]+): *(-?[0-9]+) *\[ *([0-9]+): *([0-9]+) *] @([ x0-9a-f]*)")
-        .expect("valid regex")
+    Regex::new(r"(?-u)(-?[0-9]+): *(-?[0-9]+) *\[ *([0-9]+): *([0-9]+) *] @").expect("valid regex")
 });
 
 /// How a profile's values were sampled.
@@ -124,7 +125,7 @@ pub(super) fn decode(bytes: &[u8]) -> Outcome {
         let fail = |detail: String| {
             Outcome::Malformed(header.format, format!("line {line_number}: {detail}"))
         };
-        let Some(c) = SAMPLE.captures(line) else {
+        let Some((c, address_text)) = captures_then_addresses(&SAMPLE, line) else {
             return fail(format!(
                 "expected `COUNT: BYTES [COUNT: BYTES] @ ADDRESSES`, found {:?}",
                 String::from_utf8_lossy(line)
@@ -157,7 +158,7 @@ pub(super) fn decode(bytes: &[u8]) -> Outcome {
         if let Err(detail) = added {
             return fail(detail);
         }
-        if hex_addresses(group(&c, 5), &mut addresses).is_none() {
+        if hex_addresses(address_text, &mut addresses).is_none() {
             return fail("an address does not fit in 64 bits".into());
         }
         // Return addresses point after the call; move them back onto it.

@@ -55,14 +55,8 @@ fn space_len_back(bytes: &[u8]) -> usize {
 }
 
 /// `bytes` without leading and trailing white space, as Go's `strings.TrimSpace`.
-pub(crate) fn trim_space(mut bytes: &[u8]) -> &[u8] {
-    loop {
-        let n = space_len(bytes);
-        if n == 0 {
-            break;
-        }
-        bytes = &bytes[n..];
-    }
+pub(crate) fn trim_space(bytes: &[u8]) -> &[u8] {
+    let mut bytes = trim_start_space(bytes);
     loop {
         let n = space_len_back(bytes);
         if n == 0 {
@@ -73,9 +67,19 @@ pub(crate) fn trim_space(mut bytes: &[u8]) -> &[u8] {
     bytes
 }
 
+fn trim_start_space(mut bytes: &[u8]) -> &[u8] {
+    loop {
+        let n = space_len(bytes);
+        if n == 0 {
+            return bytes;
+        }
+        bytes = &bytes[n..];
+    }
+}
+
 /// Blank lines and `#` comments carry no samples.
 pub(crate) fn is_space_or_comment(line: &[u8]) -> bool {
-    trim_space(line).first().is_none_or(|&b| b == b'#')
+    trim_start_space(line).first().is_none_or(|&b| b == b'#')
 }
 
 /// The memory map that ends most legacy text profiles starts after one of these.
@@ -91,19 +95,21 @@ pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// does not fit in 64 bits.
 pub(crate) fn hex_addresses(text: &[u8], out: &mut Vec<u64>) -> Option<()> {
     out.clear();
-    let mut i = 0;
-    while let Some(at) = memchr::memmem::find(&text[i..], b"0x") {
-        let start = i + at + 2;
+    // Each `0x` is found by its `x`: one search for a byte costs less than one for two.
+    let mut from = 0;
+    for x in memchr::memchr_iter(b'x', text) {
+        if x < from + 1 || text[x - 1] != b'0' {
+            continue;
+        }
+        let start = x + 1;
         let digits = text[start..]
             .iter()
             .take_while(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
             .count();
-        if digits == 0 {
-            i = start - 1;
-            continue;
+        if digits > 0 {
+            out.push(parse_digits(&text[start..start + digits], 16)?);
+            from = start + digits;
         }
-        out.push(parse_digits(&text[start..start + digits], 16)?);
-        i = start + digits;
     }
     Some(())
 }
@@ -234,6 +240,30 @@ pub(crate) fn base_name(path: &str) -> &str {
 }
 
 /// Capture group `i` of a match, empty when it did not take part (as Go gives it).
+/// What `{head}([ x0-9a-f]*)` matches in `line`, found without running the regex over
+/// the addresses, which can make up most of a long line: the captures of `head`, and
+/// the addresses. `head` must end with `@` and match no other `@`, so a match ends at
+/// the first `@` after its start, and trying `head` on each run of the line up to an
+/// `@` finds the leftmost match.
+pub(crate) fn captures_then_addresses<'l>(
+    head: &regex::bytes::Regex,
+    line: &'l [u8],
+) -> Option<(regex::bytes::Captures<'l>, &'l [u8])> {
+    let mut from = 0;
+    for at in memchr::memchr_iter(b'@', line) {
+        if let Some(captures) = head.captures(&line[from..=at]) {
+            let rest = &line[at + 1..];
+            let run = rest
+                .iter()
+                .take_while(|b| matches!(b, b' ' | b'x' | b'0'..=b'9' | b'a'..=b'f'))
+                .count();
+            return Some((captures, &rest[..run]));
+        }
+        from = at + 1;
+    }
+    None
+}
+
 pub(crate) fn group<'a>(captures: &regex::bytes::Captures<'a>, i: usize) -> &'a [u8] {
     captures.get(i).map_or(&b""[..], |m| m.as_bytes())
 }
@@ -291,6 +321,32 @@ mod tests {
         hex_addresses(b" 0x1a 0X2 0x 0x0x3 zz0xff", &mut out).unwrap();
         assert_eq!(out, [0x1a, 0, 0xff]);
         assert!(hex_addresses(b"0x10000000000000000", &mut out).is_none());
+    }
+
+    #[test]
+    fn captures_then_addresses_as_the_whole_regex() {
+        let head = regex::bytes::Regex::new(r"(?-u)([0-9]+) *([0-9]+) @").unwrap();
+        let whole = regex::bytes::Regex::new(r"(?-u)([0-9]+) *([0-9]+) @([ x0-9a-f]*)").unwrap();
+        for line in [
+            &b"12 3 @ 0x1 0x2"[..],
+            b"x@ 1 2 @ 0xa 0xb zz 0xc",
+            b"1 2 @",
+            b"1 2@ 3 4 @ 0x5",
+            b"@@ 7 8 @ 0x9@",
+            b"no match @ here",
+            b"",
+        ] {
+            let expected = whole.captures(line).map(|c| {
+                (
+                    lossy(group(&c, 1)),
+                    lossy(group(&c, 2)),
+                    lossy(group(&c, 3)),
+                )
+            });
+            let found = captures_then_addresses(&head, line)
+                .map(|(c, a)| (lossy(group(&c, 1)), lossy(group(&c, 2)), lossy(a)));
+            assert_eq!(found, expected, "{}", lossy(line));
+        }
     }
 
     #[test]
