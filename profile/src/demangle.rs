@@ -7,6 +7,7 @@
 //! `pkg.F[go.shape.func bool]`.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use crate::proto;
 
@@ -62,9 +63,10 @@ fn demangled_once(system: &str) -> Option<String> {
         // `{:#}` leaves out v0's crate disambiguators; pprof's demangler prints each
         // list of generic arguments as `<>` and drops a `.` suffix.
         let unsuffixed = system.split('.').next().unwrap_or(system);
-        return rustc_demangle::try_demangle(unsuffixed)
-            .ok()
-            .map(|rust| with_empty_generic_args(&format!("{rust:#}")));
+        let rust = rustc_demangle::try_demangle(unsuffixed).ok()?;
+        let mut name = Bounded::default();
+        fmt::Write::write_fmt(&mut name, format_args!("{rust:#}")).ok()?;
+        return Some(with_empty_generic_args(&name.text));
     }
     if !system.starts_with("_Z") {
         return None;
@@ -73,7 +75,9 @@ fn demangled_once(system: &str) -> Option<String> {
     let options = cpp_demangle::DemangleOptions::new()
         .no_params()
         .no_return_type();
-    let name = symbol.demangle_with_options(&options).ok()?;
+    let mut name = Bounded::default();
+    symbol.structured_demangle(&mut name, &options).ok()?;
+    let name = name.text;
     // pprof's demangler leaves out template arguments and ref-qualifiers too.
     let name = without_template_args(&name);
     let unqualified = name.strip_suffix(" &&").or_else(|| name.strip_suffix(" &"));
@@ -123,7 +127,8 @@ fn legacy_rust(system: &str) -> Option<String> {
     if body.len() < 20 {
         return None;
     }
-    let (idents, hash) = body.split_at(body.len() - 19);
+    let cut = body.len() - 19;
+    let (idents, hash) = (body.get(..cut)?, body.get(cut..)?);
     let digits = hash.strip_prefix("17h")?;
     let mut seen = 0u16;
     for d in digits.bytes() {
@@ -209,6 +214,24 @@ fn rust_escape(ident: &str) -> Option<(char, usize)> {
     Some((decoded, code.len() + 2))
 }
 
+/// Demangled text that stops growing at 64 KiB: a short crafted symbol can stand for
+/// text exponentially longer than itself (C++ substitutions, Rust v0 back-references).
+/// A name cut off there is left mangled.
+#[derive(Default)]
+struct Bounded {
+    text: String,
+}
+
+impl fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.text.len() + s.len() > 64 << 10 {
+            return Err(fmt::Error);
+        }
+        self.text.push_str(s);
+        Ok(())
+    }
+}
+
 /// A demangled C++ name without its template arguments. Unlike [`remove_enclosed`],
 /// this knows that the angle brackets of `operator<<` and the like are part of a name.
 fn without_template_args(name: &str) -> String {
@@ -291,6 +314,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_symbol_that_demangles_to_too_much_text_stays_mangled() {
+        // `Q<T6>::m()`, where T1 is `P<int, …>` with eight arguments and each T(n) is
+        // `P<T(n-1), …>` with eight: 150 bytes that demangle to 1.4 MB, as g++ mangles it.
+        let symbol = "_ZN1QI1PIJS0_IJS0_IJS0_IJS0_IJS0_IJiiiiiiiiEES1_S1_S1_S1_S1_S1_S1_EES2\
+                      _S2_S2_S2_S2_S2_S2_EES3_S3_S3_S3_S3_S3_S3_EES4_S4_S4_S4_S4_S4_S4_EES5_\
+                      S5_S5_S5_S5_S5_S5_EEE1mEv";
+        assert_eq!(display_name(symbol), symbol);
+    }
+
+    #[test]
     fn brackets_are_removed_outermost_first() {
         assert_eq!(remove_enclosed("a(b(c))d(e)f", b'(', b')'), "adf");
         assert_eq!(remove_enclosed("f(int", b'(', b')'), "f(int");
@@ -353,6 +386,8 @@ mod tests {
                 "<alloc::vec::Vec<>>::extend_trusted::<>",
             ),
             ("_Znotmangled", "_Znotmangled"),
+            // Not a character boundary where the hash would start.
+            ("_ZN3fooéééééééééééééééééééE", "_ZN3fooéééééééééééééééééééE"),
         ];
         for (system, shown) in cases {
             assert_eq!(display_name(system), shown, "{system}");
