@@ -203,7 +203,10 @@ fn rust_escape(ident: &str) -> Option<(char, usize)> {
         "LP" => '(',
         "RP" => ')',
         _ => {
-            let hex = code.strip_prefix('u').filter(|h| h.len() == 2)?;
+            // Two lowercase hex digits, as rustc writes them.
+            let hex = code.strip_prefix('u').filter(|h| {
+                h.len() == 2 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            })?;
             let byte = u8::from_str_radix(hex, 16).ok()?;
             if !(b' '..0x80).contains(&byte) {
                 return None;
@@ -376,6 +379,7 @@ mod tests {
                 "_ZN3foo10__CALLSITE17h0123456789abcdefE.llvm.42",
                 "foo::_CALLSITE",
             ),
+            ("_ZN3foo11a$u7b$$u7B$17h0123456789abcdefE", "foo::a{$u7B$"),
             (
                 "_ZN3foo3bar17h0000000000000000E",
                 "foo::bar::h0000000000000000",

@@ -239,7 +239,6 @@ pub(crate) fn base_name(path: &str) -> &str {
     trimmed.rsplit('/').next().unwrap_or(trimmed)
 }
 
-/// Capture group `i` of a match, empty when it did not take part (as Go gives it).
 /// What `{head}([ x0-9a-f]*)` matches in `line`, found without running the regex over
 /// the addresses, which can make up most of a long line: the captures of `head`, and
 /// the addresses. `head` must end with `@` and match no other `@`, so a match ends at
@@ -264,6 +263,7 @@ pub(crate) fn captures_then_addresses<'l>(
     None
 }
 
+/// Capture group `i` of a match, empty when it did not take part (as Go gives it).
 pub(crate) fn group<'a>(captures: &regex::bytes::Captures<'a>, i: usize) -> &'a [u8] {
     captures.get(i).map_or(&b""[..], |m| m.as_bytes())
 }
