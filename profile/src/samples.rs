@@ -238,11 +238,15 @@ const WIRE_VARINT: u8 = 0;
 const WIRE_64: u8 = 1;
 const WIRE_LEN: u8 = 2;
 const WIRE_32: u8 = 5;
+/// `Profile.string_table`.
+const STRING_TABLE: u32 = 6;
 
 /// Splits an encoded `Profile` into its `sample` messages and the rest: the rest is the
 /// same message without them, for prost to decode. Refuses what pprof's own decoder
 /// refuses: truncated fields, field number 0, and wire types other than varint, 64-bit,
-/// length-delimited and 32-bit.
+/// length-delimited and 32-bit. A string that is not UTF-8 is made so in the rest, its
+/// bad bytes replaced by U+FFFD: pprof reads strings as bytes, where prost would refuse
+/// the whole profile.
 pub(crate) fn split_samples(data: &[u8]) -> Result<(Vec<&[u8]>, Vec<u8>), String> {
     let mut samples = Vec::new();
     let mut rest = Vec::new();
@@ -256,6 +260,20 @@ pub(crate) fn split_samples(data: &[u8]) -> Result<(Vec<&[u8]>, Vec<u8>), String
             rest.extend_from_slice(&data[run..field_start]);
             samples.push(read_len(&mut b)?);
             run = data.len() - b.len();
+        } else if field == u64::from(STRING_TABLE) && wire == WIRE_LEN {
+            let text = read_len(&mut b)?;
+            if std::str::from_utf8(text).is_err() {
+                rest.extend_from_slice(&data[run..field_start]);
+                let repaired = String::from_utf8_lossy(text);
+                prost::encoding::encode_key(
+                    STRING_TABLE,
+                    prost::encoding::WireType::LengthDelimited,
+                    &mut rest,
+                );
+                prost::encoding::encode_varint(repaired.len() as u64, &mut rest);
+                rest.extend_from_slice(repaired.as_bytes());
+                run = data.len() - b.len();
+            }
         } else {
             skip(&mut b, wire)?;
         }
@@ -395,6 +413,19 @@ mod tests {
         let back = proto::Profile::decode(out.as_slice()).unwrap();
         assert_eq!(back.sample[0], sample);
         assert_eq!(back.sample[2].location_id, vec![3, 1]);
+    }
+
+    #[test]
+    fn strings_that_are_not_utf8_are_repaired_in_place() {
+        // string_table: "", "caf\xe9", "ok", with a sample between the strings.
+        let mut data = vec![0x32, 0, 0x32, 4, b'c', b'a', b'f', 0xe9];
+        data.extend([0x12, 2, 0x08, 1]);
+        data.extend([0x32, 2, b'o', b'k']);
+        assert!(proto::Profile::decode(data.as_slice()).is_err());
+        let (messages, rest) = split_samples(&data).unwrap();
+        assert_eq!(messages, [&[0x08, 1][..]]);
+        let decoded = proto::Profile::decode(rest.as_slice()).unwrap();
+        assert_eq!(decoded.string_table, ["", "caf\u{fffd}", "ok"]);
     }
 
     #[test]
