@@ -602,7 +602,7 @@ fn bad_files_give_usage_errors() {
     ]);
     assert_exit(&out, 2);
     assert!(
-        text(&out.stderr).contains("nothing to draw: no sample has a samples value"),
+        text(&out.stderr).contains("nothing to draw: every sample's samples is 0"),
         "{}",
         text(&out.stderr)
     );

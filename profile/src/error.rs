@@ -87,8 +87,13 @@ pub enum Error {
     },
     /// A profile without samples is valid (`top` prints an empty table, as pprof does),
     /// but a flame graph of it would be blank.
-    #[error("{origin}: nothing to draw: no sample has a {sample_type} value")]
-    NothingToDraw { origin: Origin, sample_type: String },
+    #[error("{origin}: nothing to draw: every sample's {sample_type} is 0")]
+    NothingToDraw {
+        origin: Origin,
+        sample_type: String,
+        /// Every sample type of the profile, for the hint.
+        available: Vec<String>,
+    },
     #[error("unknown sample index {given:?}: the profile has {}", available.join(", "))]
     SampleIndex {
         given: String,
@@ -161,6 +166,10 @@ impl Error {
             Error::NothingToDraw { origin, .. } if origin.is_remote() => {
                 "for a CPU profile, capture longer (--seconds) or while the service is busy".into()
             }
+            Error::NothingToDraw { available, .. } if available.len() > 1 => format!(
+                "draw another sample type with --sample-index: the profile has {}",
+                available.join(", ")
+            ),
             Error::SampleIndex { .. } => {
                 "pass --sample-index with one of the names listed, or its position from 0".into()
             }

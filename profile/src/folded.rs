@@ -81,12 +81,14 @@ pub fn flamegraph(
     title: &str,
 ) -> Result<Vec<u8>> {
     let index = profile.sample_index(sample_index)?;
-    let (sample_type, unit) = profile.sample_types().swap_remove(index);
+    let types = profile.sample_types();
+    let (sample_type, unit) = types[index].clone();
     let after = collapse_at(profile, profile, index)?;
     if after.is_empty() {
         return Err(Error::NothingToDraw {
             origin: profile.origin.clone(),
             sample_type,
+            available: types.into_iter().map(|(kind, _)| kind).collect(),
         });
     }
     let mut options = inferno::flamegraph::Options::default();
