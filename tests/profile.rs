@@ -579,6 +579,41 @@ fn bad_files_give_usage_errors() {
         text(&out.stderr)
     );
 
+    // A profile whose location names a function it does not have: pprof refuses it too.
+    let dangling = {
+        use gantry_profile::proto;
+        use prost::Message as _;
+        proto::Profile {
+            sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+            sample: vec![proto::Sample {
+                location_id: vec![1],
+                value: vec![1],
+                label: Vec::new(),
+            }],
+            location: vec![proto::Location {
+                id: 1,
+                line: vec![proto::Line {
+                    function_id: 9,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            string_table: ["", "samples", "count"].map(String::from).to_vec(),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    };
+    let dangling_path = dir.path().join("dangling.pb");
+    std::fs::write(&dangling_path, dangling).unwrap();
+    let out = gantry(&["profile", "top", &dangling_path.display().to_string()]);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out.stderr)
+            .contains("malformed protobuf profile: location 1 refers to unknown function 9"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // A well-formed profile without samples: string table ["", "samples", "count"] and
     // one sample type.
     let mut empty = Vec::new();

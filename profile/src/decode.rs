@@ -111,7 +111,7 @@ impl Profile {
             }
             Outcome::Malformed(format, detail) => Err(Error::Malformed {
                 origin,
-                format,
+                format: Format::Legacy(format),
                 detail,
             }),
             Outcome::Unrecognized => Err(match sniff::identify(&data) {
@@ -153,22 +153,31 @@ impl Profile {
         gzipped(bytes)
     }
 
+    /// Checks what the rest of the crate relies on. Bytes without a profile's shape are
+    /// no profile; a profile whose parts refer to parts it lacks is a malformed one.
     fn check(&self) -> Result<()> {
         let p = &self.raw;
-        let fail = |detail: String| {
+        let not_profile = |detail: &str| {
             Err(Error::Decode {
                 origin: self.origin.clone(),
-                detail,
+                detail: detail.into(),
             })
         };
         if p.string_table.first().is_none_or(|s| !s.is_empty()) {
-            return fail("its string table does not start with the empty string".into());
+            return not_profile("its string table does not start with the empty string");
         }
+        if p.sample_type.is_empty() {
+            return not_profile("it declares no sample types");
+        }
+        let fail = |detail: String| {
+            Err(Error::Malformed {
+                origin: self.origin.clone(),
+                format: self.format,
+                detail,
+            })
+        };
         let strings = p.string_table.len() as i64;
         let bad_str = |i: i64| !(0..strings).contains(&i);
-        if p.sample_type.is_empty() {
-            return fail("it declares no sample types".into());
-        }
         let types = p.sample_type.iter().chain(p.period_type.as_ref());
         if types
             .into_iter()

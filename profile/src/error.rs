@@ -82,7 +82,7 @@ pub enum Error {
     #[error("{origin}: malformed {format}: {detail}")]
     Malformed {
         origin: Origin,
-        format: crate::legacy::LegacyFormat,
+        format: crate::decode::Format,
         detail: String,
     },
     /// A profile without samples is valid (`top` prints an empty table, as pprof does),
