@@ -343,6 +343,67 @@ fn diff_with_base_matches_go_tool_pprof_diff_base() {
     );
 }
 
+/// An unsymbolized profile of one sample in the binary at `path`, weighing `value`.
+fn unsymbolized_in(path: &str, value: i64) -> Vec<u8> {
+    use gantry_profile::proto;
+    use prost::Message as _;
+    proto::Profile {
+        sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+        sample: vec![proto::Sample {
+            location_id: vec![1],
+            value: vec![value],
+            label: Vec::new(),
+        }],
+        mapping: vec![proto::Mapping {
+            id: 1,
+            memory_start: 0x400000,
+            memory_limit: 0x500000,
+            filename: 3,
+            ..Default::default()
+        }],
+        location: vec![proto::Location {
+            id: 1,
+            mapping_id: 1,
+            address: 0x401234,
+            ..Default::default()
+        }],
+        string_table: ["", "samples", "count", path].map(String::from).to_vec(),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// pprof tells the unsymbolized frames of two binaries apart by their full paths, though
+/// it shows both by one base name: a diff between builds deployed to different
+/// directories has a row for each (in an order pprof does not fix, so rows are compared
+/// as a set).
+#[test]
+fn binaries_with_one_base_name_stay_apart_in_a_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.pb");
+    let new = dir.path().join("new.pb");
+    std::fs::write(&base, unsymbolized_in("/srv/release-1/server", 30)).unwrap();
+    std::fs::write(&new, unsymbolized_in("/srv/release-2/server", 50)).unwrap();
+    let base_arg = base.display().to_string();
+    let ours = gantry(&[
+        "profile",
+        "top",
+        &new.display().to_string(),
+        "--base",
+        &base_arg,
+    ]);
+    assert_exit(&ours, 0);
+    let theirs = go_pprof(&new, &[&format!("-diff_base={base_arg}")]);
+    let sorted = |table: &str| {
+        let mut lines: Vec<String> = table.lines().map(String::from).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&text(&ours.stdout)), sorted(&theirs));
+    let server_rows = text(&ours.stdout).matches("[server]").count();
+    assert_eq!(server_rows, 2, "{}", text(&ours.stdout));
+}
+
 #[test]
 fn collapse_flamegraph_and_stdin() {
     let server = Server::start(&["-burn"]);

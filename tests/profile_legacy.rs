@@ -246,11 +246,16 @@ fn gperftools_cpu_profile_matches_go_tool_pprof() {
     assert_same_top(&cpu, &["--cum"], &["-cum"]);
     assert_every_command_reads(&cpu, dir.path());
 
-    // A diff between two runs.
+    // A diff between two runs, the second doing twice the work: two runs alike can
+    // take the same samples, and then the diff has no rows.
     let second = dir.path().join("cpu-second.prof");
     std::fs::rename(&cpu, dir.path().join("first.prof")).unwrap();
     let first = dir.path().join("first.prof");
-    let again = gperftools_profile("cpu", dir.path(), &[("CPUPROFILE_FREQUENCY", "500")]);
+    let again = gperftools_profile(
+        "cpu",
+        dir.path(),
+        &[("CPUPROFILE_FREQUENCY", "500"), ("WORKLOAD_ROUNDS", "6")],
+    );
     std::fs::rename(&again, &second).unwrap();
     let base = first.display().to_string();
     assert_same_top(

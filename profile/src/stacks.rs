@@ -17,10 +17,29 @@ use crate::proto;
 #[derive(Debug, Default)]
 pub(crate) struct Names {
     index: HashMap<String, u32, FxBuildHasher>,
+    /// The unsymbolized frames of each binary, by its full path: pprof tells binaries
+    /// apart by path, though it shows only the base name.
+    binaries: HashMap<String, u32, FxBuildHasher>,
     pub(crate) names: Vec<String>,
 }
 
 impl Names {
+    /// The id of the unsymbolized frames of the binary at `path`, shown as `[base
+    /// name]`; `None` for frames of no known binary, shown as `<unknown>`.
+    pub(crate) fn intern_binary(&mut self, path: Option<&str>) -> u32 {
+        let key = path.unwrap_or_default();
+        if let Some(&id) = self.binaries.get(key) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(match path {
+            Some(path) => format!("[{}]", base_name(path)),
+            None => "<unknown>".to_string(),
+        });
+        self.binaries.insert(key.to_string(), id);
+        id
+    }
+
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.index.get(name) {
             return id;
@@ -103,16 +122,16 @@ impl Stacks {
             // Unsymbolized frames named by binary are the same name for every location
             // of a mapping: make it once per mapping.
             let mut fallback = |names: &mut Names| {
-                let binary = || match objfile {
-                    Some(file) => format!("[{}]", base_name(file)),
-                    None => "<unknown>".to_string(),
-                };
                 if unsymbolized == Unsymbolized::ByAddress && loc.address != 0 {
-                    names.intern(&format!("{:016x} {}", loc.address, binary()))
+                    let binary = match objfile {
+                        Some(file) => format!("[{}]", base_name(file)),
+                        None => "<unknown>".to_string(),
+                    };
+                    names.intern(&format!("{:016x} {binary}", loc.address))
                 } else {
                     *binary_names
                         .entry(loc.mapping_id)
-                        .or_insert_with(|| names.intern(&binary()))
+                        .or_insert_with(|| names.intern_binary(objfile))
                 }
             };
             let mut lines: &[proto::Line] = &loc.line;
