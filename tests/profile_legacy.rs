@@ -372,6 +372,42 @@ fn cpu_profiles_in_every_word_size_and_byte_order_match_go_tool_pprof() {
     }
 }
 
+/// Hand-written from the format's description: a CPU profile whose samples, all but one,
+/// have the same second and third frames, in a library of their own, as a profiler's
+/// signal handler pushes them, and some of whose leaves appear again as a return
+/// address. pprof drops both; the library must not get a row.
+#[test]
+fn signal_handler_frames_are_dropped_as_go_tool_pprof_drops_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut words = vec![0, 3, 0, 10_000, 0];
+    for i in 0..64u64 {
+        let leaf = 0x401000 + i * 16;
+        let mut stack = vec![leaf];
+        if i != 5 {
+            stack.extend([0x7f20_0101, 0x7f20_0201]);
+        }
+        if i % 4 == 0 {
+            stack.push(leaf);
+        }
+        stack.extend([0x401801, 0x7f00_1005]);
+        words.extend([1 + i % 3, stack.len() as u64]);
+        words.extend(stack);
+    }
+    words.extend([0, 1, 0]);
+    let mut profile = cpu_words(&words, 8, false);
+    profile.extend_from_slice(
+        b"00400000-00402000 r-xp 00000000 08:01 131 /opt/app/bin/server\n\
+          7f000000-7f003000 r-xp 00000000 08:01 77 /lib/x86_64-linux-gnu/libc.so.6\n\
+          7f200000-7f201000 r-xp 00000000 08:01 78 /lib/x86_64-linux-gnu/libpthread.so.0\n",
+    );
+    let file = write(dir.path(), "signal.prof", profile);
+    let report = assert_same_top(&file, &[], &[]);
+    let rows = report["rows"].to_string();
+    assert!(rows.contains("[libc.so.6]"), "{rows}");
+    assert!(!rows.contains("libpthread"), "{rows}");
+    assert_every_command_reads(&file, dir.path());
+}
+
 /// Hand-written from the format's description: gperftools writes no contentionz,
 /// fragmentation or threadz profiles.
 #[test]

@@ -15,6 +15,7 @@ use rustc_hash::FxBuildHasher;
 use crate::demangle;
 use crate::error::{Error, Origin, Result};
 use crate::legacy::{self, LegacyFormat, Outcome};
+use crate::parallel;
 use crate::proto;
 use crate::samples::{self, Samples};
 use crate::sniff::{self, Identified};
@@ -280,18 +281,23 @@ impl Profile {
 }
 
 /// Decodes a protobuf profile: prost for everything but the samples, which are read
-/// straight into [`Samples`] once the locations they refer to are known.
+/// straight into [`Samples`] with the location ids found beside them, while prost
+/// decodes the rest on another thread.
 fn decode_protobuf(data: &[u8]) -> std::result::Result<(proto::Profile, Samples), String> {
-    let (messages, rest) = samples::split_samples(data)?;
-    let raw = proto::Profile::decode(rest.as_slice()).map_err(|e| e.to_string())?;
-    let index = LocationIndex::new(&raw.location);
-    let mut samples = Samples::new(raw.sample_type.len());
-    // Each location id takes at least a byte.
-    samples.reserve_locations(messages.iter().map(|m| m.len()).sum());
-    for message in messages {
-        samples.push_encoded(message, &|id| index.get(id))?;
-    }
-    Ok((raw, samples))
+    let split = samples::split_samples(data)?;
+    let index = LocationIndex::new(&split.location_ids);
+    let read_samples = || {
+        let mut samples = Samples::new(split.sample_types);
+        // Each location id takes at least a byte.
+        samples.reserve_locations(split.samples.iter().map(|m| m.len()).sum());
+        for message in &split.samples {
+            samples.push_encoded(message, &|id| index.get(id))?;
+        }
+        Ok::<_, String>(samples)
+    };
+    let decode_rest = || proto::Profile::decode(split.rest.as_slice()).map_err(|e| e.to_string());
+    let (raw, samples) = parallel::join(decode_rest, read_samples);
+    Ok((raw?, samples?))
 }
 
 /// Index of a location id in a profile's locations.
@@ -302,20 +308,19 @@ enum LocationIndex {
 }
 
 impl LocationIndex {
-    fn new(locations: &[proto::Location]) -> LocationIndex {
-        let max = locations.iter().map(|l| l.id).max().unwrap_or(0);
-        if max <= 4 * locations.len() as u64 + 1024 {
+    fn new(ids: &[u64]) -> LocationIndex {
+        let max = ids.iter().copied().max().unwrap_or(0);
+        if max <= 4 * ids.len() as u64 + 1024 {
             let mut dense = vec![u32::MAX; max as usize + 1];
-            for (i, l) in locations.iter().enumerate() {
-                dense[l.id as usize] = i as u32;
+            for (i, &id) in ids.iter().enumerate() {
+                dense[id as usize] = i as u32;
             }
             LocationIndex::Dense(dense)
         } else {
             LocationIndex::Sparse(
-                locations
-                    .iter()
+                ids.iter()
                     .enumerate()
-                    .map(|(i, l)| (l.id, i as u32))
+                    .map(|(i, &id)| (id, i as u32))
                     .collect(),
             )
         }

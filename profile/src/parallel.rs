@@ -3,6 +3,7 @@
 //! is the same as from one pass.
 
 use std::ops::Range;
+use std::sync::{Mutex, PoisonError};
 
 /// How many parts `work` units should be split into: one per core, each of at least
 /// `min_per_part` units, and at most 8.
@@ -16,37 +17,66 @@ pub(crate) fn parts(work: usize, min_per_part: usize) -> usize {
     wanted.min(cores.min(8))
 }
 
-/// Runs `f` on each range, the first on this thread and each other on a thread of its
+/// Runs `f` on each item, the first on this thread and each other on a thread of its
 /// own (or on this one, after the first, when the system refuses a thread), and returns
-/// the results in the order of `ranges`. A panic in any part panics here.
-pub(crate) fn map<T: Send>(
-    ranges: &[Range<usize>],
-    f: impl Fn(Range<usize>) -> T + Sync,
-) -> Vec<T> {
-    let Some((first, others)) = ranges.split_first() else {
+/// the results in the order of `items`. A panic in any part panics here.
+pub(crate) fn map<I: Send, T: Send>(items: Vec<I>, f: impl Fn(I) -> T + Sync) -> Vec<T> {
+    // Each item waits in a slot, so that a thread the system refuses leaves it here.
+    let slots: Vec<Mutex<Option<I>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    let run = |slot: &Mutex<Option<I>>| {
+        let item = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        item.map(&f)
+    };
+    let Some((first, others)) = slots.split_first() else {
         return Vec::new();
     };
-    let f = &f;
     std::thread::scope(|scope| {
         let others: Vec<_> = others
             .iter()
-            .map(|range| {
-                let part = range.clone();
-                std::thread::Builder::new()
-                    .spawn_scoped(scope, move || f(part))
-                    .map_err(|_| range.clone())
+            .map(|slot| {
+                let thread = std::thread::Builder::new().spawn_scoped(scope, || run(slot));
+                (slot, thread)
             })
             .collect();
-        let mut results = vec![f(first.clone())];
-        for other in others {
-            results.push(match other {
+        let mut results = vec![run(first)];
+        for (slot, thread) in others {
+            results.push(match thread {
                 Ok(thread) => thread
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(range) => f(range),
+                Err(_) => run(slot),
             });
         }
-        results
+        // Every slot held its item until run once.
+        results.into_iter().flatten().collect()
+    })
+}
+
+/// Runs `other` on a thread of its own (or after `here`, when the system refuses a
+/// thread) while `here` runs on this one, and returns both results.
+pub(crate) fn join<A: Send, B>(
+    other: impl FnOnce() -> A + Send,
+    here: impl FnOnce() -> B,
+) -> (A, B) {
+    let other = Mutex::new(Some(other));
+    let run = || {
+        other
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .map(|f| f())
+    };
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new().spawn_scoped(scope, run);
+        let b = here();
+        let a = match thread {
+            Ok(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => run(),
+        };
+        // `other` was taken once: by its thread, or here when there was none.
+        (a.into_iter().next().expect("other ran"), b)
     })
 }
 
@@ -80,8 +110,8 @@ mod tests {
     fn results_come_back_in_order() {
         let ranges = split(&[0, 10, 20, 30, 40, 50, 60, 70], 4, 80, |&start| start);
         assert_eq!(ranges, vec![0..2, 2..4, 4..6, 6..8]);
-        let sums = map(&ranges, |range| range.sum::<usize>());
+        let sums = map(ranges, |range| range.sum::<usize>());
         assert_eq!(sums, vec![1, 5, 9, 13]);
-        assert!(map(&[], |range| range.len()).is_empty());
+        assert!(map(Vec::<Range<usize>>::new(), |range| range.len()).is_empty());
     }
 }

@@ -48,6 +48,28 @@ impl Samples {
         }
     }
 
+    /// Samples whose location indices are laid out already, back to back: each sample
+    /// takes the next `len` of `locations`, and has `values`, one per sample type.
+    pub(crate) fn laid_out<V: AsRef<[i64]>>(
+        width: usize,
+        locations: Vec<u32>,
+        samples: impl ExactSizeIterator<Item = (usize, V)>,
+    ) -> Samples {
+        let mut laid = Samples::new(width);
+        laid.locations = locations;
+        laid.spans.reserve(samples.len());
+        laid.label_spans.reserve(samples.len());
+        laid.values.reserve(samples.len() * width);
+        let mut start = 0;
+        for (len, values) in samples {
+            laid.values.extend_from_slice(values.as_ref());
+            laid.spans.push((start, start + len));
+            laid.label_spans.push((0, 0));
+            start += len;
+        }
+        laid
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.spans.len()
     }
@@ -97,12 +119,6 @@ impl Samples {
         self.values.extend_from_slice(values);
         self.labels.extend_from_slice(labels);
         self.end_sample(start, Ok(()))
-    }
-
-    /// The location indices of sample `i`, to rewrite them.
-    pub(crate) fn locations_mut(&mut self, i: usize) -> &mut [u32] {
-        let (start, end) = self.spans[i];
-        &mut self.locations[start..end]
     }
 
     /// Removes the second frame of sample `i` (the leaf stays), when it has one.
@@ -238,6 +254,10 @@ const WIRE_VARINT: u8 = 0;
 const WIRE_64: u8 = 1;
 const WIRE_LEN: u8 = 2;
 const WIRE_32: u8 = 5;
+/// `Profile.sample_type`.
+const SAMPLE_TYPE: u64 = 1;
+/// `Profile.location`.
+const LOCATION: u64 = 4;
 /// `Profile.string_table`.
 const STRING_TABLE: u32 = 6;
 
@@ -247,8 +267,10 @@ const STRING_TABLE: u32 = 6;
 /// length-delimited and 32-bit. A string that is not UTF-8 is made so in the rest, its
 /// bad bytes replaced by U+FFFD: pprof reads strings as bytes, where prost would refuse
 /// the whole profile.
-pub(crate) fn split_samples(data: &[u8]) -> Result<(Vec<&[u8]>, Vec<u8>), String> {
+pub(crate) fn split_samples(data: &[u8]) -> Result<Split<'_>, String> {
     let mut samples = Vec::new();
+    let mut sample_types = 0;
+    let mut location_ids = Vec::new();
     let mut rest = Vec::new();
     let mut b = data;
     // The start of the run of non-sample fields not yet copied into `rest`.
@@ -260,6 +282,11 @@ pub(crate) fn split_samples(data: &[u8]) -> Result<(Vec<&[u8]>, Vec<u8>), String
             rest.extend_from_slice(&data[run..field_start]);
             samples.push(read_len(&mut b)?);
             run = data.len() - b.len();
+        } else if field == LOCATION && wire == WIRE_LEN {
+            location_ids.push(location_id(read_len(&mut b)?));
+        } else if field == SAMPLE_TYPE && wire == WIRE_LEN {
+            sample_types += 1;
+            read_len(&mut b)?;
         } else if field == u64::from(STRING_TABLE) && wire == WIRE_LEN {
             let text = read_len(&mut b)?;
             if std::str::from_utf8(text).is_err() {
@@ -279,7 +306,46 @@ pub(crate) fn split_samples(data: &[u8]) -> Result<(Vec<&[u8]>, Vec<u8>), String
         }
     }
     rest.extend_from_slice(&data[run..]);
-    Ok((samples, rest))
+    Ok(Split {
+        samples,
+        sample_types,
+        location_ids,
+        rest,
+    })
+}
+
+/// An encoded `Profile`, split by [`split_samples`].
+#[derive(Debug)]
+pub(crate) struct Split<'a> {
+    /// The `sample` messages.
+    pub(crate) samples: Vec<&'a [u8]>,
+    /// How many sample types the profile declares.
+    pub(crate) sample_types: usize,
+    /// The id of each location, in order: the samples can be read with them before the
+    /// rest is decoded.
+    pub(crate) location_ids: Vec<u64>,
+    /// The profile without its samples.
+    pub(crate) rest: Vec<u8>,
+}
+
+/// The id of an encoded `Location` (the last, as in any protobuf field read once); 0 when
+/// it has none, or when it is malformed, which decoding the rest reports.
+fn location_id(mut message: &[u8]) -> u64 {
+    let mut id = 0;
+    while !message.is_empty() {
+        let Ok((field, wire)) = read_key(&mut message) else {
+            return 0;
+        };
+        let read = if field == 1 && wire == WIRE_VARINT {
+            read_varint(&mut message).map(|value| id = value)
+        } else {
+            skip(&mut message, wire)
+        };
+        if read.is_err() {
+            return 0;
+        }
+    }
+    id
 }
 
 #[inline]
@@ -380,7 +446,11 @@ mod tests {
             }],
         };
         let data = wire(vec![sample.clone(), sample.clone()]);
-        let (messages, rest) = split_samples(&data).unwrap();
+        let Split {
+            samples: messages,
+            rest,
+            ..
+        } = split_samples(&data).unwrap();
         assert_eq!(messages.len(), 2);
         let decoded = proto::Profile::decode(rest.as_slice()).unwrap();
         assert!(decoded.sample.is_empty());
@@ -422,7 +492,11 @@ mod tests {
         data.extend([0x12, 2, 0x08, 1]);
         data.extend([0x32, 2, b'o', b'k']);
         assert!(proto::Profile::decode(data.as_slice()).is_err());
-        let (messages, rest) = split_samples(&data).unwrap();
+        let Split {
+            samples: messages,
+            rest,
+            ..
+        } = split_samples(&data).unwrap();
         assert_eq!(messages, [&[0x08, 1][..]]);
         let decoded = proto::Profile::decode(rest.as_slice()).unwrap();
         assert_eq!(decoded.string_table, ["", "caf\u{fffd}", "ok"]);

@@ -242,7 +242,7 @@ impl<'p> Aggregate<'p> {
                 FRAMES_PER_THREAD,
             )),
         };
-        for sums in parallel::map(&added.parts, |part| added.sums(part, n)) {
+        for sums in parallel::map(added.parts.clone(), |part| added.sums(part, n)) {
             for (total, part) in self.flat.iter_mut().zip(sums.flat) {
                 *total = total.wrapping_add(part);
             }
@@ -280,7 +280,7 @@ impl<'p> Aggregate<'p> {
         edges: &mut HashMap<(u32, u32), Edge, FxBuildHasher>,
     ) {
         for added in &self.added {
-            for part in parallel::map(&added.parts, |part| added.edges(part, kept)) {
+            for part in parallel::map(added.parts.clone(), |part| added.edges(part, kept)) {
                 for (key, edge) in part {
                     let total = edges.entry(key).or_insert(Edge {
                         inline: true,

@@ -4,7 +4,9 @@
 //! legacy profile.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 
+use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 use super::frames;
@@ -33,15 +35,13 @@ pub(crate) struct Builder {
     pub(crate) period: i64,
     pub(crate) duration_nanos: i64,
     pub(crate) locations: Vec<Location>,
-    by_address: HashMap<u64, u32, FxBuildHasher>,
+    /// The index in `locations` of each address's location.
+    by_address: AddressIndex,
     /// Location indices refer to `locations`. Labels are the `bytes` numeric label heap
     /// profiles carry (the average allocation size), their key set by `into_proto`.
     pub(crate) samples: Samples,
     /// The first sample refused, which makes the profile malformed.
     pub(crate) refused: Option<String>,
-    /// Whether a frame was removed from a sample since the locations were numbered; until
-    /// then, locations are numbered in the order samples first refer to them.
-    frames_removed: bool,
     pub(crate) functions: Vec<Function>,
     pub(crate) mappings: Vec<Mapping>,
 }
@@ -69,7 +69,12 @@ impl Builder {
 
     /// The location already made for `address`, if any.
     pub(crate) fn existing_location(&self, address: u64) -> Option<usize> {
-        self.by_address.get(&address).map(|&i| i as usize)
+        self.by_address.get(address).map(|i| i as usize)
+    }
+
+    /// The index of the location at `address`, made on first use.
+    pub(crate) fn location(&mut self, address: u64) -> u32 {
+        location_at(&mut self.by_address, &mut self.locations, address)
     }
 
     /// Adds a sample whose stack is `addresses`, leaf first, each adjusted by `adjust`,
@@ -81,46 +86,24 @@ impl Builder {
         values: &[i64],
         bytes: Option<i64>,
     ) {
+        let label = bytes.map(|num| proto::Label {
+            num,
+            ..proto::Label::default()
+        });
         let (by_address, locations) = (&mut self.by_address, &mut self.locations);
         let indices = addresses
             .iter()
             .enumerate()
             .map(|(i, &a)| location_at(by_address, locations, adjust(i, a)));
-        let label = bytes.map(|num| proto::Label {
-            num,
-            ..proto::Label::default()
-        });
         if let Err(refusal) = self.samples.push(indices, values, label.as_slice()) {
             self.refused.get_or_insert(refusal);
         }
     }
 
-    /// Removes the second frame of sample `i` (the leaf stays), when it has one.
+    /// Removes the second frame of sample `i` (the leaf stays), when it has one. Its
+    /// location stays, as pprof keeps it.
     pub(crate) fn remove_second_frame(&mut self, i: usize) {
         self.samples.remove_second_frame(i);
-        self.frames_removed = true;
-    }
-
-    /// Keeps only the locations samples refer to, numbered in the order samples first
-    /// refer to them: as they are made, unless frames were removed since.
-    fn renumber_locations(&mut self) {
-        if !std::mem::take(&mut self.frames_removed) {
-            return;
-        }
-        let mut new_index = vec![u32::MAX; self.locations.len()];
-        let mut order = Vec::with_capacity(self.locations.len());
-        for i in 0..self.samples.len() {
-            for loc in self.samples.locations_mut(i) {
-                let slot = &mut new_index[*loc as usize];
-                if *slot == u32::MAX {
-                    *slot = order.len() as u32;
-                    order.push(*loc as usize);
-                }
-                *loc = *slot;
-            }
-        }
-        self.locations = order.iter().map(|&i| self.locations[i]).collect();
-        self.by_address.clear();
     }
 
     /// Adopts the memory map and assigns each location the mapping that holds its
@@ -128,7 +111,6 @@ impl Builder {
     pub(crate) fn set_memory_map(&mut self, mut mappings: Vec<Mapping>) {
         super::maps::tidy(&mut mappings);
         self.mappings = mappings;
-        self.renumber_locations();
         self.assign_mappings();
     }
 
@@ -272,14 +254,9 @@ impl Builder {
 
 /// The index of the location at `address` in `locations`, made on first use.
 #[inline]
-fn location_at(
-    by_address: &mut HashMap<u64, u32, FxBuildHasher>,
-    locations: &mut Vec<Location>,
-    address: u64,
-) -> u32 {
-    let next = locations.len() as u32;
-    let index = *by_address.entry(address).or_insert(next);
-    if index == next {
+fn location_at(by_address: &mut AddressIndex, locations: &mut Vec<Location>, address: u64) -> u32 {
+    let (index, new) = by_address.insert(address);
+    if new {
         locations.push(Location {
             address,
             mapping: None,
@@ -287,6 +264,53 @@ fn location_at(
         });
     }
     index
+}
+
+/// Numbers addresses from 0 in the order they are first inserted. Entries are bare
+/// numbers, their addresses read from a packed list: a table small enough to stay in
+/// cache for the millions of lookups of a large CPU profile.
+#[derive(Debug, Default)]
+pub(crate) struct AddressIndex {
+    table: HashTable<u32>,
+    addresses: Vec<u64>,
+}
+
+impl AddressIndex {
+    pub(crate) fn get(&self, address: u64) -> Option<u32> {
+        let addresses = &self.addresses;
+        self.table
+            .find(hash_address(address), |&i| addresses[i as usize] == address)
+            .copied()
+    }
+
+    /// The number of `address`, and whether it is new.
+    #[inline]
+    pub(crate) fn insert(&mut self, address: u64) -> (u32, bool) {
+        let addresses = &mut self.addresses;
+        let entry = self.table.entry(
+            hash_address(address),
+            |&i| addresses[i as usize] == address,
+            |&i| hash_address(addresses[i as usize]),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(found) => (*found.get(), false),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                let index = addresses.len() as u32;
+                addresses.push(address);
+                slot.insert(index);
+                (index, true)
+            }
+        }
+    }
+
+    /// The addresses in the order they were first inserted.
+    pub(crate) fn addresses(&self) -> &[u64] {
+        &self.addresses
+    }
+}
+
+fn hash_address(address: u64) -> u64 {
+    FxBuildHasher.hash_one(address)
 }
 
 fn owned(types: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -4,12 +4,12 @@
 //! addresses, leaf first) up to a (0, 1, 0) trailer, then the memory map as text (C++)
 //! or the symbols of the sampled addresses (Java).
 
-use std::collections::HashMap;
+use std::ops::Range;
 
-use rustc_hash::FxBuildHasher;
-
-use super::builder::Builder;
+use super::builder::{AddressIndex, Builder};
 use super::{LegacyFormat, Outcome, java, maps};
+use crate::parallel;
+use crate::samples::Samples;
 
 /// Reads one word in one of the four layouts.
 #[derive(Clone, Copy)]
@@ -93,49 +93,198 @@ fn new_builder(period_us: i64) -> Builder {
     )
 }
 
-/// Reads samples up to the trailer and returns them, and the bytes after the trailer.
-/// `adjust` moves every address but the leaf back by one, from the return address onto
-/// the call.
-fn samples(mut b: &[u8], words: Words, adjust: bool, period_us: i64) -> Option<(Builder, &[u8])> {
-    let mut builder = new_builder(period_us);
-    // Each address takes a word.
-    builder
-        .samples
-        .reserve_locations(b.len() / usize::from(words.bytes));
-    let mut stack = Vec::with_capacity(64);
-    while !b.is_empty() {
-        let (count, rest) = words.take(b)?;
-        let (depth, rest) = words.take(rest)?;
+/// One sample as the file frames it: read first, so that the frames to drop are known
+/// before any location is made, and no pass over millions of frames is needed to drop
+/// them.
+struct Record {
+    count: u64,
+    depth: usize,
+    /// Where its addresses start in the bytes after the header.
+    at: usize,
+    /// Its first four addresses, adjusted (see [`adjusted`]).
+    head: [u64; 4],
+    /// Frames right after the leaf that the signal handler pushed: dropped, and made no
+    /// location (0 to 2).
+    signal_frames: usize,
+    /// The frame after those repeats the leaf: dropped, though its location is made.
+    duplicate_leaf: bool,
+}
+
+impl Record {
+    /// How many of its frames the sample keeps.
+    fn kept(&self) -> usize {
+        self.depth - self.signal_frames - usize::from(self.duplicate_leaf)
+    }
+}
+
+/// Address `i` of a stack as a location has it: with `adjust`, every address but the
+/// leaf is moved back by one, from the return address onto the call.
+fn adjusted(i: usize, address: u64, adjust: bool) -> u64 {
+    if adjust && i > 0 {
+        address.wrapping_sub(1)
+    } else {
+        address
+    }
+}
+
+/// The address at `i` in `b`; a stack cut short by the end of the file reads as zeros.
+fn address_at(b: &[u8], words: Words, i: usize) -> u64 {
+    let from = i.saturating_mul(usize::from(words.bytes));
+    b.get(from..)
+        .and_then(|rest| words.take(rest))
+        .map_or(0, |(a, _)| a)
+}
+
+/// Frames the samples up to the trailer, and returns them and the bytes after the
+/// trailer; `None` when the bytes are not in this format.
+fn records(b: &[u8], words: Words, adjust: bool) -> Option<(Vec<Record>, &[u8])> {
+    let word = usize::from(words.bytes);
+    let mut records = Vec::new();
+    let mut rest = b;
+    while !rest.is_empty() {
+        let (count, after) = words.take(rest)?;
+        let (depth, after) = words.take(after)?;
         // The bound pprof checks; it also keeps a corrupt depth from allocating much.
-        if depth > (rest.len() / 4) as u64 {
+        if depth > (after.len() / 4) as u64 {
             return None;
         }
-        b = rest;
-        stack.clear();
-        for _ in 0..depth {
-            // A stack cut short by the end of the file reads as zeros.
-            let (address, rest) = words.take(b).unwrap_or((0, &[]));
-            stack.push(address);
-            b = rest;
-        }
-        if count == 0 && depth == 1 && stack[0] == 0 {
+        let depth = depth as usize;
+        let at = b.len() - after.len();
+        rest = after.get(depth * word..).unwrap_or_default();
+        let head: [u64; 4] = std::array::from_fn(|i| {
+            if i < depth {
+                adjusted(i, address_at(after, words, i), adjust)
+            } else {
+                0
+            }
+        });
+        if count == 0 && depth == 1 && head[0] == 0 {
             break;
         }
-        let count = count as i64;
-        builder.add_sample(
-            &stack,
-            |i, a| {
-                if adjust && i > 0 {
-                    a.wrapping_sub(1)
-                } else {
-                    a
-                }
-            },
-            &[count, count.wrapping_mul(builder.period)],
-            None,
-        );
+        records.push(Record {
+            count,
+            depth,
+            at,
+            head,
+            signal_frames: 0,
+            duplicate_leaf: false,
+        });
     }
-    Some((builder, b))
+    Some((records, rest))
+}
+
+/// Frames per thread when the samples of a large profile are read on several.
+const FRAMES_PER_THREAD: usize = 1 << 19;
+
+/// The samples of `records`, their locations made in the order samples first refer to
+/// them. A large profile is read in parts, one thread each: each part numbers the
+/// addresses it meets, and the parts' numbers become the profile's in order, so that
+/// the locations are those one pass would make.
+fn samples(b: &[u8], words: Words, adjust: bool, records: &[Record], period_us: i64) -> Builder {
+    let builder = new_builder(period_us);
+    // Where each record's locations start among all samples' locations.
+    let mut starts = Vec::with_capacity(records.len());
+    let mut total = 0;
+    for r in records {
+        starts.push(total);
+        total += r.kept();
+    }
+    let parts = parallel::split(
+        &starts,
+        parallel::parts(total, FRAMES_PER_THREAD),
+        total,
+        |&start| start,
+    );
+    read_in_parts(b, words, adjust, records, parts, total, builder)
+}
+
+/// The samples of `records`, read in `parts`, ranges of records that together cover
+/// them in order, into `builder`; `total` is the frames they keep.
+fn read_in_parts(
+    b: &[u8],
+    words: Words,
+    adjust: bool,
+    records: &[Record],
+    parts: Vec<Range<usize>>,
+    total: usize,
+    mut builder: Builder,
+) -> Builder {
+    let lengths: Vec<usize> = parts
+        .iter()
+        .map(|range| records[range.clone()].iter().map(Record::kept).sum())
+        .collect();
+    let mut locations = vec![0u32; total];
+    let jobs = parts
+        .into_iter()
+        .zip(split_lengths(&mut locations, &lengths));
+    let numbered = parallel::map(jobs.collect(), |(range, out)| {
+        number_addresses(b, words, adjust, &records[range], out)
+    });
+    let renumbered: Vec<Vec<u32>> = numbered
+        .iter()
+        .map(|index| {
+            let addresses = index.addresses().iter();
+            addresses.map(|&a| builder.location(a)).collect()
+        })
+        .collect();
+    let jobs = split_lengths(&mut locations, &lengths).zip(renumbered);
+    parallel::map(jobs.collect(), |(out, new): (&mut [u32], Vec<u32>)| {
+        let unchanged = new.iter().enumerate().all(|(i, &n)| n as usize == i);
+        if !unchanged {
+            for location in out {
+                *location = new[*location as usize];
+            }
+        }
+    });
+    let period = builder.period;
+    builder.samples = Samples::laid_out(
+        2,
+        locations,
+        records.iter().map(|r| {
+            let count = r.count as i64;
+            (r.kept(), [count, count.wrapping_mul(period)])
+        }),
+    );
+    builder
+}
+
+/// `slice` cut into consecutive parts of `lengths`.
+fn split_lengths<'a>(
+    mut slice: &'a mut [u32],
+    lengths: &[usize],
+) -> impl Iterator<Item = &'a mut [u32]> {
+    lengths.iter().map(move |&n| {
+        let (part, rest) = std::mem::take(&mut slice).split_at_mut(n);
+        slice = rest;
+        part
+    })
+}
+
+/// Writes into `out` the number of each kept frame's address in an index of the
+/// addresses of `records` alone, which it returns.
+fn number_addresses(
+    b: &[u8],
+    words: Words,
+    adjust: bool,
+    records: &[Record],
+    out: &mut [u32],
+) -> AddressIndex {
+    let mut index = AddressIndex::default();
+    let mut out = out.iter_mut();
+    for r in records {
+        let addresses = &b[r.at..];
+        for i in 0..r.depth {
+            if (1..=r.signal_frames).contains(&i) {
+                continue;
+            }
+            let (number, _) = index.insert(adjusted(i, address_at(addresses, words, i), adjust));
+            let duplicate = r.duplicate_leaf && i == r.signal_frames + 1;
+            if !duplicate && let Some(slot) = out.next() {
+                *slot = number;
+            }
+        }
+    }
+    index
 }
 
 fn layout(words: Words) -> (u8, bool) {
@@ -148,46 +297,72 @@ fn cpp(b: &[u8], period: i64, words: Words) -> Outcome {
         word_bytes,
         big_endian,
     };
-    let Some((mut builder, rest)) = samples(b, words, true, period) else {
+    let Some((mut records, rest)) = records(b, words, true) else {
         return Outcome::Unrecognized;
     };
-    strip_signal_frames(&mut builder);
+    find_signal_frames(&mut records);
+    find_duplicate_leaves(&mut records);
+    let mut builder = samples(b, words, true, &records, period);
     builder.set_memory_map(maps::parse_bytes(rest));
-    remove_duplicate_leaves(&mut builder);
     Outcome::decoded(format, builder)
 }
 
+/// The second frame of a record once its signal frames are dropped, if it has one.
+fn second_frame(r: &Record) -> Option<u64> {
+    (r.depth > r.signal_frames + 1).then(|| r.head[r.signal_frames + 1])
+}
+
 /// When nearly every sample has the same second frame, that frame was pushed by the
-/// profiler's signal handler, not by the program: remove it (up to twice). One sample in
+/// profiler's signal handler, not by the program: drop it (up to twice). One sample in
 /// 32 may differ.
-fn strip_signal_frames(builder: &mut Builder) {
-    let total = builder.samples.len();
-    let margin = total / 32;
+fn find_signal_frames(records: &mut [Record]) {
+    let total = records.len();
+    let needed = total - total / 32;
     for _ in 0..2 {
-        let address = |l: u32| builder.locations[l as usize].address;
-        let mut counts: HashMap<u64, usize, FxBuildHasher> = HashMap::default();
-        for s in builder.samples.iter() {
-            if let Some(&second) = s.locations.get(1) {
-                *counts.entry(address(second)).or_default() += 1;
-            }
-        }
-        let Some(signal) = counts
-            .into_iter()
-            .find(|&(_, n)| n >= total - margin)
-            .map(|(a, _)| a)
-        else {
-            continue;
+        // Needing nearly every sample, such a frame is the second frame of most of
+        // them: the one candidate a majority vote gives.
+        let Some(candidate) = majority(records.iter().filter_map(second_frame)) else {
+            return;
         };
-        let from_signal: Vec<usize> = (0..total)
-            .filter(|&i| {
-                let locations = builder.samples.get(i).locations;
-                locations.get(1).is_some_and(|&l| address(l) == signal)
-            })
-            .collect();
-        for i in from_signal {
-            builder.remove_second_frame(i);
+        let has_it = |r: &Record| second_frame(r) == Some(candidate);
+        if records.iter().filter(|r| has_it(r)).count() < needed {
+            continue;
+        }
+        for r in records.iter_mut().filter(|r| has_it(r)) {
+            r.signal_frames += 1;
         }
     }
+}
+
+/// The item that more than half of `items` are, if there is one; else any item.
+fn majority(items: impl Iterator<Item = u64>) -> Option<u64> {
+    let mut candidate = None;
+    let mut lead = 0usize;
+    for item in items {
+        if lead == 0 {
+            candidate = Some(item);
+            lead = 1;
+        } else if candidate == Some(item) {
+            lead += 1;
+        } else {
+            lead -= 1;
+        }
+    }
+    candidate
+}
+
+/// The leaf can appear twice, once from the signal context and once (moved back by one)
+/// from unwinding: keep one.
+fn find_duplicate_leaves(records: &mut [Record]) {
+    for r in records {
+        r.duplicate_leaf =
+            second_frame(r).is_some_and(|second| is_duplicate_leaf(r.head[0], second));
+    }
+}
+
+/// Whether a second frame only repeats the leaf (see [`remove_duplicate_leaves`]).
+fn is_duplicate_leaf(leaf: u64, second: u64) -> bool {
+    leaf == second.wrapping_add(1)
 }
 
 /// The leaf can appear twice, once from the signal context and once (moved back by one)
@@ -196,7 +371,7 @@ pub(super) fn remove_duplicate_leaves(builder: &mut Builder) {
     let address = |l: u32| builder.locations[l as usize].address;
     let duplicated: Vec<usize> = (0..builder.samples.len())
         .filter(|&i| match builder.samples.get(i).locations {
-            [leaf, second, ..] => address(*leaf) == address(*second).wrapping_add(1),
+            [leaf, second, ..] => is_duplicate_leaf(address(*leaf), address(*second)),
             _ => false,
         })
         .collect();
@@ -211,11 +386,96 @@ fn java_cpu(b: &[u8], period: i64, words: Words) -> Outcome {
         word_bytes,
         big_endian,
     };
-    let Some((mut builder, rest)) = samples(b, words, false, period) else {
+    let Some((records, rest)) = records(b, words, false) else {
         return Outcome::Unrecognized;
     };
+    let mut builder = samples(b, words, false, &records, period);
     match java::symbols(rest, &mut builder) {
         Ok(()) => Outcome::decoded(format, builder),
         Err(detail) => Outcome::Malformed(format, detail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WORDS: Words = Words {
+        bytes: 8,
+        big_endian: false,
+    };
+
+    /// The samples part of a profile (after the header), and its trailer.
+    fn sample_bytes(stacks: &[&[u64]]) -> Vec<u8> {
+        let mut words = Vec::new();
+        for stack in stacks {
+            words.extend([1, stack.len() as u64]);
+            words.extend_from_slice(stack);
+        }
+        words.extend([0, 1, 0]);
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    fn stacks_of(builder: &Builder) -> Vec<Vec<u64>> {
+        builder
+            .samples
+            .iter()
+            .map(|s| {
+                let address = |&l: &u32| builder.locations[l as usize].address;
+                s.locations.iter().map(address).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn signal_frames_and_duplicate_leaves_are_dropped_as_pprof_drops_them() {
+        // 0x900 and then 0x800 are the second frame of every sample: both pushed by the
+        // signal handler. Addresses but the leaf are moved back by one.
+        let mut stacks: Vec<Vec<u64>> = (0..40)
+            .map(|i| vec![0x100 + i, 0x901, 0x801, 0x201 + i % 3, 0x301])
+            .collect();
+        // After the signal frames, the leaf again, as if a return address.
+        stacks.push(vec![0x150, 0x901, 0x801, 0x150, 0x301]);
+        let bytes = sample_bytes(&stacks.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let (mut records, _) = records(&bytes, WORDS, true).unwrap();
+        find_signal_frames(&mut records);
+        find_duplicate_leaves(&mut records);
+        let builder = samples(&bytes, WORDS, true, &records, 1);
+        let stacks = stacks_of(&builder);
+        assert_eq!(stacks[0], [0x100, 0x200, 0x300]);
+        assert_eq!(stacks[40], [0x150, 0x300]);
+        let addresses: Vec<u64> = builder.locations.iter().map(|l| l.address).collect();
+        // The signal frames make no location; the duplicate leaf's stays, as in pprof.
+        assert!(!addresses.contains(&0x900) && !addresses.contains(&0x800));
+        assert!(addresses.contains(&0x14f));
+    }
+
+    #[test]
+    fn a_profile_read_in_parts_has_the_locations_of_one_pass() {
+        let stacks: Vec<Vec<u64>> = (0..50u64)
+            .map(|i| {
+                (0..1 + i % 7)
+                    .map(|d| 0x1000 + (i * 7 + d * 13) % 40)
+                    .collect()
+            })
+            .collect();
+        let bytes = sample_bytes(&stacks.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let (records, _) = records(&bytes, WORDS, true).unwrap();
+        let total = records.iter().map(Record::kept).sum();
+        let read =
+            |parts| read_in_parts(&bytes, WORDS, true, &records, parts, total, new_builder(1));
+        let all = 0..records.len();
+        let whole = read(vec![all]);
+        let parted = read(vec![0..1, 1..1, 1..17, 17..40, 40..50]);
+        let addresses = |b: &Builder| b.locations.iter().map(|l| l.address).collect::<Vec<_>>();
+        assert_eq!(addresses(&whole), addresses(&parted));
+        let indices = |b: &Builder| {
+            b.samples
+                .iter()
+                .map(|s| s.locations.to_vec())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(indices(&whole), indices(&parted));
+        assert_eq!(stacks_of(&whole)[3], [0x1015, 0x1021, 0x1006, 0x1013]);
     }
 }
