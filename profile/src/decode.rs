@@ -76,39 +76,27 @@ impl Profile {
         if looks_like_html(&data) {
             return Err(Error::Html { origin });
         }
-        let not_protobuf = match decode_protobuf(&data) {
-            Ok((raw, samples)) if !data.is_empty() => {
-                let profile = Profile {
-                    raw,
-                    samples,
-                    origin: origin.clone(),
-                    format: Format::Protobuf,
-                };
-                match profile.check() {
-                    Ok(()) => return Ok(profile.with_names_as_pprof_shows()),
-                    Err(e) => e,
-                }
-            }
-            Ok(_) => Error::Decode {
+        let not_protobuf = if data.is_empty() {
+            Error::Decode {
                 origin: origin.clone(),
                 detail: "it is empty".into(),
-            },
-            Err(detail) => Error::Decode {
-                origin: origin.clone(),
-                detail,
-            },
+            }
+        } else {
+            match decode_protobuf(&data, &origin) {
+                Ok(profile) => return Ok(profile),
+                Err(e) => e,
+            }
         };
         match legacy::decode(&data) {
             Outcome::Decoded(format, decoded) => {
                 let (raw, samples) = *decoded;
-                let profile = Profile {
-                    raw,
+                let format = Format::Legacy(format);
+                Ok(Profile {
+                    raw: checked(raw, &origin, format)?,
                     samples,
                     origin,
-                    format: Format::Legacy(format),
-                };
-                profile.check()?;
-                Ok(profile.with_names_as_pprof_shows())
+                    format,
+                })
             }
             Outcome::Malformed(format, detail) => Err(Error::Malformed {
                 origin,
@@ -134,13 +122,6 @@ impl Profile {
         }
     }
 
-    /// The profile with its function names rewritten as pprof's symbolizer rewrites
-    /// them before any report (see [`crate::demangle`]).
-    fn with_names_as_pprof_shows(mut self) -> Profile {
-        demangle::simplify_function_names(&mut self.raw);
-        self
-    }
-
     /// The format the profile was read from.
     pub fn format(&self) -> Format {
         self.format
@@ -152,75 +133,6 @@ impl Profile {
         let mut bytes = self.raw.encode_to_vec();
         self.samples.encode(&self.raw.location, &mut bytes);
         gzipped(bytes)
-    }
-
-    /// Checks what the rest of the crate relies on. Bytes without a profile's shape are
-    /// no profile; a profile whose parts refer to parts it lacks is a malformed one.
-    fn check(&self) -> Result<()> {
-        let p = &self.raw;
-        let not_profile = |detail: &str| {
-            Err(Error::Decode {
-                origin: self.origin.clone(),
-                detail: detail.into(),
-            })
-        };
-        if p.string_table.first().is_none_or(|s| !s.is_empty()) {
-            return not_profile("its string table does not start with the empty string");
-        }
-        if p.sample_type.is_empty() {
-            return not_profile("it declares no sample types");
-        }
-        let fail = |detail: String| {
-            Err(Error::Malformed {
-                origin: self.origin.clone(),
-                format: self.format,
-                detail,
-            })
-        };
-        let strings = p.string_table.len() as i64;
-        let bad_str = |i: i64| !(0..strings).contains(&i);
-        let types = p.sample_type.iter().chain(p.period_type.as_ref());
-        if types
-            .into_iter()
-            .any(|t| bad_str(t.r#type) || bad_str(t.unit))
-            || [
-                p.drop_frames,
-                p.keep_frames,
-                p.default_sample_type,
-                p.doc_url,
-            ]
-            .into_iter()
-            .chain(p.comment.iter().copied())
-            .any(bad_str)
-        {
-            return fail("a string index is out of range".into());
-        }
-        if p.mapping
-            .iter()
-            .any(|m| bad_str(m.filename) || bad_str(m.build_id))
-            || p.function
-                .iter()
-                .any(|f| bad_str(f.name) || bad_str(f.system_name) || bad_str(f.filename))
-        {
-            return fail("a string index is out of range".into());
-        }
-        let functions: HashMap<u64, ()> = p.function.iter().map(|f| (f.id, ())).collect();
-        for loc in &p.location {
-            if loc.id == 0 {
-                return fail("a location has id 0".into());
-            }
-            if let Some(line) = loc
-                .line
-                .iter()
-                .find(|l| !functions.contains_key(&l.function_id))
-            {
-                return fail(format!(
-                    "location {} refers to unknown function {}",
-                    loc.id, line.function_id
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// The string at index `i` of the string table (checked in [`Profile::decode`]).
@@ -280,11 +192,91 @@ impl Profile {
     }
 }
 
+/// Checks what the rest of the crate relies on. Bytes without a profile's shape are
+/// no profile; a profile whose parts refer to parts it lacks is a malformed one.
+fn check(p: &proto::Profile, origin: &Origin, format: Format) -> Result<()> {
+    let not_profile = |detail: &str| {
+        Err(Error::Decode {
+            origin: origin.clone(),
+            detail: detail.into(),
+        })
+    };
+    if p.string_table.first().is_none_or(|s| !s.is_empty()) {
+        return not_profile("its string table does not start with the empty string");
+    }
+    if p.sample_type.is_empty() {
+        return not_profile("it declares no sample types");
+    }
+    let fail = |detail: String| {
+        Err(Error::Malformed {
+            origin: origin.clone(),
+            format,
+            detail,
+        })
+    };
+    let strings = p.string_table.len() as i64;
+    let bad_str = |i: i64| !(0..strings).contains(&i);
+    let types = p.sample_type.iter().chain(p.period_type.as_ref());
+    if types
+        .into_iter()
+        .any(|t| bad_str(t.r#type) || bad_str(t.unit))
+        || [
+            p.drop_frames,
+            p.keep_frames,
+            p.default_sample_type,
+            p.doc_url,
+        ]
+        .into_iter()
+        .chain(p.comment.iter().copied())
+        .any(bad_str)
+    {
+        return fail("a string index is out of range".into());
+    }
+    if p.mapping
+        .iter()
+        .any(|m| bad_str(m.filename) || bad_str(m.build_id))
+        || p.function
+            .iter()
+            .any(|f| bad_str(f.name) || bad_str(f.system_name) || bad_str(f.filename))
+    {
+        return fail("a string index is out of range".into());
+    }
+    let functions: HashMap<u64, ()> = p.function.iter().map(|f| (f.id, ())).collect();
+    for loc in &p.location {
+        if loc.id == 0 {
+            return fail("a location has id 0".into());
+        }
+        if let Some(line) = loc
+            .line
+            .iter()
+            .find(|l| !functions.contains_key(&l.function_id))
+        {
+            return fail(format!(
+                "location {} refers to unknown function {}",
+                loc.id, line.function_id
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `raw` when it passes [`check`], its function names rewritten as pprof's symbolizer
+/// rewrites them before any report (see [`crate::demangle`]).
+fn checked(mut raw: proto::Profile, origin: &Origin, format: Format) -> Result<proto::Profile> {
+    check(&raw, origin, format)?;
+    demangle::simplify_function_names(&mut raw);
+    Ok(raw)
+}
+
 /// Decodes a protobuf profile: prost for everything but the samples, which are read
 /// straight into [`Samples`] with the location ids found beside them, while prost
-/// decodes the rest on another thread.
-fn decode_protobuf(data: &[u8]) -> std::result::Result<(proto::Profile, Samples), String> {
-    let split = samples::split_samples(data)?;
+/// decodes and [`checked`] checks the rest on another thread.
+fn decode_protobuf(data: &[u8], origin: &Origin) -> Result<Profile> {
+    let not_protobuf = |detail: String| Error::Decode {
+        origin: origin.clone(),
+        detail,
+    };
+    let split = samples::split_samples(data).map_err(not_protobuf)?;
     let index = LocationIndex::new(&split.location_ids);
     let read_samples = || {
         let mut samples = Samples::new(split.sample_types);
@@ -295,9 +287,20 @@ fn decode_protobuf(data: &[u8]) -> std::result::Result<(proto::Profile, Samples)
         }
         Ok::<_, String>(samples)
     };
-    let decode_rest = || proto::Profile::decode(split.rest.as_slice()).map_err(|e| e.to_string());
+    let decode_rest = || {
+        let raw = proto::Profile::decode(split.rest.as_slice()).map_err(|e| e.to_string())?;
+        Ok::<_, String>(checked(raw, origin, Format::Protobuf))
+    };
     let (raw, samples) = parallel::join(decode_rest, read_samples);
-    Ok((raw?, samples?))
+    // The errors in the order one pass meets them: the rest, the samples, the check.
+    let raw = raw.map_err(not_protobuf)?;
+    let samples = samples.map_err(not_protobuf)?;
+    Ok(Profile {
+        raw: raw?,
+        samples,
+        origin: origin.clone(),
+        format: Format::Protobuf,
+    })
 }
 
 /// Index of a location id in a profile's locations.
