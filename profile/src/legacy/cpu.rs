@@ -101,7 +101,8 @@ struct Record {
     depth: usize,
     /// Where its addresses start in the bytes after the header.
     at: usize,
-    /// Its first four addresses, adjusted (see [`adjusted`]).
+    /// Its first four addresses, adjusted (see [`adjusted`]): the leaf, up to two
+    /// signal frames, and the frame after them, which may repeat the leaf.
     head: [u64; 4],
     /// Frames right after the leaf that the signal handler pushed: dropped, and made no
     /// location (0 to 2).
