@@ -3,7 +3,9 @@
 //! by their binary, and the profile's `drop_frames`/`keep_frames` pruning applied.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 
+use hashbrown::{HashTable, hash_table};
 use regex::Regex;
 use rustc_hash::FxBuildHasher;
 
@@ -16,7 +18,8 @@ use crate::proto;
 /// agree on ids.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
-    index: HashMap<String, u32, FxBuildHasher>,
+    /// The id of each function name: an index into `names`, which holds the name once.
+    index: HashTable<u32>,
     /// The unsymbolized frames of each binary, by its full path: pprof tells binaries
     /// apart by path, though it shows only the base name.
     binaries: HashMap<String, u32, FxBuildHasher>,
@@ -41,13 +44,21 @@ impl Names {
     }
 
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.index.get(name) {
-            return id;
+        let names = &mut self.names;
+        let entry = self.index.entry(
+            FxBuildHasher.hash_one(name),
+            |&id| names[id as usize] == name,
+            |&id| FxBuildHasher.hash_one(names[id as usize].as_str()),
+        );
+        match entry {
+            hash_table::Entry::Occupied(found) => *found.get(),
+            hash_table::Entry::Vacant(slot) => {
+                let id = names.len() as u32;
+                names.push(name.to_string());
+                slot.insert(id);
+                id
+            }
         }
-        let id = self.names.len() as u32;
-        self.names.push(name.to_string());
-        self.index.insert(name.to_string(), id);
-        id
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -110,6 +121,20 @@ impl Stacks {
         let mappings: HashMap<u64, &proto::Mapping, FxBuildHasher> =
             raw.mapping.iter().map(|m| (m.id, m)).collect();
         let mut prune_cache: HashMap<i64, bool> = HashMap::new();
+        // Many lines share a function, and many functions a name: look each name up once,
+        // by its index in the string table.
+        let mut name_ids = vec![u32::MAX; raw.string_table.len()];
+        let mut name_id = |names: &mut Names, string: i64| {
+            let slot = name_ids.get_mut(usize::try_from(string).ok()?)?;
+            if *slot == u32::MAX {
+                let name = profile.str(string);
+                if name.is_empty() {
+                    return None;
+                }
+                *slot = names.intern(name);
+            }
+            Some(*slot)
+        };
         let mut binary_names: HashMap<u64, u32, FxBuildHasher> = HashMap::default();
         let mut spans = Vec::with_capacity(raw.location.len());
         let mut frames = Vec::with_capacity(raw.location.len() * 2);
@@ -167,12 +192,11 @@ impl Stacks {
                 });
             }
             for (i, line) in lines.iter().enumerate() {
-                let name = functions
+                let named = functions
                     .get(&line.function_id)
-                    .map(|f| profile.str(f.name))
-                    .filter(|n| !n.is_empty());
-                let id = match name {
-                    Some(name) => names.intern(name),
+                    .and_then(|f| name_id(names, f.name));
+                let id = match named {
+                    Some(id) => id,
                     None => fallback(names),
                 };
                 frames.push(Frame {
@@ -214,6 +238,25 @@ impl Stacks {
             return &locations[from..];
         }
         locations
+    }
+
+    /// The same stacks with only the frames whose name is `kept`.
+    pub(crate) fn keeping(&self, kept: &[bool]) -> Stacks {
+        let mut spans = Vec::with_capacity(self.spans.len());
+        let mut frames = Vec::new();
+        for location in 0..self.spans.len() as u32 {
+            let start = frames.len() as u32;
+            let is_kept = |f: &&Frame| kept.get(f.name as usize).copied().unwrap_or(false);
+            frames.extend(self.frames(location).iter().filter(is_kept));
+            spans.push((start, frames.len() as u32 - start));
+        }
+        Stacks {
+            spans,
+            frames,
+            prune: self.prune.clone(),
+            any_prune: self.any_prune,
+            one_each: false,
+        }
     }
 
     /// The names of the functions some location has as an inlined frame.

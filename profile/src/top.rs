@@ -153,18 +153,16 @@ impl Added<'_> {
         sums
     }
 
-    /// The edges between kept functions that the samples of `part` cross.
-    fn edges(&self, part: Range<usize>, kept: &[bool]) -> HashMap<(u32, u32), Edge, FxBuildHasher> {
+    /// The edges between kept functions that the samples of `part` cross; `kept` is
+    /// this profile's stacks with the frames of kept functions only.
+    fn edges(&self, part: Range<usize>, kept: &Stacks) -> HashMap<(u32, u32), Edge, FxBuildHasher> {
         let mut edges: HashMap<(u32, u32), Edge, FxBuildHasher> = HashMap::default();
         // Samples are numbered from 1; 0 is "never crossed".
         for (sample, (v, locations)) in (1..).zip(self.samples(part)) {
             let mut parent: Option<u32> = None;
             for &loc in locations.iter().rev() {
-                for frame in self.stacks.frames(loc).iter().rev() {
+                for frame in kept.frames(loc).iter().rev() {
                     let node = frame.name;
-                    if !kept.get(node as usize).copied().unwrap_or(false) {
-                        continue;
-                    }
                     if let Some(p) = parent
                         && p != node
                     {
@@ -280,7 +278,10 @@ impl<'p> Aggregate<'p> {
         edges: &mut HashMap<(u32, u32), Edge, FxBuildHasher>,
     ) {
         for added in &self.added {
-            for part in parallel::map(added.parts.clone(), |part| added.edges(part, kept)) {
+            // Most frames are of functions not kept: leave them out once, not per sample.
+            let kept = added.stacks.keeping(kept);
+            let parts = parallel::map(added.parts.clone(), |part| added.edges(part, &kept));
+            for part in parts {
                 for (key, edge) in part {
                     let total = edges.entry(key).or_insert(Edge {
                         inline: true,
