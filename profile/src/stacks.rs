@@ -3,22 +3,22 @@
 //! by their binary, and the profile's `drop_frames`/`keep_frames` pruning applied.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher as _;
 
-use hashbrown::{HashTable, hash_table};
+use hashbrown::HashTable;
 use regex::Regex;
 use rustc_hash::FxBuildHasher;
 
 use crate::decode::Profile;
 use crate::error::{Error, Result};
 use crate::legacy::text::base_name;
+use crate::numbered;
 use crate::proto;
 
 /// Function names shared by the profiles of one report, so that a profile and its base
 /// agree on ids.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
-    /// The id of each function name: an index into `names`, which holds the name once.
+    /// The id of each function name, a number into `names` (see [`numbered`]).
     index: HashTable<u32>,
     /// The unsymbolized frames of each binary, by its full path: pprof tells binaries
     /// apart by path, though it shows only the base name.
@@ -44,21 +44,7 @@ impl Names {
     }
 
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        let names = &mut self.names;
-        let entry = self.index.entry(
-            FxBuildHasher.hash_one(name),
-            |&id| names[id as usize] == name,
-            |&id| FxBuildHasher.hash_one(names[id as usize].as_str()),
-        );
-        match entry {
-            hash_table::Entry::Occupied(found) => *found.get(),
-            hash_table::Entry::Vacant(slot) => {
-                let id = names.len() as u32;
-                names.push(name.to_string());
-                slot.insert(id);
-                id
-            }
-        }
+        numbered::insert(&mut self.index, &mut self.names, name).0
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -4,13 +4,12 @@
 //! legacy profile.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher as _;
 
 use hashbrown::HashTable;
-use rustc_hash::FxBuildHasher;
 
 use super::frames;
 use super::maps::Mapping;
+use crate::numbered;
 use crate::proto;
 use crate::samples::Samples;
 
@@ -266,9 +265,7 @@ fn location_at(by_address: &mut AddressIndex, locations: &mut Vec<Location>, add
     index
 }
 
-/// Numbers addresses from 0 in the order they are first inserted. Entries are bare
-/// numbers, their addresses read from a packed list: a table small enough to stay in
-/// cache for the millions of lookups of a large CPU profile.
+/// Numbers addresses from 0 in the order they are first inserted (see [`numbered`]).
 #[derive(Debug, Default)]
 pub(crate) struct AddressIndex {
     table: HashTable<u32>,
@@ -277,40 +274,19 @@ pub(crate) struct AddressIndex {
 
 impl AddressIndex {
     pub(crate) fn get(&self, address: u64) -> Option<u32> {
-        let addresses = &self.addresses;
-        self.table
-            .find(hash_address(address), |&i| addresses[i as usize] == address)
-            .copied()
+        numbered::find(&self.table, &self.addresses, &address)
     }
 
     /// The number of `address`, and whether it is new.
     #[inline]
     pub(crate) fn insert(&mut self, address: u64) -> (u32, bool) {
-        let addresses = &mut self.addresses;
-        let entry = self.table.entry(
-            hash_address(address),
-            |&i| addresses[i as usize] == address,
-            |&i| hash_address(addresses[i as usize]),
-        );
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(found) => (*found.get(), false),
-            hashbrown::hash_table::Entry::Vacant(slot) => {
-                let index = addresses.len() as u32;
-                addresses.push(address);
-                slot.insert(index);
-                (index, true)
-            }
-        }
+        numbered::insert(&mut self.table, &mut self.addresses, &address)
     }
 
     /// The addresses in the order they were first inserted.
     pub(crate) fn addresses(&self) -> &[u64] {
         &self.addresses
     }
-}
-
-fn hash_address(address: u64) -> u64 {
-    FxBuildHasher.hash_one(address)
 }
 
 fn owned(types: &[(&str, &str)]) -> Vec<(String, String)> {
