@@ -196,25 +196,24 @@ fn samples(b: &[u8], words: Words, adjust: bool, records: &[Record], period_us: 
         total,
         |&start| start,
     );
-    read_in_parts(b, words, adjust, records, parts, total, builder)
+    read_in_parts(b, words, adjust, records, parts, builder)
 }
 
 /// The samples of `records`, read in `parts`, ranges of records that together cover
-/// them in order, into `builder`; `total` is the frames they keep.
+/// them in order, into `builder`.
 fn read_in_parts(
     b: &[u8],
     words: Words,
     adjust: bool,
     records: &[Record],
     parts: Vec<Range<usize>>,
-    total: usize,
     mut builder: Builder,
 ) -> Builder {
     let lengths: Vec<usize> = parts
         .iter()
         .map(|range| records[range.clone()].iter().map(Record::kept).sum())
         .collect();
-    let mut locations = vec![0u32; total];
+    let mut locations = vec![0u32; lengths.iter().sum()];
     let jobs = parts
         .into_iter()
         .zip(split_lengths(&mut locations, &lengths));
@@ -352,8 +351,7 @@ fn majority(items: impl Iterator<Item = u64>) -> Option<u64> {
     candidate
 }
 
-/// The leaf can appear twice, once from the signal context and once (moved back by one)
-/// from unwinding: keep one.
+/// Marks the records whose leaf appears twice (see [`is_duplicate_leaf`]).
 fn find_duplicate_leaves(records: &mut [Record]) {
     for r in records {
         r.duplicate_leaf =
@@ -361,13 +359,14 @@ fn find_duplicate_leaves(records: &mut [Record]) {
     }
 }
 
-/// Whether a second frame only repeats the leaf (see [`remove_duplicate_leaves`]).
+/// Whether a second frame only repeats the leaf: the leaf can appear twice, once from
+/// the signal context and once (moved back by one) from unwinding.
 fn is_duplicate_leaf(leaf: u64, second: u64) -> bool {
     leaf == second.wrapping_add(1)
 }
 
-/// The leaf can appear twice, once from the signal context and once (moved back by one)
-/// from unwinding: keep one.
+/// Removes the second frame of each sample whose leaf appears twice (see
+/// [`is_duplicate_leaf`]), for decoders that make their samples directly.
 pub(super) fn remove_duplicate_leaves(builder: &mut Builder) {
     let address = |l: u32| builder.locations[l as usize].address;
     let duplicated: Vec<usize> = (0..builder.samples.len())
@@ -462,9 +461,7 @@ mod tests {
             .collect();
         let bytes = sample_bytes(&stacks.iter().map(Vec::as_slice).collect::<Vec<_>>());
         let (records, _) = records(&bytes, WORDS, true).unwrap();
-        let total = records.iter().map(Record::kept).sum();
-        let read =
-            |parts| read_in_parts(&bytes, WORDS, true, &records, parts, total, new_builder(1));
+        let read = |parts| read_in_parts(&bytes, WORDS, true, &records, parts, new_builder(1));
         let all = 0..records.len();
         let whole = read(vec![all]);
         let parted = read(vec![0..1, 1..1, 1..17, 17..40, 40..50]);
