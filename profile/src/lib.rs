@@ -12,7 +12,6 @@ pub mod fetch;
 pub mod folded;
 pub mod leaks;
 pub(crate) mod legacy;
-mod numbered;
 mod parallel;
 pub mod proto;
 mod samples;

@@ -3,22 +3,23 @@
 //! by their binary, and the profile's `drop_frames`/`keep_frames` pruning applied.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 
-use hashbrown::HashTable;
+use hashbrown::{HashTable, hash_table};
 use regex::Regex;
 use rustc_hash::FxBuildHasher;
 
 use crate::decode::Profile;
 use crate::error::{Error, Result};
 use crate::legacy::text::base_name;
-use crate::numbered;
 use crate::proto;
 
 /// Function names shared by the profiles of one report, so that a profile and its base
 /// agree on ids.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
-    /// The id of each function name, a number into `names` (see [`numbered`]).
+    /// The id of each function name: bare numbers into `names`, so that the table stays
+    /// small enough for the cache over millions of lookups, and each name is held once.
     index: HashTable<u32>,
     /// The unsymbolized frames of each binary, by its full path: pprof tells binaries
     /// apart by path, though it shows only the base name.
@@ -44,7 +45,21 @@ impl Names {
     }
 
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        numbered::insert(&mut self.index, &mut self.names, name).0
+        let names = &mut self.names;
+        let entry = self.index.entry(
+            FxBuildHasher.hash_one(name),
+            |&id| names[id as usize] == name,
+            |&id| FxBuildHasher.hash_one(&names[id as usize]),
+        );
+        match entry {
+            hash_table::Entry::Occupied(found) => *found.get(),
+            hash_table::Entry::Vacant(slot) => {
+                let id = names.len() as u32;
+                names.push(name.to_string());
+                slot.insert(id);
+                id
+            }
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -303,7 +318,24 @@ fn simplify_func(name: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::simplify_func;
+    use super::{Names, simplify_func};
+
+    #[test]
+    fn names_are_numbered_in_the_order_first_interned_with_binaries() {
+        let mut names = Names::default();
+        assert_eq!(names.intern("main"), 0);
+        assert_eq!(names.intern_binary(Some("/usr/lib/libc.so.6")), 1);
+        assert_eq!(names.intern("work"), 2);
+        assert_eq!(names.intern("main"), 0);
+        // A function named like a binary's row is still a function of its own.
+        assert_eq!(names.intern("[libc.so.6]"), 3);
+        assert_eq!(names.intern_binary(Some("/usr/lib/libc.so.6")), 1);
+        for i in 0..10_000 {
+            assert_eq!(names.intern(&format!("f{i}")), 4 + i);
+        }
+        assert_eq!(names.intern("f42"), 46);
+        assert_eq!(names.len(), 10_004);
+    }
 
     #[test]
     fn simplify_keeps_reserved_parentheses() {

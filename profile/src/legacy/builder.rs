@@ -5,11 +5,9 @@
 
 use std::collections::HashMap;
 
-use hashbrown::HashTable;
-
+use super::addresses::AddressIndex;
 use super::frames;
 use super::maps::Mapping;
-use crate::numbered;
 use crate::proto;
 use crate::samples::Samples;
 
@@ -71,9 +69,35 @@ impl Builder {
         self.by_address.get(address).map(|i| i as usize)
     }
 
-    /// The index of the location at `address`, made on first use.
-    pub(crate) fn location(&mut self, address: u64) -> u32 {
-        location_at(&mut self.by_address, &mut self.locations, address)
+    /// The index of the location at each of `addresses`, made on first use.
+    pub(crate) fn locations_of(&mut self, addresses: &[u64]) -> Vec<u32> {
+        let numbers = self.by_address.insert_all(addresses);
+        let new_location = |(&address, (number, new))| {
+            if new {
+                self.locations.push(Location {
+                    address,
+                    mapping: None,
+                    line: None,
+                });
+            }
+            number
+        };
+        addresses.iter().zip(numbers).map(new_location).collect()
+    }
+
+    /// Makes a location for each address of `index`, in its order, on a builder that has
+    /// none yet.
+    pub(crate) fn set_locations(&mut self, index: AddressIndex) {
+        assert!(self.locations.is_empty(), "locations are set once, first");
+        let addresses = index.addresses().iter();
+        self.locations = addresses
+            .map(|&address| Location {
+                address,
+                mapping: None,
+                line: None,
+            })
+            .collect();
+        self.by_address = index;
     }
 
     /// Adds a sample whose stack is `addresses`, leaf first, each adjusted by `adjust`,
@@ -263,30 +287,6 @@ fn location_at(by_address: &mut AddressIndex, locations: &mut Vec<Location>, add
         });
     }
     index
-}
-
-/// Numbers addresses from 0 in the order they are first inserted (see [`numbered`]).
-#[derive(Debug, Default)]
-pub(crate) struct AddressIndex {
-    table: HashTable<u32>,
-    addresses: Vec<u64>,
-}
-
-impl AddressIndex {
-    pub(crate) fn get(&self, address: u64) -> Option<u32> {
-        numbered::find(&self.table, &self.addresses, &address)
-    }
-
-    /// The number of `address`, and whether it is new.
-    #[inline]
-    pub(crate) fn insert(&mut self, address: u64) -> (u32, bool) {
-        numbered::insert(&mut self.table, &mut self.addresses, &address)
-    }
-
-    /// The addresses in the order they were first inserted.
-    pub(crate) fn addresses(&self) -> &[u64] {
-        &self.addresses
-    }
 }
 
 fn owned(types: &[(&str, &str)]) -> Vec<(String, String)> {

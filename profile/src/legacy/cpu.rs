@@ -6,7 +6,8 @@
 
 use std::ops::Range;
 
-use super::builder::{AddressIndex, Builder};
+use super::addresses::AddressIndex;
+use super::builder::Builder;
 use super::{LegacyFormat, Outcome, java, maps};
 use crate::parallel;
 use crate::samples::Samples;
@@ -220,20 +221,18 @@ fn read_in_parts(
     let numbered = parallel::map(jobs.collect(), |(range, out)| {
         number_addresses(b, words, adjust, &records[range], out)
     });
+    // The first part's numbers are the profile's; each later part's become them.
+    let mut numbered = numbered.into_iter();
+    if let Some(first) = numbered.next() {
+        builder.set_locations(first);
+    }
     let renumbered: Vec<Vec<u32>> = numbered
-        .iter()
-        .map(|index| {
-            let addresses = index.addresses().iter();
-            addresses.map(|&a| builder.location(a)).collect()
-        })
+        .map(|index| builder.locations_of(index.addresses()))
         .collect();
-    let jobs = split_lengths(&mut locations, &lengths).zip(renumbered);
-    parallel::map(jobs.collect(), |(out, new): (&mut [u32], Vec<u32>)| {
-        let unchanged = new.iter().enumerate().all(|(i, &n)| n as usize == i);
-        if !unchanged {
-            for location in out {
-                *location = new[*location as usize];
-            }
+    let later_parts = split_lengths(&mut locations, &lengths).skip(1);
+    parallel::map(later_parts.zip(renumbered).collect(), |(out, new)| {
+        for location in out {
+            *location = new[*location as usize];
         }
     });
     let period = builder.period;
@@ -260,6 +259,9 @@ fn split_lengths<'a>(
     })
 }
 
+/// How many frames [`number_addresses`] reads before it numbers them together.
+const BATCH: usize = 512;
+
 /// Writes into `out` the number of each kept frame's address in an index of the
 /// addresses of `records` alone, which it returns.
 fn number_addresses(
@@ -271,17 +273,27 @@ fn number_addresses(
 ) -> AddressIndex {
     let mut index = AddressIndex::default();
     let mut out = out.iter_mut();
-    for r in records {
-        let addresses = &b[r.at..];
+    // Each frame that gets a location, and whether its sample keeps it: signal frames
+    // get none; a duplicate leaf gets one but is not kept.
+    let mut addresses = Vec::with_capacity(BATCH + 256);
+    let mut kept = Vec::with_capacity(BATCH + 256);
+    for (n, r) in records.iter().enumerate() {
+        let frames = &b[r.at..];
         for i in 0..r.depth {
             if (1..=r.signal_frames).contains(&i) {
                 continue;
             }
-            let (number, _) = index.insert(adjusted(i, address_at(addresses, words, i), adjust));
-            let duplicate = r.duplicate_leaf && i == r.signal_frames + 1;
-            if !duplicate && let Some(slot) = out.next() {
-                *slot = number;
+            addresses.push(adjusted(i, address_at(frames, words, i), adjust));
+            kept.push(!(r.duplicate_leaf && i == r.signal_frames + 1));
+        }
+        if addresses.len() >= BATCH || n + 1 == records.len() {
+            for ((number, _), &kept) in index.insert_all(&addresses).zip(&kept) {
+                if kept && let Some(slot) = out.next() {
+                    *slot = number;
+                }
             }
+            addresses.clear();
+            kept.clear();
         }
     }
     index

@@ -7,6 +7,7 @@
 //! Each decoder returns [`Outcome::Unrecognized`] when the bytes are not in its format,
 //! so that the next one can try, as pprof tries them in turn.
 
+mod addresses;
 mod builder;
 mod contention;
 mod count;
