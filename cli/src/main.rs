@@ -1,6 +1,7 @@
 //! The `gantry` binary: parses arguments, loads configuration, dispatches to a command
 //! module and turns the outcome into one line on stderr and a documented exit code.
 
+mod allocator;
 mod base;
 mod cli;
 mod commands;
