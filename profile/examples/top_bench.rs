@@ -5,7 +5,8 @@
 
 use std::io::Write as _;
 
-use gantry_profile::{Origin, Profile, TopOptions, top};
+use gantry_profile::fetch::{self, FetchOptions, Source};
+use gantry_profile::{Profile, TopOptions, top};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -17,8 +18,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut out = std::io::stdout().lock();
     for _ in 0..runs {
-        let bytes = std::fs::read(&path)?;
-        let profile = Profile::decode(&bytes, Origin::File(path.clone().into()))?;
+        let source = Source::File(path.clone().into());
+        let (bytes, origin) = fetch::fetch_bytes(&source, &FetchOptions::default())?;
+        let profile = Profile::decode(&bytes, origin)?;
         let report = top::top(&profile, None, &options)?;
         write!(out, "{}", report.to_table())?;
     }
