@@ -43,6 +43,11 @@ impl Default for AddressIndex {
 }
 
 impl AddressIndex {
+    /// A table with room for `count` addresses before it grows.
+    pub(crate) fn with_capacity(count: usize) -> Self {
+        AddressIndex::with_slots((count * 4).div_ceil(3).next_power_of_two().max(16))
+    }
+
     fn with_slots(count: usize) -> Self {
         AddressIndex {
             slots: vec![FREE_SLOT; count],
@@ -183,5 +188,18 @@ mod tests {
         assert_eq!(index.get(u64::MAX), None);
         assert_eq!(index.addresses(), addresses);
         assert!(index.slots.len() >= 5_000 * 4 / 3);
+    }
+
+    #[test]
+    fn a_table_made_with_room_does_not_grow_until_full() {
+        let mut index = AddressIndex::with_capacity(196_608);
+        assert_eq!(index.slots.len(), 1 << 18);
+        for a in 0..196_608 {
+            index.insert(a * 7);
+        }
+        assert_eq!(index.slots.len(), 1 << 18);
+        index.insert(1);
+        assert_eq!(index.slots.len(), 1 << 19);
+        assert_eq!(index.get(7 * 196_607), Some(196_607));
     }
 }
