@@ -373,6 +373,112 @@ fn unsymbolized_in(path: &str, value: i64) -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// A CPU profile whose samples (location ids, leaf first, and count) are over: main.burn
+/// calling main.hotFib, and main.worker, into which sync.(*Mutex).Lock and Unlock are
+/// inlined, each with internal/sync's version inlined into it, calling the slow paths.
+fn mutex_profile(samples: &[(&[u64], i64)]) -> Vec<u8> {
+    use gantry_profile::proto;
+    use prost::Message as _;
+    let names = [
+        "main.burn",
+        "main.hotFib",
+        "main.worker",
+        "sync.(*Mutex).Lock",
+        "internal/sync.(*Mutex).Lock",
+        "internal/sync.(*Mutex).lockSlow",
+        "sync.(*Mutex).Unlock",
+        "internal/sync.(*Mutex).Unlock",
+        "internal/sync.(*Mutex).unlockSlow",
+    ];
+    let mut strings: Vec<String> = ["", "samples", "count", "cpu", "nanoseconds", "server"]
+        .map(String::from)
+        .to_vec();
+    let function = (1..)
+        .zip(names)
+        .map(|(id, name)| {
+            strings.push(name.to_string());
+            let name = strings.len() as i64 - 1;
+            proto::Function {
+                id,
+                name,
+                system_name: name,
+                ..Default::default()
+            }
+        })
+        .collect();
+    // Functions by their index in `names`, innermost first.
+    let lines_of: [&[u64]; 6] = [&[0], &[1], &[4, 3, 2], &[5], &[7, 6, 2], &[8]];
+    let location = (1..)
+        .zip(lines_of)
+        .map(|(id, functions)| proto::Location {
+            id,
+            mapping_id: 1,
+            address: 0x401000 + id * 16,
+            line: functions
+                .iter()
+                .map(|&f| proto::Line {
+                    function_id: f + 1,
+                    line: 1,
+                    column: 0,
+                })
+                .collect(),
+            is_folded: false,
+        })
+        .collect();
+    proto::Profile {
+        sample_type: vec![
+            proto::ValueType { r#type: 1, unit: 2 },
+            proto::ValueType { r#type: 3, unit: 4 },
+        ],
+        sample: samples
+            .iter()
+            .map(|&(stack, count)| proto::Sample {
+                location_id: stack.to_vec(),
+                value: vec![count, count * 10_000_000],
+                label: Vec::new(),
+            })
+            .collect(),
+        mapping: vec![proto::Mapping {
+            id: 1,
+            memory_start: 0x400000,
+            memory_limit: 0x500000,
+            filename: 5,
+            has_functions: true,
+            ..Default::default()
+        }],
+        location,
+        function,
+        string_table: strings,
+        period_type: Some(proto::ValueType { r#type: 3, unit: 4 }),
+        period: 10_000_000,
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// In a diff, main.worker's values cancel out: it locks in one profile and unlocks in the
+/// other. pprof still marks the functions inlined into it, as the edges of its first
+/// graph stand when no node is dropped; once the node count drops some, they go.
+#[test]
+fn a_caller_whose_values_cancel_in_a_diff_still_marks_what_is_inlined_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.pb");
+    let new = dir.path().join("new.pb");
+    std::fs::write(&base, mutex_profile(&[(&[2, 1], 50), (&[6, 5], 1)])).unwrap();
+    std::fs::write(&new, mutex_profile(&[(&[2, 1], 100), (&[4, 3], 1)])).unwrap();
+    let base_arg = base.display().to_string();
+    let diff_base = format!("-diff_base={base_arg}");
+    let report = assert_same_top(&new, &["--base", &base_arg], &[&diff_base]);
+    let rows = report["rows"].as_array().unwrap();
+    let lock = rows.iter().find(|row| row["name"] == "sync.(*Mutex).Lock");
+    assert_eq!(lock.unwrap()["inline"], "inline", "{report}");
+    assert_same_top(
+        &new,
+        &["--base", &base_arg, "--cum", "--nodecount", "6"],
+        &[&diff_base, "-cum", "-nodecount=6"],
+    );
+}
+
 /// pprof tells the unsymbolized frames of two binaries apart by their full paths, though
 /// it shows both by one base name: a diff between builds deployed to different
 /// directories has a row for each (in an order pprof does not fix, so rows are compared

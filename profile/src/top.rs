@@ -358,10 +358,15 @@ pub fn top(profile: &Profile, base: Option<&Profile>, options: &TopOptions) -> R
                 .then_with(|| r.cum.unsigned_abs().cmp(&l.cum.unsigned_abs()))
         });
     }
-    if options.node_count > 0 {
+    let truncated = options.node_count > 0 && nodes.len() > options.node_count;
+    if truncated {
         nodes.truncate(options.node_count);
     }
-    let mut kept = vec![false; agg.names.len()];
+    // pprof rebuilds its graph from the nodes it keeps only when it drops some. Until
+    // then the edges of its first graph stand, and that graph has every function, even
+    // one whose values cancel out in a diff: an edge from such a caller still marks a
+    // row inline.
+    let mut kept = vec![dropped_nodes == 0 && !truncated; agg.names.len()];
     for n in &nodes {
         kept[n.name as usize] = true;
     }
