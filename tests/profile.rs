@@ -88,16 +88,21 @@ fn inline_and_called(called_weight: i64) -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// `bytes` written to `name` in `dir`.
+fn written(dir: &std::path::Path, name: &str, bytes: Vec<u8>) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
 /// A differential flame graph shows each stack's change: the frame that ends the stack
 /// `main;other;callee`, which grew from 1,000 to 3,000 of 13,000 samples, is titled with
 /// its new share (23.08%) and its growth (+15.38%); the unchanged stack shows 0.00%.
 #[test]
 fn differential_flame_graph_shows_each_stacks_change() {
     let dir = tempfile::tempdir().unwrap();
-    let before = dir.path().join("before.pb");
-    let after = dir.path().join("after.pb");
-    std::fs::write(&before, inline_and_called(1_000)).unwrap();
-    std::fs::write(&after, inline_and_called(3_000)).unwrap();
+    let before = written(dir.path(), "before.pb", inline_and_called(1_000));
+    let after = written(dir.path(), "after.pb", inline_and_called(3_000));
     let svg = draw_flamegraph(
         &after,
         Some(&before),
@@ -130,8 +135,8 @@ fn differential_flame_graph_shows_each_stacks_change() {
 fn inline_marks_ignore_edges_pprof_drops() {
     let dir = tempfile::tempdir().unwrap();
     for (called_weight, mark) in [(1, "inline"), (9, "inline"), (11, "partial-inline")] {
-        let file = dir.path().join(format!("inline{called_weight}.pb"));
-        std::fs::write(&file, inline_and_called(called_weight)).unwrap();
+        let name = format!("inline{called_weight}.pb");
+        let file = written(dir.path(), &name, inline_and_called(called_weight));
         let report = assert_same_top(&file, &[], &[]);
         let callee = report["rows"]
             .as_array()
@@ -246,8 +251,11 @@ fn profile_naming(names: &[(&str, &str)]) -> Vec<u8> {
 #[test]
 fn function_names_are_shown_as_go_tool_pprof_shows_them() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("names.pb");
-    std::fs::write(&file, profile_naming(&NAMES_FROM_MANY_TOOLCHAINS)).unwrap();
+    let file = written(
+        dir.path(),
+        "names.pb",
+        profile_naming(&NAMES_FROM_MANY_TOOLCHAINS),
+    );
     let report = assert_same_top(&file, &[], &[]);
     let shown: Vec<&str> = report["rows"]
         .as_array()
@@ -462,10 +470,16 @@ fn mutex_profile(samples: &[(&[u64], i64)]) -> Vec<u8> {
 #[test]
 fn a_caller_whose_values_cancel_in_a_diff_still_marks_what_is_inlined_into_it() {
     let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("base.pb");
-    let new = dir.path().join("new.pb");
-    std::fs::write(&base, mutex_profile(&[(&[2, 1], 50), (&[6, 5], 1)])).unwrap();
-    std::fs::write(&new, mutex_profile(&[(&[2, 1], 100), (&[4, 3], 1)])).unwrap();
+    let base = written(
+        dir.path(),
+        "base.pb",
+        mutex_profile(&[(&[2, 1], 50), (&[6, 5], 1)]),
+    );
+    let new = written(
+        dir.path(),
+        "new.pb",
+        mutex_profile(&[(&[2, 1], 100), (&[4, 3], 1)]),
+    );
     let base_arg = base.display().to_string();
     let diff_base = format!("-diff_base={base_arg}");
     let report = assert_same_top(&new, &["--base", &base_arg], &[&diff_base]);
@@ -486,10 +500,16 @@ fn a_caller_whose_values_cancel_in_a_diff_still_marks_what_is_inlined_into_it() 
 #[test]
 fn binaries_with_one_base_name_stay_apart_in_a_diff() {
     let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("base.pb");
-    let new = dir.path().join("new.pb");
-    std::fs::write(&base, unsymbolized_in("/srv/release-1/server", 30)).unwrap();
-    std::fs::write(&new, unsymbolized_in("/srv/release-2/server", 50)).unwrap();
+    let base = written(
+        dir.path(),
+        "base.pb",
+        unsymbolized_in("/srv/release-1/server", 30),
+    );
+    let new = written(
+        dir.path(),
+        "new.pb",
+        unsymbolized_in("/srv/release-2/server", 50),
+    );
     let base_arg = base.display().to_string();
     let ours = gantry(&[
         "profile",
