@@ -76,3 +76,43 @@ unsafe impl GlobalAlloc for Allocator {
         ptr
     }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The flags of the mapping that holds `address`, from `/proc/self/smaps`.
+    fn mapping_flags(address: usize) -> Vec<String> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut inside = false;
+        for line in smaps.lines() {
+            let range = line.split_whitespace().next().unwrap_or_default();
+            if let Some((start, end)) = range.split_once('-')
+                && let (Ok(start), Ok(end)) = (
+                    usize::from_str_radix(start, 16),
+                    usize::from_str_radix(end, 16),
+                )
+            {
+                inside = (start..end).contains(&address);
+            } else if inside && let Some(flags) = line.strip_prefix("VmFlags:") {
+                return flags.split_whitespace().map(String::from).collect();
+            }
+        }
+        panic!("no mapping holds {address:#x}");
+    }
+
+    #[test]
+    fn the_whole_huge_pages_of_a_large_block_are_marked() {
+        let block = vec![1u8; 3 * MARKED_FROM];
+        let first_huge_page = (block.as_ptr() as usize).next_multiple_of(HUGE_PAGE);
+        let flags = mapping_flags(first_huge_page);
+        // A kernel built without transparent huge pages refuses the mark.
+        let kernel_has_them = std::path::Path::new("/sys/kernel/mm/transparent_hugepage").exists();
+        assert_eq!(
+            flags.iter().any(|f| f == "hg"),
+            kernel_has_them,
+            "{flags:?}"
+        );
+        assert!(block.iter().all(|&b| b == 1));
+    }
+}

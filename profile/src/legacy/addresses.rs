@@ -3,11 +3,9 @@
 //!
 //! A large CPU profile means millions of lookups, at random, into a table larger than
 //! the cache. So each slot holds the address and its number side by side, for one cache
-//! line per lookup; and a caller that knows its next addresses can [`prefetch`] their
-//! slots, so that many lookups wait on memory at once rather than one after another.
-//! hashbrown, used elsewhere, has no way to prefetch a key's slot.
-//!
-//! [`prefetch`]: AddressIndex::prefetch
+//! line per lookup; and [`AddressIndex::insert_all`], given the addresses to look up
+//! next, prefetches their slots, so that many lookups wait on memory at once rather than
+//! one after another. hashbrown, used elsewhere, has no way to prefetch a key's slot.
 
 /// How many lookups ahead [`AddressIndex::insert_all`] prefetches: enough to keep the
 /// memory system busy, few enough that the lines are still in cache when used.

@@ -286,12 +286,12 @@ fn number_addresses(
     let mut addresses = Vec::with_capacity(BATCH + 256);
     let mut kept = Vec::with_capacity(BATCH + 256);
     for (n, r) in records.iter().enumerate() {
-        let frames = &b[r.at..];
+        let stack = &b[r.at..];
         for i in 0..r.depth {
             if (1..=r.signal_frames).contains(&i) {
                 continue;
             }
-            addresses.push(adjusted(i, address_at(frames, words, i), adjust));
+            addresses.push(adjusted(i, address_at(stack, words, i), adjust));
             kept.push(!(r.duplicate_leaf && i == r.signal_frames + 1));
         }
         if addresses.len() >= BATCH || n + 1 == records.len() {
