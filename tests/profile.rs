@@ -88,21 +88,14 @@ fn inline_and_called(called_weight: i64) -> Vec<u8> {
     .encode_to_vec()
 }
 
-/// `bytes` written to `name` in `dir`.
-fn written(dir: &std::path::Path, name: &str, bytes: Vec<u8>) -> std::path::PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
 /// A differential flame graph shows each stack's change: the frame that ends the stack
 /// `main;other;callee`, which grew from 1,000 to 3,000 of 13,000 samples, is titled with
 /// its new share (23.08%) and its growth (+15.38%); the unchanged stack shows 0.00%.
 #[test]
 fn differential_flame_graph_shows_each_stacks_change() {
     let dir = tempfile::tempdir().unwrap();
-    let before = written(dir.path(), "before.pb", inline_and_called(1_000));
-    let after = written(dir.path(), "after.pb", inline_and_called(3_000));
+    let before = write(dir.path(), "before.pb", inline_and_called(1_000));
+    let after = write(dir.path(), "after.pb", inline_and_called(3_000));
     let svg = draw_flamegraph(
         &after,
         Some(&before),
@@ -136,7 +129,7 @@ fn inline_marks_ignore_edges_pprof_drops() {
     let dir = tempfile::tempdir().unwrap();
     for (called_weight, mark) in [(1, "inline"), (9, "inline"), (11, "partial-inline")] {
         let name = format!("inline{called_weight}.pb");
-        let file = written(dir.path(), &name, inline_and_called(called_weight));
+        let file = write(dir.path(), &name, inline_and_called(called_weight));
         let report = assert_same_top(&file, &[], &[]);
         let callee = report["rows"]
             .as_array()
@@ -251,7 +244,7 @@ fn profile_naming(names: &[(&str, &str)]) -> Vec<u8> {
 #[test]
 fn function_names_are_shown_as_go_tool_pprof_shows_them() {
     let dir = tempfile::tempdir().unwrap();
-    let file = written(
+    let file = write(
         dir.path(),
         "names.pb",
         profile_naming(&NAMES_FROM_MANY_TOOLCHAINS),
@@ -470,12 +463,12 @@ fn mutex_profile(samples: &[(&[u64], i64)]) -> Vec<u8> {
 #[test]
 fn a_caller_whose_values_cancel_in_a_diff_still_marks_what_is_inlined_into_it() {
     let dir = tempfile::tempdir().unwrap();
-    let base = written(
+    let base = write(
         dir.path(),
         "base.pb",
         mutex_profile(&[(&[2, 1], 50), (&[6, 5], 1)]),
     );
-    let new = written(
+    let new = write(
         dir.path(),
         "new.pb",
         mutex_profile(&[(&[2, 1], 100), (&[4, 3], 1)]),
@@ -500,12 +493,12 @@ fn a_caller_whose_values_cancel_in_a_diff_still_marks_what_is_inlined_into_it() 
 #[test]
 fn binaries_with_one_base_name_stay_apart_in_a_diff() {
     let dir = tempfile::tempdir().unwrap();
-    let base = written(
+    let base = write(
         dir.path(),
         "base.pb",
         unsymbolized_in("/srv/release-1/server", 30),
     );
-    let new = written(
+    let new = write(
         dir.path(),
         "new.pb",
         unsymbolized_in("/srv/release-2/server", 50),

@@ -56,12 +56,6 @@ fn gperftools_profile(mode: &str, dir: &Path, env: &[(&str, &str)]) -> PathBuf {
     if dumped.exists() { dumped } else { out }
 }
 
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
 fn head(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap();
     text(&bytes[..bytes.len().min(200)])

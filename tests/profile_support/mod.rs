@@ -124,6 +124,13 @@ pub fn assert_exit(out: &Output, code: i32) {
     );
 }
 
+/// `bytes` written to `name` in `dir`.
+pub fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
 /// Saves a profile from the service with `gantry profile save`.
 pub fn save(server: &Server, kind: &str, seconds: Option<u64>, dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
