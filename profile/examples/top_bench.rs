@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..runs {
         let source = Source::File(path.clone().into());
         let (bytes, origin) = fetch::fetch_bytes(&source, &FetchOptions::default())?;
-        let profile = Profile::decode(&bytes, origin)?;
+        let profile = Profile::decode_for_functions(&bytes, origin)?;
         let report = top::top(&profile, None, &options)?;
         write!(out, "{}", report.to_table())?;
     }

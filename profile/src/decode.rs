@@ -19,6 +19,7 @@ use crate::parallel;
 use crate::proto;
 use crate::samples::{self, Samples};
 use crate::sniff::{self, Identified};
+use crate::unsymbolized::Unsymbolized;
 
 /// A decoded profile whose references have been checked.
 #[derive(Debug, Clone)]
@@ -66,9 +67,25 @@ pub fn looks_like_html(bytes: &[u8]) -> bool {
 }
 
 impl Profile {
-    /// Decodes a profile in any format pprof reads, gzipped or not. This is the crate's
-    /// one entry point from bytes: it returns an error, and never panics, on any input.
+    /// Decodes a profile in any format pprof reads, gzipped or not. This and
+    /// [`Profile::decode_for_functions`] are the crate's entry points from bytes: they
+    /// return an error, and never panic, on any input.
     pub fn decode(bytes: &[u8], origin: Origin) -> Result<Profile> {
+        Profile::decode_keeping(bytes, origin, Unsymbolized::ByAddress)
+    }
+
+    /// Decodes a profile for reports by function (`top`), which name each frame without
+    /// symbols by its binary. Such a report shows the same numbers as of
+    /// [`Profile::decode`]'s profile, but a legacy C++ CPU profile, whose frames all lack
+    /// symbols, is decoded with a location per binary rather than per address, at a
+    /// fraction of the work. Anything that shows addresses or writes the profile out
+    /// (folded stacks, flame graphs, `save`) needs [`Profile::decode`].
+    pub fn decode_for_functions(bytes: &[u8], origin: Origin) -> Result<Profile> {
+        Profile::decode_keeping(bytes, origin, Unsymbolized::ByBinary)
+    }
+
+    /// Decodes a profile, keeping of frames without symbols what `unsymbolized` names.
+    fn decode_keeping(bytes: &[u8], origin: Origin, unsymbolized: Unsymbolized) -> Result<Profile> {
         if looks_like_html(bytes) {
             return Err(Error::Html { origin });
         }
@@ -87,7 +104,7 @@ impl Profile {
                 Err(e) => e,
             }
         };
-        match legacy::decode(&data) {
+        match legacy::decode(&data, unsymbolized) {
             Outcome::Decoded(format, decoded) => {
                 let (raw, samples) = *decoded;
                 let format = Format::Legacy(format);

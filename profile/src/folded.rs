@@ -6,8 +6,9 @@ use std::io::Write;
 
 use crate::decode::Profile;
 use crate::error::{Error, Result};
-use crate::stacks::{Names, Stacks, Unsymbolized};
+use crate::stacks::{Names, Stacks};
 use crate::top::check_compatible;
+use crate::unsymbolized::Unsymbolized;
 
 /// The folded stacks of one sample type, one line per distinct stack, sorted.
 /// Frames are function names from root to leaf, inlined frames included; a frame

@@ -13,12 +13,14 @@ pub mod folded;
 pub mod leaks;
 pub(crate) mod legacy;
 mod parallel;
+mod prefetch;
 pub mod proto;
 mod samples;
 mod sniff;
 mod stacks;
 pub mod top;
 pub mod units;
+mod unsymbolized;
 
 pub use decode::{Format, Profile};
 pub use error::{Error, Origin, Result};

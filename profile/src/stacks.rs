@@ -13,6 +13,7 @@ use crate::decode::Profile;
 use crate::error::{Error, Result};
 use crate::legacy::text::base_name;
 use crate::proto;
+use crate::unsymbolized::Unsymbolized;
 
 /// Function names shared by the profiles of one report, so that a profile and its base
 /// agree on ids.
@@ -72,17 +73,6 @@ impl Names {
 pub(crate) struct Frame {
     pub(crate) name: u32,
     pub(crate) inlined: bool,
-}
-
-/// How frames without a function name are named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Unsymbolized {
-    /// By their binary, `[file]`, or `<unknown>`, as pprof names them in reports by
-    /// function: all of one binary's unsymbolized frames become one.
-    ByBinary,
-    /// By address too, as pprof names them in reports by address, so that stacks of
-    /// unsymbolized frames stay apart.
-    ByAddress,
 }
 
 /// Precomputed frames per location, for fast walks over many samples.

@@ -11,8 +11,9 @@ use serde::Serialize;
 use crate::decode::Profile;
 use crate::error::{Error, Result};
 use crate::parallel;
-use crate::stacks::{Names, Stacks, Unsymbolized};
+use crate::stacks::{Names, Stacks};
 use crate::units;
+use crate::unsymbolized::Unsymbolized;
 
 /// pprof's default `-nodefraction`: nodes whose |cum| is below this share are dropped.
 const NODE_FRACTION: f64 = 0.005;

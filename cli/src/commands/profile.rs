@@ -248,29 +248,45 @@ fn fetch_bytes(
     result.map_err(fail)
 }
 
-fn load(source: &Source, options: &FetchOptions, ctx: &Context) -> anyhow::Result<Profile> {
+/// How a command decodes: [`Profile::decode`], or [`Profile::decode_for_functions`] for
+/// a report by function.
+type Decode = fn(&[u8], gantry_profile::Origin) -> gantry_profile::Result<Profile>;
+
+fn load(
+    source: &Source,
+    options: &FetchOptions,
+    decode: Decode,
+    ctx: &Context,
+) -> anyhow::Result<Profile> {
     let (bytes, origin) = fetch_bytes(source, options, ctx)?;
-    Profile::decode(&bytes, origin).map_err(fail)
+    decode(&bytes, origin).map_err(fail)
 }
 
 fn load_pair(
     source: &str,
     base: Option<&str>,
     capture: &CaptureArgs,
+    decode: Decode,
     ctx: &Context,
 ) -> anyhow::Result<(Profile, Option<Profile>)> {
     let (source, base) = parse_sources(source, base)?;
     let options = fetch_options(capture)?;
-    let profile = load(&source, &options, ctx)?;
+    let profile = load(&source, &options, decode, ctx)?;
     let base = match &base {
-        Some(base) => Some(load(base, &options, ctx).context("--base")?),
+        Some(base) => Some(load(base, &options, decode, ctx).context("--base")?),
         None => None,
     };
     Ok((profile, base))
 }
 
 fn top(args: TopArgs, ctx: &Context) -> anyhow::Result<u8> {
-    let (profile, base) = load_pair(&args.source, args.base.as_deref(), &args.capture, ctx)?;
+    let (profile, base) = load_pair(
+        &args.source,
+        args.base.as_deref(),
+        &args.capture,
+        Profile::decode_for_functions,
+        ctx,
+    )?;
     let options = TopOptions {
         sample_index: args.sample_index,
         node_count: args.nodecount,
@@ -293,7 +309,13 @@ fn top(args: TopArgs, ctx: &Context) -> anyhow::Result<u8> {
 
 fn flamegraph(args: FlamegraphArgs, ctx: &Context) -> anyhow::Result<u8> {
     ctx.refuse_json("profile flamegraph", "an SVG file")?;
-    let (profile, base) = load_pair(&args.source, args.base.as_deref(), &args.capture, ctx)?;
+    let (profile, base) = load_pair(
+        &args.source,
+        args.base.as_deref(),
+        &args.capture,
+        Profile::decode,
+        ctx,
+    )?;
     let title = if base.is_some() {
         "Differential flame graph"
     } else {
@@ -326,7 +348,7 @@ fn write_output(path: &Path, bytes: &[u8], ctx: &Context) -> anyhow::Result<bool
 
 fn collapse(args: CollapseArgs, ctx: &Context) -> anyhow::Result<u8> {
     ctx.refuse_json("profile collapse", "folded stacks, one per line")?;
-    let (profile, _) = load_pair(&args.source, None, &args.capture, ctx)?;
+    let (profile, _) = load_pair(&args.source, None, &args.capture, Profile::decode, ctx)?;
     let lines =
         gantry_profile::folded::collapse(&profile, args.sample_index.as_deref()).map_err(fail)?;
     gantry_profile::folded::write_folded(&lines, ctx.out())?;

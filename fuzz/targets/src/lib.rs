@@ -111,11 +111,22 @@ pub fn cache_header(data: &[u8]) {
 /// `top` table and the folded stacks, which rely on the decoder's checks.
 pub fn pprof(data: &[u8]) {
     let origin = gantry_profile::Origin::Stdin;
+    let for_functions = gantry_profile::Profile::decode_for_functions(data, origin.clone());
     let Ok(profile) = gantry_profile::Profile::decode(data, origin) else {
+        assert!(for_functions.is_err(), "decoded for functions only");
         return;
     };
     let options = gantry_profile::TopOptions::default();
     let top = gantry_profile::top::top(&profile, None, &options).map(|r| format!("{:?}", r.rows));
+    // `top` reads a profile decoded for reports by function, which may keep less.
+    let for_functions = for_functions.expect("decoded for functions too");
+    let top_for_functions =
+        gantry_profile::top::top(&for_functions, None, &options).map(|r| format!("{:?}", r.rows));
+    assert_eq!(
+        top.as_ref().ok(),
+        top_for_functions.ok().as_ref(),
+        "decoded for functions, another table"
+    );
     let _ = gantry_profile::folded::collapse(&profile, None);
     // `profile save` writes what `go tool pprof` reads: it must decode again, to the
     // same table.

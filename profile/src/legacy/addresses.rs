@@ -7,6 +7,8 @@
 //! next, prefetches their slots, so that many lookups wait on memory at once rather than
 //! one after another. hashbrown, used elsewhere, has no way to prefetch a key's slot.
 
+use crate::prefetch;
+
 /// How many lookups ahead [`AddressIndex::insert_all`] prefetches: enough to keep the
 /// memory system busy, few enough that the lines are still in cache when used.
 const PREFETCH_AHEAD: usize = 16;
@@ -140,16 +142,7 @@ impl AddressIndex {
     /// a hint: a table that grows in between is still correct.
     #[inline]
     fn prefetch(&self, address: u64) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let slot: *const Slot = &self.slots[self.first_slot(address)];
-            // SAFETY: a prefetch reads nothing the program sees and cannot fault; the
-            // pointer is to a slot of the table, and SSE is part of x86_64.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(slot.cast()) };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = address;
+        prefetch::prefetch(&self.slots[self.first_slot(address)]);
     }
 
     /// The addresses in the order they were first inserted.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::addresses::AddressIndex;
 use super::frames;
-use super::maps::Mapping;
+use super::maps::{self, Mapping};
 use crate::proto;
 use crate::samples::Samples;
 
@@ -132,45 +132,20 @@ impl Builder {
     /// Adopts the memory map and assigns each location the mapping that holds its
     /// address, with pprof's repairs of maps that legacy writers got wrong.
     pub(crate) fn set_memory_map(&mut self, mut mappings: Vec<Mapping>) {
-        super::maps::tidy(&mut mappings);
+        maps::tidy(&mut mappings);
         self.mappings = mappings;
         self.assign_mappings();
     }
 
     fn assign_mappings(&mut self) {
         let maps = &mut self.mappings;
-        // A leading anonymous huge-page region in front of the binary is not the binary.
-        if maps.len() > 1
-            && maps[0].file.starts_with("/anon_hugepage")
-            && maps[0].limit == maps[1].start
-        {
-            maps.remove(0);
-        }
-        // The main binary loaded at the classic address, with its offset folded in.
-        if let Some(first) = maps.first_mut()
-            && first.start.wrapping_sub(first.offset) == 0x40_0000
-        {
-            first.start = 0x40_0000;
-            first.offset = 0;
-        }
         let mut fake: Option<u32> = None;
         for loc in &mut self.locations {
             let a = loc.address;
             if loc.mapping.is_some() || a == 0 {
                 continue;
             }
-            if let Some(i) = maps.iter().position(|m| m.start <= a && a < m.limit) {
-                loc.mapping = Some(i as u32);
-                continue;
-            }
-            // Writers that split a mapping in two sometimes left out its first part.
-            if let Some(i) = maps
-                .iter()
-                .position(|m| m.offset != 0 && m.start.wrapping_sub(m.offset) <= a && a < m.start)
-            {
-                let m = &mut maps[i];
-                m.start = m.start.wrapping_sub(m.offset);
-                m.offset = 0;
+            if let Some(i) = maps::mapping_of(maps, a) {
                 loc.mapping = Some(i as u32);
                 continue;
             }
@@ -184,6 +159,27 @@ impl Builder {
             });
             loc.mapping = Some(index);
         }
+    }
+
+    /// Sets the memory map, with a location that stands for each mapping's binary, at
+    /// the same index, and one for addresses in no mapping after them: for samples whose
+    /// frames are kept by binary alone (see [`Unsymbolized::ByBinary`]). Returns the index
+    /// of that last one.
+    ///
+    /// [`Unsymbolized::ByBinary`]: crate::unsymbolized::Unsymbolized::ByBinary
+    pub(crate) fn set_binary_locations(&mut self, mut mappings: Vec<Mapping>) -> u32 {
+        maps::tidy(&mut mappings);
+        self.locations = (0..mappings.len())
+            .map(|i| Some(i as u32))
+            .chain([None])
+            .map(|mapping| Location {
+                address: 0,
+                mapping,
+                line: None,
+            })
+            .collect();
+        self.mappings = mappings;
+        (self.locations.len() - 1) as u32
     }
 
     /// The finished profile, and its samples.

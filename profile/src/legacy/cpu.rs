@@ -8,9 +8,12 @@ use std::ops::Range;
 
 use super::addresses::AddressIndex;
 use super::builder::Builder;
-use super::{LegacyFormat, Outcome, java, maps};
+use super::maps::{self, Mapping, MappingFinder, Place};
+use super::{LegacyFormat, Outcome, java};
 use crate::parallel;
+use crate::prefetch::prefetch;
 use crate::samples::Samples;
+use crate::unsymbolized::Unsymbolized;
 
 /// Reads one word in one of the four layouts.
 #[derive(Clone, Copy)]
@@ -60,9 +63,33 @@ impl Words {
         };
         Some((u64::from(value), rest))
     }
+
+    /// Appends the first `count` words of `b` to `out`; a stack cut short by the end of
+    /// the file reads as zeros. One loop per layout, rather than a choice per word.
+    fn read_into(self, b: &[u8], count: usize, out: &mut Vec<u64>) {
+        let size = usize::from(self.bytes);
+        let whole = count.min(b.len() / size);
+        let b = &b[..whole * size];
+        match (self.bytes, self.big_endian) {
+            (8, false) => out.extend(b.chunks_exact(8).map(|w| u64::from_le_bytes(word(w)))),
+            (8, true) => out.extend(b.chunks_exact(8).map(|w| u64::from_be_bytes(word(w)))),
+            (_, false) => out.extend(
+                b.chunks_exact(4)
+                    .map(|w| u64::from(u32::from_le_bytes(word(w)))),
+            ),
+            (_, true) => out.extend(
+                b.chunks_exact(4)
+                    .map(|w| u64::from(u32::from_be_bytes(word(w)))),
+            ),
+        }
+        out.resize(out.len() + count - whole, 0);
+    }
 }
 
-pub(super) fn decode(bytes: &[u8]) -> Outcome {
+/// Decodes a profile in the binary CPU format. The frames of a C++ profile carry no
+/// symbols: `unsymbolized` says whether each address must be kept, or only the binary
+/// each falls in.
+pub(super) fn decode(bytes: &[u8], unsymbolized: Unsymbolized) -> Outcome {
     for words in Words::ALL {
         let mut rest = bytes;
         let mut header = [0u64; 5];
@@ -78,7 +105,7 @@ pub(super) fn decode(bytes: &[u8]) -> Outcome {
         }
         let period = header[3] as i64;
         match header[2] {
-            0 => return cpp(rest, period, words),
+            0 => return cpp(rest, period, words, unsymbolized),
             1 => return java_cpu(rest, period, words),
             _ => {}
         }
@@ -129,6 +156,12 @@ fn adjusted(i: usize, address: u64, adjust: bool) -> u64 {
     }
 }
 
+/// A chunk of exactly `N` bytes as an array.
+#[inline]
+fn word<const N: usize>(chunk: &[u8]) -> [u8; N] {
+    chunk.try_into().unwrap_or([0; N])
+}
+
 /// The address at `i` in `b`; a stack cut short by the end of the file reads as zeros.
 fn address_at(b: &[u8], words: Words, i: usize) -> u64 {
     let from = i.saturating_mul(usize::from(words.bytes));
@@ -137,13 +170,26 @@ fn address_at(b: &[u8], words: Words, i: usize) -> u64 {
         .map_or(0, |(a, _)| a)
 }
 
+/// How far ahead of the record being framed its bytes are prefetched. Each record's
+/// place depends on the one before, so without this each waits on memory in turn; in a
+/// large profile they are a few hundred bytes apart, in order.
+const READ_AHEAD: usize = 4096;
+const CACHE_LINE: usize = 64;
+
 /// Frames the samples up to the trailer, and returns them and the bytes after the
 /// trailer; `None` when the bytes are not in this format.
 fn records(b: &[u8], words: Words, adjust: bool) -> Option<(Vec<Record>, &[u8])> {
     let word = usize::from(words.bytes);
     let mut records = Vec::new();
     let mut rest = b;
+    // Where the bytes not yet prefetched start (see [`READ_AHEAD`]).
+    let mut unfetched = 0;
     while !rest.is_empty() {
+        let here = b.len() - rest.len();
+        while unfetched < b.len().min(here + READ_AHEAD) {
+            prefetch(b.as_ptr().wrapping_add(unfetched));
+            unfetched += CACHE_LINE;
+        }
         let (count, after) = words.take(rest)?;
         let (depth, after) = words.take(after)?;
         // The bound pprof checks; it also keeps a corrupt depth from allocating much.
@@ -184,20 +230,25 @@ const FRAMES_PER_THREAD: usize = 1 << 19;
 /// the locations are those one pass would make.
 fn samples(b: &[u8], words: Words, adjust: bool, records: &[Record], period_us: i64) -> Builder {
     let builder = new_builder(period_us);
-    // Where each record's locations start among all samples' locations.
+    read_in_parts(b, words, adjust, records, parts(records), builder)
+}
+
+/// `records` cut into ranges of about [`FRAMES_PER_THREAD`] kept frames or more, one per
+/// thread.
+fn parts(records: &[Record]) -> Vec<Range<usize>> {
+    // Where each record's frames start among all samples' frames.
     let mut starts = Vec::with_capacity(records.len());
     let mut total = 0;
     for r in records {
         starts.push(total);
         total += r.kept();
     }
-    let parts = parallel::split(
+    parallel::split(
         &starts,
         parallel::parts(total, FRAMES_PER_THREAD),
         total,
         |&start| start,
-    );
-    read_in_parts(b, words, adjust, records, parts, builder)
+    )
 }
 
 /// The samples of `records`, read in `parts`, ranges of records that together cover
@@ -259,6 +310,131 @@ fn split_lengths<'a>(
     })
 }
 
+/// The samples of a C++ profile's `records` with each frame kept as the binary it is
+/// in, which is all that a report by function shows of a frame without symbols: a
+/// location per mapping (see [`Builder::set_binary_locations`]), and each run of frames
+/// in one binary kept as one frame. Finding a frame's mapping costs a comparison or two
+/// where keeping its address costs a lookup in a table of every address.
+///
+/// `None` when which binary an address is in depends on the order in which pprof meets
+/// the addresses (see [`MappingFinder`]): overlapping mappings, or addresses both in no
+/// mapping and before the start of one.
+fn samples_by_binary(
+    b: &[u8],
+    words: Words,
+    records: &[Record],
+    period_us: i64,
+    mappings: Vec<Mapping>,
+) -> Option<Builder> {
+    let mut builder = new_builder(period_us);
+    let in_no_mapping = builder.set_binary_locations(mappings);
+    let finder = MappingFinder::new(&builder.mappings)?;
+    let parts = parallel::map(parts(records), |range| {
+        binaries_of(b, words, &records[range], &finder, in_no_mapping)
+    });
+    let seen = |place: fn(&Binaries) -> bool| parts.iter().any(place);
+    if seen(|p| p.before_start) && seen(|p| p.nowhere) {
+        return None;
+    }
+    let mut locations = Vec::with_capacity(parts.iter().map(|p| p.locations.len()).sum());
+    let mut lengths = Vec::with_capacity(records.len());
+    for part in parts {
+        locations.extend(part.locations);
+        lengths.extend(part.lengths);
+    }
+    let period = builder.period;
+    builder.samples = Samples::laid_out(
+        2,
+        locations,
+        records.iter().zip(lengths).map(|(r, length)| {
+            let count = r.count as i64;
+            (length, [count, count.wrapping_mul(period)])
+        }),
+    );
+    Some(builder)
+}
+
+/// The binaries of some records' frames.
+struct Binaries {
+    /// Each record's, back to back, a run of frames in one binary once.
+    locations: Vec<u32>,
+    /// How many each record has.
+    lengths: Vec<usize>,
+    /// Whether some address was in the part of a mapping's file before its region.
+    before_start: bool,
+    /// Whether some address other than 0 was in no mapping.
+    nowhere: bool,
+}
+
+/// The binaries of the kept frames of `records`. Like pprof, it places the duplicated
+/// leaf a sample does not keep (see [`is_duplicate_leaf`]) too: only for
+/// [`Binaries::before_start`] and [`Binaries::nowhere`].
+fn binaries_of(
+    b: &[u8],
+    words: Words,
+    records: &[Record],
+    finder: &MappingFinder,
+    in_no_mapping: u32,
+) -> Binaries {
+    let mut binaries = Binaries {
+        locations: Vec::with_capacity(records.len() * 2),
+        lengths: Vec::with_capacity(records.len()),
+        before_start: false,
+        nowhere: false,
+    };
+    let mut stack = Vec::new();
+    for r in records {
+        stack.clear();
+        words.read_into(&b[r.at..], r.depth, &mut stack);
+        let after_signal = (1 + r.signal_frames).min(stack.len());
+        if r.duplicate_leaf
+            && let Some(&leaf) = stack.get(after_signal)
+        {
+            binaries.note(finder.find(leaf.wrapping_sub(1)));
+        }
+        // The leaf, then the frames kept after the dropped ones, each moved back by one
+        // (see [`adjusted`]).
+        let after_leaf = (after_signal + usize::from(r.duplicate_leaf)).min(stack.len());
+        let leaf = stack.first().copied();
+        let callers = stack[after_leaf..].iter().map(|a| a.wrapping_sub(1));
+        let before = binaries.locations.len();
+        // The addresses known to be in the binary of the frame before.
+        let mut run: Range<u64> = 0..0;
+        for address in leaf.into_iter().chain(callers) {
+            if run.contains(&address) {
+                continue;
+            }
+            let place = finder.find(address);
+            binaries.note(place);
+            let location = match place {
+                Place::In(m) | Place::BeforeStart(m) => {
+                    run = finder.region(m);
+                    m as u32
+                }
+                Place::Zero | Place::Nowhere => {
+                    run = 0..0;
+                    in_no_mapping
+                }
+            };
+            if binaries.locations.len() == before || binaries.locations.last() != Some(&location) {
+                binaries.locations.push(location);
+            }
+        }
+        binaries.lengths.push(binaries.locations.len() - before);
+    }
+    binaries
+}
+
+impl Binaries {
+    fn note(&mut self, place: Place) {
+        match place {
+            Place::BeforeStart(_) => self.before_start = true,
+            Place::Nowhere => self.nowhere = true,
+            Place::Zero | Place::In(_) => {}
+        }
+    }
+}
+
 /// How many frames [`number_addresses`] reads before it numbers them together.
 const BATCH: usize = 512;
 
@@ -311,7 +487,7 @@ fn layout(words: Words) -> (u8, bool) {
     (words.bytes, words.big_endian)
 }
 
-fn cpp(b: &[u8], period: i64, words: Words) -> Outcome {
+fn cpp(b: &[u8], period: i64, words: Words, unsymbolized: Unsymbolized) -> Outcome {
     let (word_bytes, big_endian) = layout(words);
     let format = LegacyFormat::CpuBinary {
         word_bytes,
@@ -322,8 +498,21 @@ fn cpp(b: &[u8], period: i64, words: Words) -> Outcome {
     };
     find_signal_frames(&mut records);
     find_duplicate_leaves(&mut records);
-    let mut builder = samples(b, words, true, &records, period);
-    builder.set_memory_map(maps::parse_bytes(rest));
+    let mappings = maps::parse_bytes(rest);
+    let by_address = |mappings| {
+        let mut builder = samples(b, words, true, &records, period);
+        builder.set_memory_map(mappings);
+        builder
+    };
+    let builder = match unsymbolized {
+        Unsymbolized::ByAddress => by_address(mappings),
+        Unsymbolized::ByBinary => {
+            match samples_by_binary(b, words, &records, period, mappings.clone()) {
+                Some(builder) => builder,
+                None => by_address(mappings),
+            }
+        }
+    };
     Outcome::decoded(format, builder)
 }
 
@@ -468,6 +657,108 @@ mod tests {
         // The signal frames make no location; the duplicate leaf's stays, as in pprof.
         assert!(!addresses.contains(&0x900) && !addresses.contains(&0x800));
         assert!(addresses.contains(&0x14f));
+    }
+
+    /// A whole C++ profile in `words`' layout: the header (a period of 10ms), one sample
+    /// per stack, counted `1 + i % 5` times, the trailer and the memory map.
+    fn profile_bytes(words: Words, stacks: &[Vec<u64>], map: &str) -> Vec<u8> {
+        let mut all = vec![0, 3, 0, 10_000, 0];
+        for (i, stack) in stacks.iter().enumerate() {
+            all.extend([1 + i as u64 % 5, stack.len() as u64]);
+            all.extend_from_slice(stack);
+        }
+        all.extend([0, 1, 0]);
+        let mut bytes = Vec::new();
+        for w in all {
+            match (words.bytes, words.big_endian) {
+                (8, false) => bytes.extend(w.to_le_bytes()),
+                (8, true) => bytes.extend(w.to_be_bytes()),
+                (_, false) => bytes.extend((w as u32).to_le_bytes()),
+                (_, true) => bytes.extend((w as u32).to_be_bytes()),
+            }
+        }
+        bytes.extend(map.as_bytes());
+        bytes
+    }
+
+    /// Checks that `top` of the profile of `stacks` and `map` is the same kept by binary
+    /// as by address, in every layout and for both sample types, and that it shows
+    /// `names`; returns whether it was kept by binary, or by address after all.
+    fn same_top_by_binary(stacks: &[Vec<u64>], map: &str, names: &[&str]) -> bool {
+        use crate::decode::Profile;
+        use crate::error::Origin;
+        use crate::top::{TopOptions, top};
+        let mut kept_by_binary = Vec::new();
+        for words in Words::ALL {
+            let bytes = profile_bytes(words, stacks, map);
+            let by_address = Profile::decode(&bytes, Origin::Stdin).unwrap();
+            let by_binary = Profile::decode_for_functions(&bytes, Origin::Stdin).unwrap();
+            kept_by_binary.push(by_binary.raw.location.len() < 10);
+            for (sample_index, cum) in [(None, false), (Some("samples"), true)] {
+                let options = TopOptions {
+                    sample_index: sample_index.map(str::to_string),
+                    cum,
+                    node_count: 0,
+                };
+                let table = |p: &Profile| top(p, None, &options).unwrap().to_table();
+                let expected = table(&by_address);
+                assert_eq!(table(&by_binary), expected);
+                for name in names {
+                    assert!(expected.contains(name), "{name} in {expected}");
+                }
+            }
+        }
+        assert!(kept_by_binary.iter().all(|&k| k == kept_by_binary[0]));
+        kept_by_binary[0]
+    }
+
+    #[test]
+    fn top_of_a_profile_kept_by_binary_is_top_of_the_profile_kept_by_address() {
+        // The program, a library, and a second piece of the program mapped from offset
+        // 0x2000 whose first pages the writer left out. Addresses fit in 32 bits, for the
+        // layouts of 4-byte words.
+        let map = "\n00400000-00410000 r-xp 00000000 08:01 1 /srv/app\n\
+                   30000000-30100000 r-xp 00000000 08:01 2 /lib/libc.so.6\n\
+                   00600000-00610000 r-xp 00002000 08:01 3 /srv/plugin.so\n";
+        let app = |i: u64| 0x40_0100 + i * 16;
+        let libc = |i: u64| 0x3000_0100 + i * 16;
+        let plugin = |i: u64| 0x60_0100 + i * 16;
+        let stacks = |end: &[u64]| {
+            let mut stacks: Vec<Vec<u64>> = (0..300u64)
+                .map(|i| {
+                    // The signal frame 0x9001, runs in one binary, recursion.
+                    let mut stack = vec![libc(i % 7), 0x9001, app(i % 3), app(4), libc(i % 2)];
+                    stack.extend((0..i % 9).map(|d| if d % 2 == 0 { app(d) } else { plugin(d) }));
+                    stack.extend(end.iter().map(|a| a + i % 2));
+                    stack
+                })
+                .collect();
+            // A duplicated leaf after the signal frame.
+            stacks.push(vec![app(9), 0x9001, app(9) + 1, libc(1)]);
+            stacks
+        };
+        let both = ["[app]", "[libc.so.6]", "[plugin.so]"];
+        let in_the_part_left_out = 0x5f_f010;
+        let in_no_mapping = 0x1234;
+        assert!(same_top_by_binary(
+            &stacks(&[in_the_part_left_out]),
+            map,
+            &both
+        ));
+        let unknown = [&both[..], &["<unknown>"]].concat();
+        // Address 0 is moved back to the top of the address space, in no mapping.
+        assert!(same_top_by_binary(
+            &stacks(&[in_no_mapping, 0]),
+            map,
+            &unknown
+        ));
+        // Once pprof has made its mapping for addresses in no mapping, an address in a
+        // part left out is in that one: the order matters, and the profile is kept by
+        // address. Likewise for overlapping mappings.
+        let both_ends = stacks(&[in_no_mapping, app(0), in_the_part_left_out]);
+        assert!(!same_top_by_binary(&both_ends, map, &unknown));
+        let overlapping = format!("{map}00408000-00409000 r-xp 00000000 08:01 4 /srv/jit\n");
+        assert!(!same_top_by_binary(&stacks(&[]), &overlapping, &both));
     }
 
     #[test]

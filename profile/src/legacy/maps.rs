@@ -2,6 +2,7 @@
 //! `START-END FILE (@OFFSET) BUILDID` form, with glog prefixes removed and `NAME=VALUE`
 //! lines defining `$NAME` for the lines after them. Non-executable regions are left out.
 
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::bytes::Regex;
@@ -177,7 +178,8 @@ fn finish(
 }
 
 /// Merges regions of one file that a map lists in pieces, puts the main binary first,
-/// as pprof does before assigning locations to mappings.
+/// drops an anonymous huge-page region in front of it and folds its offset in when it is
+/// loaded at the classic address, as pprof does before assigning locations to mappings.
 pub(crate) fn tidy(mappings: &mut Vec<Mapping>) {
     let mut merged: Vec<Mapping> = Vec::with_capacity(mappings.len());
     for m in mappings.drain(..) {
@@ -201,6 +203,124 @@ pub(crate) fn tidy(mappings: &mut Vec<Mapping>) {
         !file.is_empty() && !is_shared_library(file) && !file.starts_with('[')
     }) {
         mappings.swap(0, main);
+    }
+    // A leading anonymous huge-page region in front of the binary is not the binary.
+    if mappings.len() > 1
+        && mappings[0].file.starts_with("/anon_hugepage")
+        && mappings[0].limit == mappings[1].start
+    {
+        mappings.remove(0);
+    }
+    // The main binary loaded at the classic address, with its offset folded in.
+    if let Some(first) = mappings.first_mut()
+        && first.start.wrapping_sub(first.offset) == 0x40_0000
+    {
+        first.start = 0x40_0000;
+        first.offset = 0;
+    }
+}
+
+/// Whether `address` is in `mapping`'s region.
+fn holds(mapping: &Mapping, address: u64) -> bool {
+    mapping.start <= address && address < mapping.limit
+}
+
+/// Whether `address` is in the part of `mapping`'s file before its region: writers that
+/// split a mapping in two sometimes left out its first part.
+fn holds_before_start(mapping: &Mapping, address: u64) -> bool {
+    mapping.offset != 0
+        && mapping.start.wrapping_sub(mapping.offset) <= address
+        && address < mapping.start
+}
+
+/// The mapping pprof assigns an address to, of tidied mappings: the first whose region
+/// holds it, else the first whose file's start before its region does (pprof then
+/// moves that mapping's start down); `None` for address 0, and for an address in no
+/// mapping, which pprof puts in an unnamed mapping made for such addresses.
+pub(crate) fn mapping_of(mappings: &mut [Mapping], address: u64) -> Option<usize> {
+    if address == 0 {
+        return None;
+    }
+    if let Some(i) = mappings.iter().position(|m| holds(m, address)) {
+        return Some(i);
+    }
+    let i = mappings
+        .iter()
+        .position(|m| holds_before_start(m, address))?;
+    let m = &mut mappings[i];
+    m.start = m.start.wrapping_sub(m.offset);
+    m.offset = 0;
+    Some(i)
+}
+
+/// Where [`mapping_of`] puts an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// Address 0: in no mapping.
+    Zero,
+    /// In the region of the mapping at this index.
+    In(usize),
+    /// In the part of this mapping's file before its region.
+    BeforeStart(usize),
+    /// In no mapping: pprof makes an unnamed one that covers every address.
+    Nowhere,
+}
+
+/// Which mapping each of many addresses is in, for frames named by binary alone, with
+/// no mapping's start moved, which a name does not depend on. For maps whose regions,
+/// with the parts of their files before them, do not overlap: what programs write.
+/// Then each address has one place, whatever the order of the addresses, with one
+/// exception that [`MappingFinder::find`]'s caller must check: once pprof has made its
+/// mapping for addresses in no mapping, that mapping also takes the addresses after
+/// it that would have been [`Place::BeforeStart`].
+pub(crate) struct MappingFinder<'m> {
+    mappings: &'m [Mapping],
+}
+
+impl<'m> MappingFinder<'m> {
+    /// `None` when two mappings overlap, and where pprof puts an address can depend on
+    /// the order in which it meets them.
+    pub(crate) fn new(mappings: &'m [Mapping]) -> Option<Self> {
+        let mut spans: Vec<Range<u64>> = mappings
+            .iter()
+            .map(|m| {
+                let file_start = m.start.wrapping_sub(m.offset);
+                (if m.offset != 0 && file_start <= m.start {
+                    file_start
+                } else {
+                    m.start
+                })..m.limit
+            })
+            .collect();
+        spans.sort_unstable_by_key(|span| span.start);
+        let apart = spans.windows(2).all(|pair| pair[0].end <= pair[1].start);
+        apart.then_some(MappingFinder { mappings })
+    }
+
+    /// The addresses in the region of mapping `i`: frames come in runs within one
+    /// binary, and checking that the next is still in the run costs less than finding
+    /// its place again.
+    pub(crate) fn region(&self, i: usize) -> Range<u64> {
+        let m = &self.mappings[i];
+        // Address 0 is in no mapping.
+        m.start.max(1)..m.limit
+    }
+
+    pub(crate) fn find(&self, address: u64) -> Place {
+        if address == 0 {
+            return Place::Zero;
+        }
+        if let Some(i) = self.mappings.iter().position(|m| holds(m, address)) {
+            return Place::In(i);
+        }
+        match self
+            .mappings
+            .iter()
+            .position(|m| holds_before_start(m, address))
+        {
+            Some(i) => Place::BeforeStart(i),
+            None => Place::Nowhere,
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use std::fmt;
 
 use crate::proto;
 use crate::samples::Samples;
+use crate::unsymbolized::Unsymbolized;
 
 pub(crate) use builder::Builder;
 
@@ -124,15 +125,20 @@ impl Outcome {
     }
 }
 
+/// One legacy format's decoder.
+type Decoder<'a> = dyn Fn(&[u8]) -> Outcome + 'a;
+
 /// Decodes `bytes` (already gunzipped) with each legacy decoder in pprof's order.
-pub(crate) fn decode(bytes: &[u8]) -> Outcome {
-    let decoders: [fn(&[u8]) -> Outcome; 6] = [
-        cpu::decode,
-        heap::decode,
-        count::decode,
-        thread::decode,
-        contention::decode,
-        java::decode,
+/// `unsymbolized` says what the profile must keep of frames without symbols.
+pub(crate) fn decode(bytes: &[u8], unsymbolized: Unsymbolized) -> Outcome {
+    let cpu = |bytes: &[u8]| cpu::decode(bytes, unsymbolized);
+    let decoders: [&Decoder<'_>; 6] = [
+        &cpu,
+        &heap::decode,
+        &count::decode,
+        &thread::decode,
+        &contention::decode,
+        &java::decode,
     ];
     for decoder in decoders {
         match decoder(bytes) {
