@@ -255,6 +255,11 @@ impl Stacks {
         self.frames.iter().filter(|f| f.inlined).map(|f| f.name)
     }
 
+    /// How many locations there are frames for.
+    pub(crate) fn location_count(&self) -> usize {
+        self.spans.len()
+    }
+
     /// The frames of a location, innermost first.
     pub(crate) fn frames(&self, location: u32) -> &[Frame] {
         if self.one_each {

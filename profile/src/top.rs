@@ -135,9 +135,15 @@ impl Added<'_> {
         // The sample each function last counted for: a function counts once per sample,
         // however many frames name it.
         let mut seen = vec![usize::MAX; names];
+        // Likewise for locations: a location met again in a sample, as in recursion,
+        // names only functions already counted.
+        let mut seen_location = vec![usize::MAX; self.stacks.location_count()];
         for (sample, (v, locations)) in self.samples(part).enumerate() {
             sums.abs_total = sums.abs_total.wrapping_add(v.wrapping_abs());
             for &loc in locations {
+                if std::mem::replace(&mut seen_location[loc as usize], sample) == sample {
+                    continue;
+                }
                 for frame in self.stacks.frames(loc) {
                     let node = frame.name as usize;
                     if seen[node] != sample {
@@ -154,12 +160,21 @@ impl Added<'_> {
         sums
     }
 
-    /// The edges between kept functions that the samples of `part` cross; `kept` is
-    /// this profile's stacks with the frames of kept functions only.
-    fn edges(&self, part: Range<usize>, kept: &Stacks) -> HashMap<(u32, u32), Edge, FxBuildHasher> {
+    /// The edges between kept functions that the samples of `part` cross, of those
+    /// samples that have a location where `has_target`; `kept` is this profile's stacks
+    /// with the frames of kept functions only.
+    fn edges(
+        &self,
+        part: Range<usize>,
+        kept: &Stacks,
+        has_target: &[bool],
+    ) -> HashMap<(u32, u32), Edge, FxBuildHasher> {
         let mut edges: HashMap<(u32, u32), Edge, FxBuildHasher> = HashMap::default();
         // Samples are numbered from 1; 0 is "never crossed".
         for (sample, (v, locations)) in (1..).zip(self.samples(part)) {
+            if !locations.iter().any(|&loc| has_target[loc as usize]) {
+                continue;
+            }
             let mut parent: Option<u32> = None;
             for &loc in locations.iter().rev() {
                 for frame in kept.frames(loc).iter().rev() {
@@ -278,10 +293,25 @@ impl<'p> Aggregate<'p> {
         kept: &[bool],
         edges: &mut HashMap<(u32, u32), Edge, FxBuildHasher>,
     ) {
+        // Only edges into a kept function that is inlined somewhere can mark a row; the
+        // samples with none of those functions need not be walked.
+        let mut targets = vec![false; kept.len()];
+        for added in &self.added {
+            for name in added.stacks.inlined_names() {
+                if kept.get(name as usize).copied().unwrap_or(false) {
+                    targets[name as usize] = true;
+                }
+            }
+        }
         for added in &self.added {
             // Most frames are of functions not kept: leave them out once, not per sample.
             let kept = added.stacks.keeping(kept);
-            let parts = parallel::map(added.parts.clone(), |part| added.edges(part, &kept));
+            let has_target: Vec<bool> = (0..kept.location_count() as u32)
+                .map(|loc| kept.frames(loc).iter().any(|f| targets[f.name as usize]))
+                .collect();
+            let parts = parallel::map(added.parts.clone(), |part| {
+                added.edges(part, &kept, &has_target)
+            });
             for part in parts {
                 for (key, edge) in part {
                     let total = edges.entry(key).or_insert(Edge {
