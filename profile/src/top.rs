@@ -287,7 +287,8 @@ impl<'p> Aggregate<'p> {
     /// graph: an edge from the nearest kept caller is inline only if the first crossing
     /// of it in every sample was an inlined frame, and weighs the values of the samples
     /// that cross it. A frame naming the same function as the one before it makes no
-    /// edge.
+    /// edge. Every edge into a kept function inlined somewhere is collected, which is
+    /// all that marks rows; others may be left out.
     pub(crate) fn mark_inlining(
         &self,
         kept: &[bool],

@@ -275,26 +275,37 @@ pub(crate) enum Place {
 /// it that would have been [`Place::BeforeStart`].
 pub(crate) struct MappingFinder<'m> {
     mappings: &'m [Mapping],
+    /// Each mapping's index, by the start of the part of its file that addresses can
+    /// be in: the parts do not overlap, so an address can only be in the last one to
+    /// start at or before it.
+    by_start: Vec<(u64, usize)>,
 }
 
 impl<'m> MappingFinder<'m> {
     /// `None` when two mappings overlap, and where pprof puts an address can depend on
     /// the order in which it meets them.
     pub(crate) fn new(mappings: &'m [Mapping]) -> Option<Self> {
-        let mut spans: Vec<Range<u64>> = mappings
+        let mut spans: Vec<(Range<u64>, usize)> = mappings
             .iter()
-            .map(|m| {
+            .enumerate()
+            .map(|(i, m)| {
                 let file_start = m.start.wrapping_sub(m.offset);
-                (if m.offset != 0 && file_start <= m.start {
+                let start = if m.offset != 0 && file_start <= m.start {
                     file_start
                 } else {
                     m.start
-                })..m.limit
+                };
+                (start..m.limit, i)
             })
             .collect();
-        spans.sort_unstable_by_key(|span| span.start);
-        let apart = spans.windows(2).all(|pair| pair[0].end <= pair[1].start);
-        apart.then_some(MappingFinder { mappings })
+        spans.sort_unstable_by_key(|(span, _)| span.start);
+        let apart = spans
+            .windows(2)
+            .all(|pair| pair[0].0.end <= pair[1].0.start);
+        apart.then(|| MappingFinder {
+            mappings,
+            by_start: spans.into_iter().map(|(span, i)| (span.start, i)).collect(),
+        })
     }
 
     /// The addresses in the region of mapping `i`: frames come in runs within one
@@ -310,16 +321,22 @@ impl<'m> MappingFinder<'m> {
         if address == 0 {
             return Place::Zero;
         }
-        if let Some(i) = self.mappings.iter().position(|m| holds(m, address)) {
-            return Place::In(i);
-        }
-        match self
-            .mappings
-            .iter()
-            .position(|m| holds_before_start(m, address))
-        {
-            Some(i) => Place::BeforeStart(i),
-            None => Place::Nowhere,
+        let after = self
+            .by_start
+            .partition_point(|&(start, _)| start <= address);
+        let Some(&(_, i)) = after
+            .checked_sub(1)
+            .and_then(|last| self.by_start.get(last))
+        else {
+            return Place::Nowhere;
+        };
+        let m = &self.mappings[i];
+        if holds(m, address) {
+            Place::In(i)
+        } else if holds_before_start(m, address) {
+            Place::BeforeStart(i)
+        } else {
+            Place::Nowhere
         }
     }
 }
@@ -403,6 +420,53 @@ mod tests {
                 build_id: "abcdef12".into(),
             }]
         );
+    }
+
+    #[test]
+    fn the_finder_places_addresses_where_pprof_assigns_them() {
+        // Many mappings in no order, some with the first part of their file left out.
+        let mappings: Vec<Mapping> = (0..200u64)
+            .map(|i| {
+                let slot = (i * 7919) % 200;
+                Mapping {
+                    start: 0x10_0000 + slot * 0x1_0000 + 0x4000,
+                    limit: 0x10_0000 + slot * 0x1_0000 + 0xc000,
+                    offset: if i % 3 == 0 { 0x2000 } else { 0 },
+                    file: format!("/lib/l{i}.so"),
+                    build_id: String::new(),
+                }
+            })
+            .collect();
+        let finder = MappingFinder::new(&mappings).expect("no overlap");
+        let edges = mappings.iter().flat_map(|m| {
+            let file_start = m.start - m.offset;
+            [
+                file_start - 1,
+                file_start,
+                m.start - 1,
+                m.start,
+                m.limit - 1,
+                m.limit,
+            ]
+        });
+        for address in (0..0xe0_0000u64).step_by(0x3ff).chain(edges) {
+            // pprof's assignment moves a mapping's start down once an address is found
+            // before it: the first such address, on a fresh copy.
+            let expected = mapping_of(&mut mappings.clone(), address);
+            let place = finder.find(address);
+            match place {
+                Place::Zero => assert_eq!(address, 0),
+                Place::In(i) => assert_eq!(expected, Some(i)),
+                Place::BeforeStart(i) => {
+                    assert_eq!(expected, Some(i));
+                    assert!(address < mappings[i].start, "{address:#x}");
+                }
+                Place::Nowhere => assert_eq!(expected, None, "{address:#x}"),
+            }
+        }
+        let mut overlapping = mappings.clone();
+        overlapping[5].limit += 0x10_0000;
+        assert!(MappingFinder::new(&overlapping).is_none());
     }
 
     #[test]
