@@ -75,11 +75,11 @@ impl Profile {
     }
 
     /// Decodes a profile for reports by function (`top`), which name each frame without
-    /// symbols by its binary. Such a report shows the same numbers as of
-    /// [`Profile::decode`]'s profile, but a legacy C++ CPU profile, whose frames all lack
-    /// symbols, is decoded with a location per binary rather than per address, at a
-    /// fraction of the work. Anything that shows addresses or writes the profile out
-    /// (folded stacks, flame graphs, `save`) needs [`Profile::decode`].
+    /// symbols by its binary: `top` shows the same table for it as for
+    /// [`Profile::decode`]'s. A legacy C++ CPU profile, whose frames all lack symbols, is
+    /// then decoded with a location per binary rather than per address, at a fraction of
+    /// the work. Anything that shows addresses or writes the profile out (folded stacks,
+    /// flame graphs, `save`) needs [`Profile::decode`].
     pub fn decode_for_functions(bytes: &[u8], origin: Origin) -> Result<Profile> {
         Profile::decode_keeping(bytes, origin, Unsymbolized::ByBinary)
     }
