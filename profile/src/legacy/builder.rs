@@ -19,6 +19,17 @@ pub(crate) struct Location {
     pub(crate) line: Option<(u32, i64)>,
 }
 
+impl Location {
+    /// A location at `address`, with no mapping yet and no function.
+    fn at(address: u64) -> Location {
+        Location {
+            address,
+            mapping: None,
+            line: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Function {
     pub(crate) name: String,
@@ -74,11 +85,7 @@ impl Builder {
         let numbers = self.by_address.insert_all(addresses);
         let new_location = |(&address, (number, new))| {
             if new {
-                self.locations.push(Location {
-                    address,
-                    mapping: None,
-                    line: None,
-                });
+                self.locations.push(Location::at(address));
             }
             number
         };
@@ -90,13 +97,7 @@ impl Builder {
     pub(crate) fn set_locations(&mut self, index: AddressIndex) {
         assert!(self.locations.is_empty(), "locations are set once, first");
         let addresses = index.addresses().iter();
-        self.locations = addresses
-            .map(|&address| Location {
-                address,
-                mapping: None,
-                line: None,
-            })
-            .collect();
+        self.locations = addresses.map(|&address| Location::at(address)).collect();
         self.by_address = index;
     }
 
@@ -276,11 +277,7 @@ impl Builder {
 fn location_at(by_address: &mut AddressIndex, locations: &mut Vec<Location>, address: u64) -> u32 {
     let (index, new) = by_address.insert(address);
     if new {
-        locations.push(Location {
-            address,
-            mapping: None,
-            line: None,
-        });
+        locations.push(Location::at(address));
     }
     index
 }

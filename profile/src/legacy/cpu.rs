@@ -70,17 +70,12 @@ impl Words {
         let size = usize::from(self.bytes);
         let whole = count.min(b.len() / size);
         let b = &b[..whole * size];
+        let (long, short) = (b.as_chunks::<8>().0.iter(), b.as_chunks::<4>().0.iter());
         match (self.bytes, self.big_endian) {
-            (8, false) => out.extend(b.chunks_exact(8).map(|w| u64::from_le_bytes(word(w)))),
-            (8, true) => out.extend(b.chunks_exact(8).map(|w| u64::from_be_bytes(word(w)))),
-            (_, false) => out.extend(
-                b.chunks_exact(4)
-                    .map(|w| u64::from(u32::from_le_bytes(word(w)))),
-            ),
-            (_, true) => out.extend(
-                b.chunks_exact(4)
-                    .map(|w| u64::from(u32::from_be_bytes(word(w)))),
-            ),
+            (8, false) => out.extend(long.map(|&w| u64::from_le_bytes(w))),
+            (8, true) => out.extend(long.map(|&w| u64::from_be_bytes(w))),
+            (_, false) => out.extend(short.map(|&w| u64::from(u32::from_le_bytes(w)))),
+            (_, true) => out.extend(short.map(|&w| u64::from(u32::from_be_bytes(w)))),
         }
         out.resize(out.len() + count - whole, 0);
     }
@@ -154,12 +149,6 @@ fn adjusted(i: usize, address: u64, adjust: bool) -> u64 {
     } else {
         address
     }
-}
-
-/// A chunk of exactly `N` bytes as an array.
-#[inline]
-fn word<const N: usize>(chunk: &[u8]) -> [u8; N] {
-    chunk.try_into().unwrap_or([0; N])
 }
 
 /// The address at `i` in `b`; a stack cut short by the end of the file reads as zeros.
@@ -286,16 +275,32 @@ fn read_in_parts(
             *location = new[*location as usize];
         }
     });
+    lay_out(
+        &mut builder,
+        records,
+        records.iter().map(Record::kept),
+        locations,
+    );
+    builder
+}
+
+/// Sets the samples of `builder`, one per record: each takes the next of `lengths` of
+/// `locations`, and is valued at its count and its count times the period.
+fn lay_out(
+    builder: &mut Builder,
+    records: &[Record],
+    lengths: impl ExactSizeIterator<Item = usize>,
+    locations: Vec<u32>,
+) {
     let period = builder.period;
     builder.samples = Samples::laid_out(
         2,
         locations,
-        records.iter().map(|r| {
+        records.iter().zip(lengths).map(|(r, length)| {
             let count = r.count as i64;
-            (r.kept(), [count, count.wrapping_mul(period)])
+            (length, [count, count.wrapping_mul(period)])
         }),
     );
-    builder
 }
 
 /// `slice` cut into consecutive parts of `lengths`.
@@ -342,15 +347,7 @@ fn samples_by_binary(
         locations.extend(part.locations);
         lengths.extend(part.lengths);
     }
-    let period = builder.period;
-    builder.samples = Samples::laid_out(
-        2,
-        locations,
-        records.iter().zip(lengths).map(|(r, length)| {
-            let count = r.count as i64;
-            (length, [count, count.wrapping_mul(period)])
-        }),
-    );
+    lay_out(&mut builder, records, lengths.into_iter(), locations);
     Some(builder)
 }
 
