@@ -1,5 +1,6 @@
-//! From bytes to a checked profile, whatever its format: gunzip when gzipped, then the
-//! protobuf format, then each legacy format pprof reads (see [`crate::legacy`]), then,
+//! From bytes to a checked profile, whatever its format: gunzip when gzipped (reading a
+//! protobuf profile's samples meanwhile, see [`crate::gzip`]), then the protobuf format,
+//! then each legacy format pprof reads (see [`crate::legacy`]), then,
 //! for a refusal, what the bytes look like instead (see [`crate::sniff`]). Decoded
 //! profiles are checked for what the rest of the crate relies on (string indices, sample
 //! widths, location ids).
@@ -7,17 +8,17 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read as _;
 
 use prost::Message as _;
 use rustc_hash::FxBuildHasher;
 
 use crate::demangle;
 use crate::error::{Error, Origin, Result};
+use crate::gzip::{self, gzipped, is_gzip};
 use crate::legacy::{self, LegacyFormat, Outcome};
 use crate::parallel;
 use crate::proto;
-use crate::samples::{self, Samples};
+use crate::samples::{Samples, Split};
 use crate::sniff::{self, Identified};
 use crate::unsymbolized::Unsymbolized;
 
@@ -45,11 +46,6 @@ impl fmt::Display for Format {
             Format::Legacy(legacy) => legacy.fmt(f),
         }
     }
-}
-
-/// Whether `bytes` start like a gzip stream.
-pub fn is_gzip(bytes: &[u8]) -> bool {
-    bytes.starts_with(&[0x1f, 0x8b])
 }
 
 /// Whether `bytes` look like an HTML or XML page (an error page, a login form, the
@@ -89,7 +85,18 @@ impl Profile {
         if looks_like_html(bytes) {
             return Err(Error::Html { origin });
         }
-        let data = gunzip(bytes, &origin)?;
+        let (data, split, early) = if is_gzip(bytes) {
+            let mut reading = Reading {
+                split: Split::default(),
+                early: EarlySamples::new(gzip::gzip_size_hint(bytes)),
+            };
+            let data = gzip::gunzip_while_reading(bytes, &origin, |data| reading.read(data))?;
+            let split = reading.split.finish(&data);
+            let early = split.as_ref().ok().and_then(|s| reading.early.finish(s));
+            (Cow::Owned(data), split, early)
+        } else {
+            (Cow::Borrowed(bytes), Split::default().finish(bytes), None)
+        };
         if looks_like_html(&data) {
             return Err(Error::Html { origin });
         }
@@ -99,7 +106,13 @@ impl Profile {
                 detail: "it is empty".into(),
             }
         } else {
-            match decode_protobuf(&data, &origin) {
+            let decoded = split
+                .map_err(|detail| Error::Decode {
+                    origin: origin.clone(),
+                    detail,
+                })
+                .and_then(|split| decode_protobuf(&data, split, early, &origin));
+            match decoded {
                 Ok(profile) => return Ok(profile),
                 Err(e) => e,
             }
@@ -285,27 +298,116 @@ fn checked(mut raw: proto::Profile, origin: &Origin, format: Format) -> Result<p
     Ok(raw)
 }
 
-/// Decodes a protobuf profile: prost for everything but the samples, which are read
-/// straight into [`Samples`] with the location ids found beside them, while prost
-/// decodes and [`checked`] checks the rest on another thread.
-fn decode_protobuf(data: &[u8], origin: &Origin) -> Result<Profile> {
+/// A gzipped protobuf profile read as it is unzipped: its fields split, and its samples
+/// read early.
+struct Reading {
+    split: Split,
+    early: EarlySamples,
+}
+
+impl Reading {
+    /// Reads what `data`, the bytes unzipped so far, adds to those read before.
+    fn read(&mut self, data: &[u8]) {
+        // A field cut short is read again with more bytes; one malformed is refused
+        // once all the bytes are in.
+        let _ = self.split.read(data);
+        self.early.read(&self.split, data);
+    }
+}
+
+/// The samples of a protobuf profile read as its bytes arrive, before its locations
+/// are: each location is kept as its id, to be resolved once all ids are known.
+struct EarlySamples {
+    /// The samples read, from the first; `None` before it, and once a sample could not
+    /// be read so: the samples are then read again with the locations known, which
+    /// reports any error in its place.
+    samples: Option<Samples>,
+    /// How many of the split's samples have been seen.
+    seen: usize,
+    /// How many bytes the whole profile is expected to have.
+    size_hint: usize,
+}
+
+impl EarlySamples {
+    fn new(size_hint: usize) -> EarlySamples {
+        EarlySamples {
+            samples: None,
+            seen: 0,
+            size_hint,
+        }
+    }
+
+    /// The samples, when every one of `split`'s was read early, with as many values as
+    /// it declares sample types.
+    fn finish(self, split: &Split) -> Option<Samples> {
+        self.samples
+            .filter(|s| self.seen == split.samples.len() && s.width() == split.sample_types)
+    }
+
+    fn read(&mut self, split: &Split, data: &[u8]) {
+        let new = &split.samples[self.seen..];
+        if self.seen == 0 && !new.is_empty() {
+            // The sample types come before the samples, as Go and others write them; when
+            // more come later, the widths differ and the samples are read again.
+            let mut samples = Samples::new(split.sample_types);
+            // Each location id takes at least a byte.
+            samples.reserve_locations(self.size_hint.max(data.len()));
+            self.samples = Some(samples);
+        }
+        self.seen = split.samples.len();
+        let Some(samples) = &mut self.samples else {
+            return;
+        };
+        for range in new {
+            let as_id = |id: u64| u32::try_from(id).ok();
+            if samples.push_encoded(&data[range.clone()], &as_id).is_err() {
+                self.samples = None;
+                return;
+            }
+        }
+    }
+}
+
+/// Decodes a split protobuf profile: prost for everything but the samples, while the
+/// samples are read straight into [`Samples`] with the location ids found beside them,
+/// or resolved in `early` when read already. Resolving costs little: prost then decodes
+/// in two parts at once, to keep both cores busy.
+fn decode_protobuf(
+    data: &[u8],
+    split: Split,
+    early: Option<Samples>,
+    origin: &Origin,
+) -> Result<Profile> {
     let not_protobuf = |detail: String| Error::Decode {
         origin: origin.clone(),
         detail,
     };
-    let split = samples::split_samples(data).map_err(not_protobuf)?;
     let index = LocationIndex::new(&split.location_ids);
+    let in_two_parts = early.is_some();
     let read_samples = || {
+        if let Some(mut samples) = early {
+            samples.resolve_locations(|id| index.get(id))?;
+            return Ok(samples);
+        }
         let mut samples = Samples::new(split.sample_types);
         // Each location id takes at least a byte.
         samples.reserve_locations(split.samples.iter().map(|m| m.len()).sum());
         for message in &split.samples {
-            samples.push_encoded(message, &|id| index.get(id))?;
+            samples.push_encoded(&data[message.clone()], &|id| index.get(id))?;
         }
         Ok::<_, String>(samples)
     };
     let decode_rest = || {
-        let raw = proto::Profile::decode(split.rest.as_slice()).map_err(|e| e.to_string())?;
+        let decode = |part: &[u8]| proto::Profile::decode(part).map_err(|e| e.to_string());
+        let (places, rest) = if in_two_parts {
+            parallel::join(|| decode(&split.places), || decode(&split.rest))
+        } else {
+            (decode(&split.places), decode(&split.rest))
+        };
+        let mut raw = rest?;
+        let places = places?;
+        raw.mapping = places.mapping;
+        raw.location = places.location;
         Ok::<_, String>(checked(raw, origin, Format::Protobuf))
     };
     let (raw, samples) = parallel::join(decode_rest, read_samples);
@@ -358,41 +460,131 @@ impl LocationIndex {
     }
 }
 
-/// `bytes` unzipped when they are gzipped (as pprof does, one layer), else as they are.
-fn gunzip<'a>(bytes: &'a [u8], origin: &Origin) -> Result<Cow<'a, [u8]>> {
-    if !is_gzip(bytes) {
-        return Ok(Cow::Borrowed(bytes));
-    }
-    let mut out = Vec::with_capacity(gzip_size_hint(bytes));
-    match flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out) {
-        Ok(_) => Ok(Cow::Owned(out)),
-        Err(source) => Err(Error::Gzip {
-            origin: origin.clone(),
-            truncated: source.kind() == std::io::ErrorKind::UnexpectedEof,
-            source,
-        }),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The uncompressed size a gzip stream announces in its trailer, capped so that a
-/// corrupt trailer cannot make us reserve gigabytes.
-fn gzip_size_hint(bytes: &[u8]) -> usize {
-    let Some(tail) = bytes.len().checked_sub(4).map(|at| &bytes[at..]) else {
-        return 0;
-    };
-    let announced = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as usize;
-    announced.min(bytes.len().saturating_mul(32)).min(1 << 30)
-}
-
-/// `bytes` gzipped, unless they already are (Go serves profiles gzipped).
-pub fn gzipped(bytes: Vec<u8>) -> Vec<u8> {
-    if is_gzip(&bytes) {
-        return bytes;
+    /// A profile of `samples` samples over 300 locations with the ids `location_id`
+    /// gives, encoded with its sample types before the samples or after them.
+    fn encoded(samples: u64, location_id: impl Fn(u64) -> u64, types_first: bool) -> Vec<u8> {
+        let sample_type = vec![
+            proto::ValueType { r#type: 1, unit: 2 },
+            proto::ValueType { r#type: 3, unit: 4 },
+        ];
+        let profile = proto::Profile {
+            sample_type: if types_first {
+                sample_type.clone()
+            } else {
+                Vec::new()
+            },
+            sample: (0..samples)
+                .map(|i| proto::Sample {
+                    location_id: (0..1 + i % 40)
+                        .map(|d| location_id((i * 7 + d) % 300))
+                        .collect(),
+                    value: vec![1, i as i64 * 10_000],
+                    label: Vec::new(),
+                })
+                .collect(),
+            location: (0..300)
+                .map(|l| proto::Location {
+                    id: location_id(l),
+                    line: vec![proto::Line {
+                        function_id: l % 50 + 1,
+                        ..proto::Line::default()
+                    }],
+                    ..proto::Location::default()
+                })
+                .collect(),
+            function: (1..=50)
+                .map(|id| proto::Function {
+                    id,
+                    name: 4 + id as i64,
+                    ..proto::Function::default()
+                })
+                .collect(),
+            string_table: ["", "samples", "count", "cpu", "nanoseconds"]
+                .into_iter()
+                .map(String::from)
+                .chain((1..=50).map(|f| format!("f{f}")))
+                .collect(),
+            ..proto::Profile::default()
+        };
+        let mut bytes = profile.encode_to_vec();
+        if !types_first {
+            // Fields given again later add to those before, as protobuf merges them.
+            let types = proto::Profile {
+                sample_type,
+                ..proto::Profile::default()
+            };
+            bytes.extend(types.encode_to_vec());
+        }
+        bytes
     }
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    match std::io::Write::write_all(&mut encoder, &bytes).and_then(|()| encoder.finish()) {
-        Ok(out) => out,
-        // Writing to memory cannot fail; keep the profile as it came if it somehow did.
-        Err(_) => bytes,
+
+    fn decoded(bytes: &[u8]) -> std::result::Result<String, String> {
+        Profile::decode(bytes, Origin::Stdin)
+            .map(|p| format!("{:?} {:?}", p.raw, p.samples))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Reads `bytes` as [`gzip::gunzip_while_reading`] shows them, `piece` at a time,
+    /// and tells whether the samples were read early.
+    fn read_early(bytes: &[u8], piece: usize) -> bool {
+        let mut reading = Reading {
+            split: Split::default(),
+            early: EarlySamples::new(bytes.len()),
+        };
+        for end in (piece..bytes.len()).step_by(piece).chain([bytes.len()]) {
+            reading.read(&bytes[..end]);
+        }
+        let split = reading.split.finish(bytes).unwrap();
+        reading.early.finish(&split).is_some()
+    }
+
+    #[test]
+    fn a_gzipped_profile_read_as_it_is_unzipped_decodes_as_one_read_whole() {
+        let small_ids = |l: u64| l + 1;
+        let cases = [
+            ("plain", encoded(6_000, small_ids, true), true),
+            ("types last", encoded(6_000, small_ids, false), false),
+            ("wide ids", encoded(6_000, |l| (l + 1) << 33, true), false),
+            (
+                "sparse ids",
+                encoded(6_000, |l| (l + 1) * 1_000_003, true),
+                true,
+            ),
+        ];
+        for (name, bytes, early) in cases {
+            // Larger than the pieces unzipped at a time, so that it comes in several.
+            assert!(bytes.len() > 200_000, "{name}: {} bytes", bytes.len());
+            let whole = decoded(&bytes);
+            assert!(whole.is_ok(), "{name}: {whole:?}");
+            assert_eq!(decoded(&gzipped(bytes.clone())), whole, "{name}");
+            for piece in [1_000, 4_096, 100_000] {
+                assert_eq!(
+                    read_early(&bytes, piece),
+                    early,
+                    "{name}, {piece} at a time"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_gzipped_profile_is_refused_as_one_read_whole() {
+        let mut unknown_location = encoded(6_000, |l| l + 1, true);
+        // A sample of location 999, which no location has.
+        unknown_location.extend([0x12, 0x08, 0x0a, 0x02, 0xe7, 0x07, 0x12, 0x02, 0x01, 0x01]);
+        let mut truncated = encoded(10, |l| l + 1, true);
+        truncated.truncate(truncated.len() - 3);
+        // A third sample type after the samples, which have two values each.
+        let mut type_after = encoded(6_000, |l| l + 1, true);
+        type_after.extend([0x0a, 0x04, 0x08, 0x01, 0x10, 0x02]);
+        for bytes in [unknown_location, truncated, type_after] {
+            let whole = decoded(&bytes);
+            assert!(whole.is_err());
+            assert_eq!(decoded(&gzipped(bytes)), whole);
+        }
     }
 }

@@ -10,6 +10,7 @@ mod demangle;
 pub mod error;
 pub mod fetch;
 pub mod folded;
+pub mod gzip;
 pub mod leaks;
 pub(crate) mod legacy;
 mod parallel;

@@ -74,6 +74,11 @@ impl Samples {
         self.spans.len()
     }
 
+    /// How many values each sample has.
+    pub(crate) fn width(&self) -> usize {
+        self.width
+    }
+
     /// How many location indices the samples hold.
     pub(crate) fn location_count(&self) -> usize {
         self.locations.len()
@@ -160,6 +165,19 @@ impl Samples {
         }
     }
 
+    /// Turns each location, read as its id by [`Samples::push_encoded`] with the location
+    /// ids not yet known, into its index by `index`.
+    pub(crate) fn resolve_locations(
+        &mut self,
+        index: impl Fn(u64) -> Option<u32>,
+    ) -> Result<(), String> {
+        for location in &mut self.locations {
+            let id = u64::from(*location);
+            *location = index(id).ok_or_else(|| unknown_location(id))?;
+        }
+        Ok(())
+    }
+
     /// Decodes one `Sample` message and adds it. `location` maps a location id to its
     /// index, or `None` for an id no location has.
     pub(crate) fn push_encoded(
@@ -183,7 +201,7 @@ impl Samples {
                 locations.push(index);
                 Ok(())
             }
-            None => Err(format!("a sample refers to unknown location {id}")),
+            None => Err(unknown_location(id)),
         };
         while !message.is_empty() {
             match read_key(&mut message)? {
@@ -244,6 +262,10 @@ impl Samples {
     }
 }
 
+fn unknown_location(id: u64) -> String {
+    format!("a sample refers to unknown location {id}")
+}
+
 fn width_mismatch(values: usize, width: usize) -> String {
     format!("a sample has {values} values but the profile declares {width} sample types")
 }
@@ -256,76 +278,105 @@ const WIRE_LEN: u8 = 2;
 const WIRE_32: u8 = 5;
 /// `Profile.sample_type`.
 const SAMPLE_TYPE: u64 = 1;
+/// `Profile.sample`.
+const SAMPLE: u64 = 2;
+/// `Profile.mapping`.
+const MAPPING: u64 = 3;
 /// `Profile.location`.
 const LOCATION: u64 = 4;
 /// `Profile.string_table`.
 const STRING_TABLE: u32 = 6;
 
-/// Splits an encoded `Profile` into its `sample` messages and the rest: the rest is the
-/// same message without them, for prost to decode. Refuses what pprof's own decoder
-/// refuses: truncated fields, field number 0, and wire types other than varint, 64-bit,
-/// length-delimited and 32-bit. A string that is not UTF-8 is made so in the rest, its
-/// bad bytes replaced by U+FFFD: pprof reads strings as bytes, where prost would refuse
-/// the whole profile.
-pub(crate) fn split_samples(data: &[u8]) -> Result<Split<'_>, String> {
-    let mut samples = Vec::new();
-    let mut sample_types = 0;
-    let mut location_ids = Vec::new();
-    let mut rest = Vec::new();
-    let mut b = data;
-    // The start of the run of non-sample fields not yet copied into `rest`.
-    let mut run = 0;
-    while !b.is_empty() {
-        let field_start = data.len() - b.len();
-        let (field, wire) = read_key(&mut b)?;
-        if field == 2 && wire == WIRE_LEN {
-            rest.extend_from_slice(&data[run..field_start]);
-            samples.push(read_len(&mut b)?);
-            run = data.len() - b.len();
-        } else if field == LOCATION && wire == WIRE_LEN {
-            location_ids.push(location_id(read_len(&mut b)?));
-        } else if field == SAMPLE_TYPE && wire == WIRE_LEN {
-            sample_types += 1;
-            read_len(&mut b)?;
-        } else if field == u64::from(STRING_TABLE) && wire == WIRE_LEN {
-            let text = read_len(&mut b)?;
-            if std::str::from_utf8(text).is_err() {
-                rest.extend_from_slice(&data[run..field_start]);
-                let repaired = String::from_utf8_lossy(text);
-                prost::encoding::encode_key(
-                    STRING_TABLE,
-                    prost::encoding::WireType::LengthDelimited,
-                    &mut rest,
-                );
-                prost::encoding::encode_varint(repaired.len() as u64, &mut rest);
-                rest.extend_from_slice(repaired.as_bytes());
-                run = data.len() - b.len();
-            }
-        } else {
-            skip(&mut b, wire)?;
-        }
-    }
-    rest.extend_from_slice(&data[run..]);
-    Ok(Split {
-        samples,
-        sample_types,
-        location_ids,
-        rest,
-    })
-}
-
-/// An encoded `Profile`, split by [`split_samples`].
-#[derive(Debug)]
-pub(crate) struct Split<'a> {
-    /// The `sample` messages.
-    pub(crate) samples: Vec<&'a [u8]>,
+/// An encoded `Profile` split into its `sample` messages and the rest, which is the same
+/// message without them, for prost to decode in two parts on two threads. The bytes may
+/// be read as they arrive, as far as they go each time (see [`Split::read`]).
+///
+/// Refuses what pprof's own decoder refuses: truncated fields, field number 0, and wire
+/// types other than varint, 64-bit, length-delimited and 32-bit. A string that is not
+/// UTF-8 is made so in the rest, its bad bytes replaced by U+FFFD: pprof reads strings as
+/// bytes, where prost would refuse the whole profile.
+#[derive(Debug, Default)]
+pub(crate) struct Split {
+    /// Where each `sample` message lies in the bytes.
+    pub(crate) samples: Vec<Range<usize>>,
     /// How many sample types the profile declares.
     pub(crate) sample_types: usize,
     /// The id of each location, in order: the samples can be read with them before the
     /// rest is decoded.
     pub(crate) location_ids: Vec<u64>,
-    /// The profile without its samples.
+    /// The `mapping` and `location` fields, a `Profile` of their own.
+    pub(crate) places: Vec<u8>,
+    /// The other fields but the samples.
     pub(crate) rest: Vec<u8>,
+    /// How far the bytes have been read: whole fields only.
+    read: usize,
+    /// The start of the run of read fields not yet copied into `rest`.
+    run: usize,
+}
+
+impl Split {
+    /// Reads the fields of `data` from where the last call stopped to the end. `data`
+    /// must start with the bytes the last call had. An error names the first field that
+    /// could not be read, malformed or cut short by the end of `data`; the fields before
+    /// it are kept, so that a later call with more bytes goes on from it.
+    pub(crate) fn read(&mut self, data: &[u8]) -> Result<(), String> {
+        let mut b = &data[self.read..];
+        while !b.is_empty() {
+            let field_start = data.len() - b.len();
+            let (field, wire) = read_key(&mut b)?;
+            let is_message = wire == WIRE_LEN;
+            if !is_message {
+                skip(&mut b, wire)?;
+            } else if field == SAMPLE {
+                let message = read_len(&mut b)?.len();
+                let end = data.len() - b.len();
+                self.cut(data, field_start, end);
+                self.samples.push(end - message..end);
+            } else if field == MAPPING || field == LOCATION {
+                let message = read_len(&mut b)?;
+                if field == LOCATION {
+                    self.location_ids.push(location_id(message));
+                }
+                let end = data.len() - b.len();
+                self.cut(data, field_start, end);
+                self.places.extend_from_slice(&data[field_start..end]);
+            } else if field == SAMPLE_TYPE {
+                read_len(&mut b)?;
+                self.sample_types += 1;
+            } else if field == u64::from(STRING_TABLE) {
+                let text = read_len(&mut b)?;
+                if std::str::from_utf8(text).is_err() {
+                    self.cut(data, field_start, data.len() - b.len());
+                    let repaired = String::from_utf8_lossy(text);
+                    prost::encoding::encode_key(
+                        STRING_TABLE,
+                        prost::encoding::WireType::LengthDelimited,
+                        &mut self.rest,
+                    );
+                    prost::encoding::encode_varint(repaired.len() as u64, &mut self.rest);
+                    self.rest.extend_from_slice(repaired.as_bytes());
+                }
+            } else {
+                read_len(&mut b)?;
+            }
+            self.read = data.len() - b.len();
+        }
+        Ok(())
+    }
+
+    /// Copies the run of fields before `from` into `rest`, and starts the next run at
+    /// `to`: the field between goes elsewhere.
+    fn cut(&mut self, data: &[u8], from: usize, to: usize) {
+        self.rest.extend_from_slice(&data[self.run..from]);
+        self.run = to;
+    }
+
+    /// Reads the last fields of `data`, which has all the bytes, and ends the split.
+    pub(crate) fn finish(mut self, data: &[u8]) -> Result<Split, String> {
+        self.read(data)?;
+        self.rest.extend_from_slice(&data[self.run..]);
+        Ok(self)
+    }
 }
 
 /// The id of an encoded `Location` (the last, as in any protobuf field read once); 0 when
@@ -450,7 +501,7 @@ mod tests {
             samples: messages,
             rest,
             ..
-        } = split_samples(&data).unwrap();
+        } = Split::default().finish(&data).unwrap();
         assert_eq!(messages.len(), 2);
         let decoded = proto::Profile::decode(rest.as_slice()).unwrap();
         assert!(decoded.sample.is_empty());
@@ -459,7 +510,7 @@ mod tests {
         let index = |id: u64| [3, 1, 300].iter().position(|&l| l == id).map(|i| i as u32);
         let mut samples = Samples::new(2);
         for m in &messages {
-            samples.push_encoded(m, &index).unwrap();
+            samples.push_encoded(&data[m.clone()], &index).unwrap();
         }
         // Unpacked repeated fields, as old writers sent them.
         let unpacked = [0x08, 3, 0x08, 1, 0x10, 4, 0x10, 6];
@@ -496,10 +547,56 @@ mod tests {
             samples: messages,
             rest,
             ..
-        } = split_samples(&data).unwrap();
-        assert_eq!(messages, [&[0x08, 1][..]]);
+        } = Split::default().finish(&data).unwrap();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0], 10..12);
+        assert_eq!(data[10..12], [0x08, 1]);
         let decoded = proto::Profile::decode(rest.as_slice()).unwrap();
         assert_eq!(decoded.string_table, ["", "caf\u{fffd}", "ok"]);
+    }
+
+    #[test]
+    fn reading_in_pieces_splits_as_reading_whole() {
+        let profile = proto::Profile {
+            sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+            sample: vec![
+                proto::Sample {
+                    location_id: vec![300, 1],
+                    value: vec![7],
+                    label: Vec::new(),
+                };
+                3
+            ],
+            mapping: vec![proto::Mapping {
+                id: 1,
+                filename: 3,
+                ..proto::Mapping::default()
+            }],
+            location: [300, 1]
+                .map(|id| proto::Location {
+                    id,
+                    mapping_id: 1,
+                    ..proto::Location::default()
+                })
+                .to_vec(),
+            string_table: ["", "samples", "count", "/bin/app"]
+                .map(String::from)
+                .to_vec(),
+            time_nanos: 1 << 40,
+            ..proto::Profile::default()
+        };
+        let mut data = profile.encode_to_vec();
+        // A string that is not UTF-8, and another sample after it.
+        data.extend([0x32, 2, 0xff, b'x', 0x12, 4, 0x08, 1, 0x10, 2]);
+        let whole = format!("{:?}", Split::default().finish(&data).unwrap());
+        for piece in 1..data.len() {
+            let mut split = Split::default();
+            for end in (piece..data.len()).step_by(piece) {
+                let _ = split.read(&data[..end]);
+            }
+            let split = split.finish(&data).unwrap();
+            assert_eq!(format!("{split:?}"), whole, "{piece} bytes at a time");
+        }
     }
 
     #[test]
@@ -525,7 +622,12 @@ mod tests {
                 .unwrap_err()
                 .contains("64 bits")
         );
-        assert!(split_samples(&[0x00]).unwrap_err().contains("numbered 0"));
+        assert!(
+            Split::default()
+                .finish(&[0x00])
+                .unwrap_err()
+                .contains("numbered 0")
+        );
     }
 
     #[test]

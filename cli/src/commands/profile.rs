@@ -364,7 +364,7 @@ fn save(args: SaveArgs, ctx: &Context) -> anyhow::Result<u8> {
     let profile = Profile::decode(&bytes, origin).map_err(fail)?;
     let format = profile.format();
     let bytes = match format {
-        Format::Protobuf => gantry_profile::decode::gzipped(bytes),
+        Format::Protobuf => gantry_profile::gzip::gzipped(bytes),
         Format::Legacy(_) => profile.to_gzipped_protobuf(),
     };
     if write_output(&args.output_file, &bytes, ctx)? && !ctx.quiet {
