@@ -112,7 +112,18 @@ pub fn cache_header(data: &[u8]) {
 pub fn pprof(data: &[u8]) {
     let origin = gantry_profile::Origin::Stdin;
     let for_functions = gantry_profile::Profile::decode_for_functions(data, origin.clone());
-    let Ok(profile) = gantry_profile::Profile::decode(data, origin) else {
+    let decoded = gantry_profile::Profile::decode(data, origin.clone());
+    // A gzipped profile is read while it is unzipped: it must decode as its bytes do.
+    if !gantry_profile::gzip::is_gzip(data) {
+        let zipped = gantry_profile::gzip::gzipped(data.to_vec());
+        let unzipped = gantry_profile::Profile::decode(&zipped, origin);
+        assert_eq!(
+            unzipped.map(|p| format!("{p:?}")).ok(),
+            decoded.as_ref().map(|p| format!("{p:?}")).ok(),
+            "decoded otherwise when gzipped"
+        );
+    }
+    let Ok(profile) = decoded else {
         assert!(for_functions.is_err(), "decoded for functions only");
         return;
     };
