@@ -92,8 +92,7 @@ impl Profile {
             };
             let data = gzip::gunzip_while_reading(bytes, &origin, |data| reading.read(data))?;
             let split = reading.split.finish(&data);
-            let early = split.as_ref().ok().and_then(|s| reading.early.finish(s));
-            (Cow::Owned(data), split, early)
+            (Cow::Owned(data), split, Some(reading.early))
         } else {
             (Cow::Borrowed(bytes), Split::default().finish(bytes), None)
         };
@@ -370,12 +369,13 @@ impl EarlySamples {
 
 /// Decodes a split protobuf profile: prost for everything but the samples, while the
 /// samples are read straight into [`Samples`] with the location ids found beside them,
-/// or resolved in `early` when read already. Resolving costs little: prost then decodes
-/// in two parts at once, to keep both cores busy.
+/// or, when `early` has read most of them as the profile was unzipped, the last read
+/// there too and all resolved. That costs little: prost then decodes in two parts at
+/// once, to keep both cores busy.
 fn decode_protobuf(
     data: &[u8],
     split: Split,
-    early: Option<Samples>,
+    early: Option<EarlySamples>,
     origin: &Origin,
 ) -> Result<Profile> {
     let not_protobuf = |detail: String| Error::Decode {
@@ -385,6 +385,10 @@ fn decode_protobuf(
     let index = LocationIndex::new(&split.location_ids);
     let in_two_parts = early.is_some();
     let read_samples = || {
+        let early = early.and_then(|mut early| {
+            early.read(&split, data);
+            early.finish(&split)
+        });
         if let Some(mut samples) = early {
             samples.resolve_locations(|id| index.get(id))?;
             return Ok(samples);
@@ -528,18 +532,17 @@ mod tests {
             .map_err(|e| e.to_string())
     }
 
-    /// Reads `bytes` as [`gzip::gunzip_while_reading`] shows them, `piece` at a time,
-    /// and tells whether the samples were read early.
-    fn read_early(bytes: &[u8], piece: usize) -> bool {
+    /// Reads the first `shown` of `bytes` as [`gzip::gunzip_while_reading`] shows them,
+    /// `piece` at a time, then splits them all.
+    fn read_early(bytes: &[u8], piece: usize, shown: usize) -> (Split, EarlySamples) {
         let mut reading = Reading {
             split: Split::default(),
             early: EarlySamples::new(bytes.len()),
         };
-        for end in (piece..bytes.len()).step_by(piece).chain([bytes.len()]) {
+        for end in (piece..shown).step_by(piece).chain([shown]) {
             reading.read(&bytes[..end]);
         }
-        let split = reading.split.finish(bytes).unwrap();
-        reading.early.finish(&split).is_some()
+        (reading.split.finish(bytes).unwrap(), reading.early)
     }
 
     #[test]
@@ -561,12 +564,19 @@ mod tests {
             let whole = decoded(&bytes);
             assert!(whole.is_ok(), "{name}: {whole:?}");
             assert_eq!(decoded(&gzipped(bytes.clone())), whole, "{name}");
-            for piece in [1_000, 4_096, 100_000] {
-                assert_eq!(
-                    read_early(&bytes, piece),
-                    early,
-                    "{name}, {piece} at a time"
-                );
+            // Unzipping may end before reading does, which goes on with the rest.
+            for (piece, shown) in [(1_000, bytes.len()), (4_096, 100_000), (100_000, 0)] {
+                let (split, mut read) = read_early(&bytes, piece, shown);
+                read.read(&split, &bytes);
+                let case = format!("{name}, {shown} bytes shown {piece} at a time");
+                // Read from the start once every sample type is known, the samples of a
+                // profile whose types come last are read early too.
+                let expected = early || (shown == 0 && name == "types last");
+                assert_eq!(read.finish(&split).is_some(), expected, "{case}");
+                let (split, read) = read_early(&bytes, piece, shown);
+                let profile = decode_protobuf(&bytes, split, Some(read), &Origin::Stdin);
+                let profile = profile.map(|p| format!("{:?} {:?}", p.raw, p.samples));
+                assert_eq!(profile.map_err(|e| e.to_string()), whole, "{case}");
             }
         }
     }

@@ -3,7 +3,7 @@
 //! so that reading costs little more than unzipping.
 
 use std::io::Read as _;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, TryRecvError};
 
 use crate::error::{Error, Origin, Result};
 use crate::parallel;
@@ -19,7 +19,9 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 const CHUNK: usize = 64 << 10;
 
 /// Unzips gzipped `bytes` on this thread while `read` is shown, on another, all the bytes
-/// unzipped so far each time more come out. Returns them all, once `read` has seen them.
+/// unzipped so far each time more come out. Returns them all once unzipped, without
+/// waiting for `read` to see the last: what it has not read yet is then best read while
+/// the rest of the profile is decoded.
 pub(crate) fn gunzip_while_reading(
     bytes: &[u8],
     origin: &Origin,
@@ -41,8 +43,15 @@ pub(crate) fn gunzip_while_reading(
     };
     let collect = move || {
         let mut data = Vec::with_capacity(gzip_size_hint(bytes));
-        for chunk in receiver {
+        while let Ok(chunk) = receiver.recv() {
             data.extend_from_slice(&chunk);
+            loop {
+                match receiver.try_recv() {
+                    Ok(chunk) => data.extend_from_slice(&chunk),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return data,
+                }
+            }
             read(&data);
         }
         data
