@@ -6,15 +6,14 @@
 //! widths, location ids).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 use prost::Message as _;
-use rustc_hash::FxBuildHasher;
 
 use crate::demangle;
 use crate::error::{Error, Origin, Result};
 use crate::gzip::{self, gzipped, is_gzip};
+use crate::ids::IdIndex;
 use crate::legacy::{self, LegacyFormat, Outcome};
 use crate::parallel;
 use crate::proto;
@@ -270,7 +269,7 @@ fn check(p: &proto::Profile, origin: &Origin, format: Format) -> Result<()> {
     {
         return fail("a string index is out of range".into());
     }
-    let functions: HashMap<u64, ()> = p.function.iter().map(|f| (f.id, ())).collect();
+    let functions = IdIndex::new(p.function.iter().map(|f| f.id));
     for loc in &p.location {
         if loc.id == 0 {
             return fail("a location has id 0".into());
@@ -278,7 +277,7 @@ fn check(p: &proto::Profile, origin: &Origin, format: Format) -> Result<()> {
         if let Some(line) = loc
             .line
             .iter()
-            .find(|l| !functions.contains_key(&l.function_id))
+            .find(|l| functions.get(l.function_id).is_none())
         {
             return fail(format!(
                 "location {} refers to unknown function {}",
@@ -382,7 +381,7 @@ fn decode_protobuf(
         origin: origin.clone(),
         detail,
     };
-    let index = LocationIndex::new(&split.location_ids);
+    let index = IdIndex::new(split.location_ids.iter().copied());
     let in_two_parts = early.is_some();
     let read_samples = || {
         let early = early.and_then(|mut early| {
@@ -424,44 +423,6 @@ fn decode_protobuf(
         origin: origin.clone(),
         format: Format::Protobuf,
     })
-}
-
-/// Index of a location id in a profile's locations.
-enum LocationIndex {
-    /// When ids are small: indexed by id, `u32::MAX` for none.
-    Dense(Vec<u32>),
-    Sparse(HashMap<u64, u32, FxBuildHasher>),
-}
-
-impl LocationIndex {
-    fn new(ids: &[u64]) -> LocationIndex {
-        let max = ids.iter().copied().max().unwrap_or(0);
-        if max <= 4 * ids.len() as u64 + 1024 {
-            let mut dense = vec![u32::MAX; max as usize + 1];
-            for (i, &id) in ids.iter().enumerate() {
-                dense[id as usize] = i as u32;
-            }
-            LocationIndex::Dense(dense)
-        } else {
-            LocationIndex::Sparse(
-                ids.iter()
-                    .enumerate()
-                    .map(|(i, &id)| (id, i as u32))
-                    .collect(),
-            )
-        }
-    }
-
-    fn get(&self, id: u64) -> Option<u32> {
-        match self {
-            LocationIndex::Dense(v) => usize::try_from(id)
-                .ok()
-                .and_then(|i| v.get(i))
-                .copied()
-                .filter(|&i| i != u32::MAX),
-            LocationIndex::Sparse(m) => m.get(&id).copied(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! so that reading costs little more than unzipping.
 
 use std::io::Read as _;
-use std::sync::mpsc::{self, TryRecvError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use crate::error::{Error, Origin, Result};
 use crate::parallel;
@@ -28,6 +29,8 @@ pub(crate) fn gunzip_while_reading(
     mut read: impl FnMut(&[u8]) + Send,
 ) -> Result<Vec<u8>> {
     let (sender, receiver) = mpsc::channel::<Vec<u8>>();
+    // Set once all is unzipped: the reader then stops, and leaves the rest unread.
+    let all_out = &AtomicBool::new(false);
     // Unzipping never waits for the reader, so that the two may also run one after the
     // other, when the system refuses a thread.
     let unzip = move || -> std::io::Result<()> {
@@ -35,6 +38,7 @@ pub(crate) fn gunzip_while_reading(
         loop {
             let mut chunk = Vec::with_capacity(CHUNK);
             if (&mut decoder).take(CHUNK as u64).read_to_end(&mut chunk)? == 0 {
+                all_out.store(true, Ordering::Release);
                 return Ok(());
             }
             // The reader takes every chunk until this side hangs up.
@@ -43,14 +47,14 @@ pub(crate) fn gunzip_while_reading(
     };
     let collect = move || {
         let mut data = Vec::with_capacity(gzip_size_hint(bytes));
-        while let Ok(chunk) = receiver.recv() {
+        for chunk in &receiver {
             data.extend_from_slice(&chunk);
-            loop {
-                match receiver.try_recv() {
-                    Ok(chunk) => data.extend_from_slice(&chunk),
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => return data,
+            if all_out.load(Ordering::Acquire) {
+                // The last chunks are sent already, and this side hangs up next.
+                for chunk in &receiver {
+                    data.extend_from_slice(&chunk);
                 }
+                break;
             }
             read(&data);
         }

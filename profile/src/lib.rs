@@ -11,6 +11,7 @@ pub mod error;
 pub mod fetch;
 pub mod folded;
 pub mod gzip;
+mod ids;
 pub mod leaks;
 pub(crate) mod legacy;
 mod parallel;

@@ -11,6 +11,7 @@ use rustc_hash::FxBuildHasher;
 
 use crate::decode::Profile;
 use crate::error::{Error, Result};
+use crate::ids::IdIndex;
 use crate::legacy::text::base_name;
 use crate::proto;
 use crate::unsymbolized::Unsymbolized;
@@ -66,6 +67,15 @@ impl Names {
     pub(crate) fn len(&self) -> usize {
         self.names.len()
     }
+
+    /// Makes room for `n` more names, so that a large profile's do not grow the table
+    /// step by step.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        let names = &self.names;
+        self.index
+            .reserve(n, |&id| FxBuildHasher.hash_one(&names[id as usize]));
+        self.names.reserve(n);
+    }
 }
 
 /// One frame of a stack: a name id, and whether it was inlined into its caller.
@@ -107,8 +117,9 @@ impl Stacks {
     ) -> Result<Stacks> {
         let raw = &profile.raw;
         let (drop, keep) = frame_patterns(frames_from)?;
-        let functions: HashMap<u64, &proto::Function, FxBuildHasher> =
-            raw.function.iter().map(|f| (f.id, f)).collect();
+        let function_index = IdIndex::new(raw.function.iter().map(|f| f.id));
+        names.reserve(raw.function.len());
+        let function = |id: u64| function_index.get(id).map(|i| &raw.function[i as usize]);
         let mappings: HashMap<u64, &proto::Mapping, FxBuildHasher> =
             raw.mapping.iter().map(|m| (m.id, m)).collect();
         let mut prune_cache: HashMap<i64, bool> = HashMap::new();
@@ -155,7 +166,7 @@ impl Stacks {
             if let Some(drop) = &drop {
                 // Outermost first, as pprof scans: the first match prunes it and below.
                 let hit = lines.iter().rposition(|line| {
-                    let Some(f) = functions.get(&line.function_id) else {
+                    let Some(f) = function(line.function_id) else {
                         return false;
                     };
                     let name = profile.str(f.name);
@@ -183,9 +194,7 @@ impl Stacks {
                 });
             }
             for (i, line) in lines.iter().enumerate() {
-                let named = functions
-                    .get(&line.function_id)
-                    .and_then(|f| name_id(names, f.name));
+                let named = function(line.function_id).and_then(|f| name_id(names, f.name));
                 let id = match named {
                     Some(id) => id,
                     None => fallback(names),
