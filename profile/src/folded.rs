@@ -46,10 +46,7 @@ fn collapse_at(profile: &Profile, frames_from: &Profile, index: usize) -> Result
         .into_iter()
         .filter(|(_, v)| *v != 0)
         .map(|(stack, v)| {
-            let frames: Vec<&str> = stack
-                .iter()
-                .map(|&id| names.names[id as usize].as_str())
-                .collect();
+            let frames: Vec<&str> = stack.iter().map(|&id| names.name(id)).collect();
             format!("{} {v}", fold_frames(&frames))
         })
         .collect();

@@ -26,7 +26,34 @@ pub(crate) struct Names {
     /// The unsymbolized frames of each binary, by its full path: pprof tells binaries
     /// apart by path, though it shows only the base name.
     binaries: HashMap<String, u32, FxBuildHasher>,
-    pub(crate) names: Vec<String>,
+    names: Texts,
+}
+
+/// Strings numbered from 0, held back to back: one allocation for the tens of
+/// thousands of names of a large profile, not one each.
+#[derive(Debug, Default)]
+struct Texts {
+    text: String,
+    /// Per string: where it ends in `text`; it starts where the one before ends.
+    ends: Vec<usize>,
+}
+
+impl Texts {
+    fn get(&self, id: u32) -> &str {
+        let id = id as usize;
+        let start = id.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.text[start..self.ends[id]]
+    }
+
+    fn push(&mut self, text: &str) -> u32 {
+        self.text.push_str(text);
+        self.ends.push(self.text.len());
+        self.ends.len() as u32 - 1
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
 }
 
 impl Names {
@@ -37,11 +64,10 @@ impl Names {
         if let Some(&id) = self.binaries.get(key) {
             return id;
         }
-        let id = self.names.len() as u32;
-        self.names.push(match path {
-            Some(path) => format!("[{}]", base_name(path)),
-            None => "<unknown>".to_string(),
-        });
+        let id = match path {
+            Some(path) => self.names.push(&format!("[{}]", base_name(path))),
+            None => self.names.push("<unknown>"),
+        };
         self.binaries.insert(key.to_string(), id);
         id
     }
@@ -50,18 +76,22 @@ impl Names {
         let names = &mut self.names;
         let entry = self.index.entry(
             FxBuildHasher.hash_one(name),
-            |&id| names[id as usize] == name,
-            |&id| FxBuildHasher.hash_one(&names[id as usize]),
+            |&id| names.get(id) == name,
+            |&id| FxBuildHasher.hash_one(names.get(id)),
         );
         match entry {
             hash_table::Entry::Occupied(found) => *found.get(),
             hash_table::Entry::Vacant(slot) => {
-                let id = names.len() as u32;
-                names.push(name.to_string());
+                let id = names.push(name);
                 slot.insert(id);
                 id
             }
         }
+    }
+
+    /// The name numbered `id`.
+    pub(crate) fn name(&self, id: u32) -> &str {
+        self.names.get(id)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -73,8 +103,8 @@ impl Names {
     pub(crate) fn reserve(&mut self, n: usize) {
         let names = &self.names;
         self.index
-            .reserve(n, |&id| FxBuildHasher.hash_one(&names[id as usize]));
-        self.names.reserve(n);
+            .reserve(n, |&id| FxBuildHasher.hash_one(names.get(id)));
+        self.names.ends.reserve(n);
     }
 }
 
@@ -142,15 +172,18 @@ impl Stacks {
         let mut frames = Vec::with_capacity(raw.location.len() * 2);
         let mut prune = Vec::with_capacity(raw.location.len());
         for loc in &raw.location {
-            let objfile = mappings
-                .get(&loc.mapping_id)
-                .map(|m| profile.str(m.filename))
-                .filter(|f| !f.is_empty());
+            // Only frames without a function name need their binary.
+            let objfile = || {
+                mappings
+                    .get(&loc.mapping_id)
+                    .map(|m| profile.str(m.filename))
+                    .filter(|f| !f.is_empty())
+            };
             // Unsymbolized frames named by binary are the same name for every location
             // of a mapping: make it once per mapping.
             let mut fallback = |names: &mut Names| {
                 if unsymbolized == Unsymbolized::ByAddress && loc.address != 0 {
-                    let binary = match objfile {
+                    let binary = match objfile() {
                         Some(file) => format!("[{}]", base_name(file)),
                         None => "<unknown>".to_string(),
                     };
@@ -158,7 +191,7 @@ impl Stacks {
                 } else {
                     *binary_names
                         .entry(loc.mapping_id)
-                        .or_insert_with(|| names.intern_binary(objfile))
+                        .or_insert_with(|| names.intern_binary(objfile()))
                 }
             };
             let mut lines: &[proto::Line] = &loc.line;

@@ -371,8 +371,7 @@ pub fn top(profile: &Profile, base: Option<&Profile>, options: &TopOptions) -> R
     }
     let dropped_nodes = before - nodes.len();
     let nodes_after_cutoff = nodes.len();
-    let names = &agg.names.names;
-    let name = |n: &Node| names[n.name as usize].as_str();
+    let name = |n: &Node| agg.names.name(n.name);
     if options.cum {
         nodes.sort_unstable_by(|l, r| {
             r.cum
@@ -421,8 +420,7 @@ pub fn top(profile: &Profile, base: Option<&Profile>, options: &TopOptions) -> R
         n.inline_in = agg.inline_in[n.name as usize];
         n.call_in = agg.call_in[n.name as usize];
     }
-    let names = &agg.names.names;
-    let name = |n: &Node| names[n.name as usize].as_str();
+    let name = |n: &Node| agg.names.name(n.name);
 
     let (sample_type, sample_unit) = profile.sample_types().swap_remove(index);
     let display_unit = output_unit(&nodes, total, &sample_unit);
