@@ -272,17 +272,6 @@ impl<'p> Aggregate<'p> {
         Ok(())
     }
 
-    /// Whether any kept function is inlined somewhere. An edge into a function is
-    /// inline only if its frames were: when no kept function ever is, no row gets an
-    /// inline mark, and the edges need not be walked.
-    fn may_mark_inline(&self, kept: &[bool]) -> bool {
-        self.added.iter().any(|a| {
-            a.stacks
-                .inlined_names()
-                .any(|name| kept.get(name as usize).copied().unwrap_or(false))
-        })
-    }
-
     /// Collects the edges between kept functions as pprof builds them on its final
     /// graph: an edge from the nearest kept caller is inline only if the first crossing
     /// of it in every sample was an inlined frame, and weighs the values of the samples
@@ -295,7 +284,8 @@ impl<'p> Aggregate<'p> {
         edges: &mut HashMap<(u32, u32), Edge, FxBuildHasher>,
     ) {
         // Only edges into a kept function that is inlined somewhere can mark a row; the
-        // samples with none of those functions need not be walked.
+        // samples with none of those functions need not be walked, and when there is
+        // none at all, no sample is.
         let mut targets = vec![false; kept.len()];
         for added in &self.added {
             for name in added.stacks.inlined_names() {
@@ -303,6 +293,9 @@ impl<'p> Aggregate<'p> {
                     targets[name as usize] = true;
                 }
             }
+        }
+        if !targets.contains(&true) {
+            return;
         }
         for added in &self.added {
             // Most frames are of functions not kept: leave them out once, not per sample.
@@ -402,9 +395,7 @@ pub fn top(profile: &Profile, base: Option<&Profile>, options: &TopOptions) -> R
         kept[n.name as usize] = true;
     }
     let mut edges = HashMap::default();
-    if agg.may_mark_inline(&kept) {
-        agg.mark_inlining(&kept, &mut edges);
-    }
+    agg.mark_inlining(&kept, &mut edges);
     let edge_cutoff = ((graph_total as f64 * EDGE_FRACTION) as i64).wrapping_abs();
     for ((_, to), edge) in edges {
         if edge.weight.wrapping_abs() < edge_cutoff {
