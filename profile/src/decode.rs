@@ -304,14 +304,21 @@ struct Reading {
 }
 
 impl Reading {
-    /// Reads what `data`, the bytes unzipped so far, adds to those read before.
-    fn read(&mut self, data: &[u8]) {
+    /// Reads what `data`, the bytes unzipped so far, adds to those read before: all its
+    /// fields, and then a step of the samples among them. Returns whether samples are
+    /// left to read: they take longer than the rest, so that reading them may fall
+    /// behind the unzipping, but splitting the fields keeps up with it.
+    fn read(&mut self, data: &[u8]) -> bool {
         // A field cut short is read again with more bytes; one malformed is refused
         // once all the bytes are in.
         let _ = self.split.read(data);
-        self.early.read(&self.split, data);
+        self.early.read(&self.split, data, SAMPLES_STEP)
     }
 }
+
+/// How many bytes of samples are read early at a time, between looks at whether all is
+/// unzipped.
+const SAMPLES_STEP: usize = 64 << 10;
 
 /// The samples of a protobuf profile read as its bytes arrive, before its locations
 /// are: each location is kept as its id, to be resolved once all ids are known.
@@ -342,7 +349,9 @@ impl EarlySamples {
             .filter(|s| self.seen == split.samples.len() && s.width() == split.sample_types)
     }
 
-    fn read(&mut self, split: &Split, data: &[u8]) {
+    /// Reads the split's samples not read yet, until about `budget` bytes of them are;
+    /// returns whether any are left.
+    fn read(&mut self, split: &Split, data: &[u8], budget: usize) -> bool {
         let new = &split.samples[self.seen..];
         if self.seen == 0 && !new.is_empty() {
             // The sample types come before the samples, as Go and others write them; when
@@ -352,17 +361,25 @@ impl EarlySamples {
             samples.reserve_locations(self.size_hint.max(data.len()));
             self.samples = Some(samples);
         }
-        self.seen = split.samples.len();
         let Some(samples) = &mut self.samples else {
-            return;
+            self.seen = split.samples.len();
+            return false;
         };
+        let mut read = 0;
         for range in new {
+            if read >= budget {
+                return true;
+            }
+            read += range.len();
+            self.seen += 1;
             let as_id = |id: u64| u32::try_from(id).ok();
             if samples.push_encoded(&data[range.clone()], &as_id).is_err() {
                 self.samples = None;
-                return;
+                self.seen = split.samples.len();
+                return false;
             }
         }
+        false
     }
 }
 
@@ -385,11 +402,11 @@ fn decode_protobuf(
     let in_two_parts = early.is_some();
     let read_samples = || {
         let early = early.and_then(|mut early| {
-            early.read(&split, data);
+            early.read(&split, data, usize::MAX);
             early.finish(&split)
         });
         if let Some(mut samples) = early {
-            samples.resolve_locations(|id| index.get(id))?;
+            samples.resolve_locations(&index)?;
             return Ok(samples);
         }
         let mut samples = Samples::new(split.sample_types);
@@ -494,7 +511,8 @@ mod tests {
     }
 
     /// Reads the first `shown` of `bytes` as [`gzip::gunzip_while_reading`] shows them,
-    /// `piece` at a time, then splits them all.
+    /// `piece` at a time, then splits them all. Each piece is read once, as when reading
+    /// the samples falls behind the unzipping.
     fn read_early(bytes: &[u8], piece: usize, shown: usize) -> (Split, EarlySamples) {
         let mut reading = Reading {
             split: Split::default(),
@@ -528,7 +546,7 @@ mod tests {
             // Unzipping may end before reading does, which goes on with the rest.
             for (piece, shown) in [(1_000, bytes.len()), (4_096, 100_000), (100_000, 0)] {
                 let (split, mut read) = read_early(&bytes, piece, shown);
-                read.read(&split, &bytes);
+                read.read(&split, &bytes, usize::MAX);
                 let case = format!("{name}, {shown} bytes shown {piece} at a time");
                 // Read from the start once every sample type is known, the samples of a
                 // profile whose types come last are read early too.

@@ -276,6 +276,14 @@ fn without_template_args(name: &str) -> String {
 /// Java constructors (`Class.<init>`) and Go methods of generic types
 /// (`pkg.(*T[...]).M`) do not count.
 fn looks_like_demangled_cpp(name: &str) -> bool {
+    // Most names, Go's among them, have none of the characters looked for: one pass
+    // tells.
+    if !name
+        .bytes()
+        .any(|b| matches!(b, b'<' | b'>' | b'[' | b']' | b':'))
+    {
+        return false;
+    }
     if name.contains(".<") || name.contains("]).") {
         return false;
     }
