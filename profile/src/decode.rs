@@ -17,7 +17,7 @@ use crate::ids::IdIndex;
 use crate::legacy::{self, LegacyFormat, Outcome};
 use crate::parallel;
 use crate::proto;
-use crate::samples::{Samples, Split};
+use crate::samples::{Fields, Samples, Split};
 use crate::sniff::{self, Identified};
 use crate::unsymbolized::Unsymbolized;
 
@@ -418,7 +418,7 @@ fn decode_protobuf(
         Ok::<_, String>(samples)
     };
     let decode_rest = || {
-        let decode = |part: &[u8]| proto::Profile::decode(part).map_err(|e| e.to_string());
+        let decode = |part: &Fields| part.decode(data).map_err(|e| e.to_string());
         let (places, rest) = if in_two_parts {
             parallel::join(|| decode(&split.places), || decode(&split.rest))
         } else {

@@ -300,6 +300,8 @@ const SAMPLE: u64 = 2;
 const MAPPING: u64 = 3;
 /// `Profile.location`.
 const LOCATION: u64 = 4;
+/// `Profile.function`.
+const FUNCTION: u64 = 5;
 /// `Profile.string_table`.
 const STRING_TABLE: u32 = 6;
 
@@ -321,13 +323,64 @@ pub(crate) struct Split {
     /// rest is decoded.
     pub(crate) location_ids: Vec<u64>,
     /// The `mapping` and `location` fields, a `Profile` of their own.
-    pub(crate) places: Vec<u8>,
+    pub(crate) places: Fields,
     /// The other fields but the samples.
-    pub(crate) rest: Vec<u8>,
+    pub(crate) rest: Fields,
     /// How far the bytes have been read: whole fields only.
     read: usize,
-    /// The start of the run of read fields not yet copied into `rest`.
+    /// The start of the run of read fields not yet added to `rest`.
     run: usize,
+}
+
+/// Some of the fields of an encoded `Profile`, in order, decoded as one message: runs of
+/// the profile's bytes, which are not copied, and fields made anew.
+#[derive(Debug, Default)]
+pub(crate) struct Fields {
+    pieces: Vec<Piece>,
+    /// How many locations, functions and strings the fields hold, to make room for all
+    /// at once.
+    locations: usize,
+    functions: usize,
+    strings: usize,
+}
+
+#[derive(Debug)]
+enum Piece {
+    Run(Range<usize>),
+    Made(Vec<u8>),
+}
+
+impl Fields {
+    /// Adds the fields at `run` in the bytes, as part of the run before when they follow
+    /// it.
+    fn push_run(&mut self, run: Range<usize>) {
+        if run.is_empty() {
+            return;
+        }
+        if let Some(Piece::Run(last)) = self.pieces.last_mut()
+            && last.end == run.start
+        {
+            last.end = run.end;
+        } else {
+            self.pieces.push(Piece::Run(run));
+        }
+    }
+
+    /// Decodes the fields, whose runs are in `data`. Protobuf reads a message given in
+    /// parts, each of whole fields, as the parts put together.
+    pub(crate) fn decode(&self, data: &[u8]) -> Result<proto::Profile, prost::DecodeError> {
+        let mut profile = proto::Profile::default();
+        profile.location.reserve_exact(self.locations);
+        profile.function.reserve_exact(self.functions);
+        profile.string_table.reserve_exact(self.strings);
+        for piece in &self.pieces {
+            profile.merge(match piece {
+                Piece::Run(run) => &data[run.clone()],
+                Piece::Made(bytes) => bytes.as_slice(),
+            })?;
+        }
+        Ok(profile)
+    }
 }
 
 impl Split {
@@ -346,51 +399,58 @@ impl Split {
             } else if field == SAMPLE {
                 let message = read_len(&mut b)?.len();
                 let end = data.len() - b.len();
-                self.cut(data, field_start, end);
+                self.cut(field_start, end);
                 self.samples.push(end - message..end);
             } else if field == MAPPING || field == LOCATION {
                 let message = read_len(&mut b)?;
                 if field == LOCATION {
                     self.location_ids.push(location_id(message));
+                    self.places.locations += 1;
                 }
                 let end = data.len() - b.len();
-                self.cut(data, field_start, end);
-                self.places.extend_from_slice(&data[field_start..end]);
+                self.cut(field_start, end);
+                self.places.push_run(field_start..end);
             } else if field == SAMPLE_TYPE {
                 read_len(&mut b)?;
                 self.sample_types += 1;
             } else if field == u64::from(STRING_TABLE) {
                 let text = read_len(&mut b)?;
+                self.rest.strings += 1;
                 if std::str::from_utf8(text).is_err() {
-                    self.cut(data, field_start, data.len() - b.len());
+                    self.cut(field_start, data.len() - b.len());
                     let repaired = String::from_utf8_lossy(text);
+                    let mut field = Vec::new();
                     prost::encoding::encode_key(
                         STRING_TABLE,
                         prost::encoding::WireType::LengthDelimited,
-                        &mut self.rest,
+                        &mut field,
                     );
-                    prost::encoding::encode_varint(repaired.len() as u64, &mut self.rest);
-                    self.rest.extend_from_slice(repaired.as_bytes());
+                    prost::encoding::encode_varint(repaired.len() as u64, &mut field);
+                    field.extend_from_slice(repaired.as_bytes());
+                    self.rest.pieces.push(Piece::Made(field));
                 }
             } else {
                 read_len(&mut b)?;
+                if field == FUNCTION {
+                    self.rest.functions += 1;
+                }
             }
             self.read = data.len() - b.len();
         }
         Ok(())
     }
 
-    /// Copies the run of fields before `from` into `rest`, and starts the next run at
-    /// `to`: the field between goes elsewhere.
-    fn cut(&mut self, data: &[u8], from: usize, to: usize) {
-        self.rest.extend_from_slice(&data[self.run..from]);
+    /// Adds the run of fields before `from` to `rest`, and starts the next run at `to`:
+    /// the field between goes elsewhere.
+    fn cut(&mut self, from: usize, to: usize) {
+        self.rest.push_run(self.run..from);
         self.run = to;
     }
 
     /// Reads the last fields of `data`, which has all the bytes, and ends the split.
     pub(crate) fn finish(mut self, data: &[u8]) -> Result<Split, String> {
         self.read(data)?;
-        self.rest.extend_from_slice(&data[self.run..]);
+        self.rest.push_run(self.run..data.len());
         Ok(self)
     }
 }
@@ -519,7 +579,7 @@ mod tests {
             ..
         } = Split::default().finish(&data).unwrap();
         assert_eq!(messages.len(), 2);
-        let decoded = proto::Profile::decode(rest.as_slice()).unwrap();
+        let decoded = rest.decode(&data).unwrap();
         assert!(decoded.sample.is_empty());
         assert_eq!(decoded.string_table.len(), 2);
 
@@ -553,6 +613,71 @@ mod tests {
     }
 
     #[test]
+    fn the_fields_besides_the_samples_are_runs_of_the_bytes_with_room_for_all() {
+        let line = |function_id| proto::Line {
+            function_id,
+            ..proto::Line::default()
+        };
+        let profile = proto::Profile {
+            sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+            sample: vec![
+                proto::Sample {
+                    location_id: vec![1, 2],
+                    value: vec![7],
+                    label: Vec::new(),
+                };
+                4
+            ],
+            mapping: vec![proto::Mapping {
+                id: 1,
+                ..proto::Mapping::default()
+            }],
+            location: (1..=3)
+                .map(|id| proto::Location {
+                    id,
+                    line: vec![line(id)],
+                    ..proto::Location::default()
+                })
+                .collect(),
+            function: (1..=3)
+                .map(|id| proto::Function {
+                    id,
+                    name: 2 + id as i64,
+                    ..proto::Function::default()
+                })
+                .collect(),
+            string_table: ["", "samples", "count", "f", "g", "h"]
+                .map(String::from)
+                .to_vec(),
+            time_nanos: 1 << 40,
+            ..proto::Profile::default()
+        };
+        // Go's order: sample types, samples, mappings, locations, functions, strings, and
+        // the rest.
+        let data = profile.encode_to_vec();
+        let split = Split::default().finish(&data).unwrap();
+        assert_eq!(split.places.pieces.len(), 1, "{:?}", split.places);
+        assert_eq!(split.rest.pieces.len(), 2, "{:?}", split.rest);
+        let places = split.places.decode(&data).unwrap();
+        let rest = split.rest.decode(&data).unwrap();
+        assert_eq!(places.mapping, profile.mapping);
+        assert_eq!(places.location, profile.location);
+        assert_eq!(
+            rest,
+            proto::Profile {
+                sample: Vec::new(),
+                mapping: Vec::new(),
+                location: Vec::new(),
+                ..profile
+            }
+        );
+        // Each list is made at its size once, not grown.
+        assert_eq!(places.location.capacity(), 3);
+        assert_eq!(rest.function.capacity(), 3);
+        assert_eq!(rest.string_table.capacity(), 6);
+    }
+
+    #[test]
     fn strings_that_are_not_utf8_are_repaired_in_place() {
         // string_table: "", "caf\xe9", "ok", with a sample between the strings.
         let mut data = vec![0x32, 0, 0x32, 4, b'c', b'a', b'f', 0xe9];
@@ -567,7 +692,7 @@ mod tests {
         assert_eq!(messages.len(), 1);
         assert_eq!(messages[0], 10..12);
         assert_eq!(data[10..12], [0x08, 1]);
-        let decoded = proto::Profile::decode(rest.as_slice()).unwrap();
+        let decoded = rest.decode(&data).unwrap();
         assert_eq!(decoded.string_table, ["", "caf\u{fffd}", "ok"]);
     }
 

@@ -115,11 +115,23 @@ pub(crate) struct Frame {
     pub(crate) inlined: bool,
 }
 
+/// A location's frames, as walks over millions of them read them.
+pub(crate) enum LocationFrames<'s> {
+    None,
+    One(Frame),
+    /// Innermost first.
+    Several(&'s [Frame]),
+}
+
 /// Precomputed frames per location, for fast walks over many samples.
 pub(crate) struct Stacks {
     /// Per location: start and length in `frames`, innermost frame first.
     spans: Vec<(u32, u32)>,
     frames: Vec<Frame>,
+    /// Per location: its one frame packed in a number, or that it has none or several.
+    /// Most locations have one or, once trimmed to the kept functions, none: a walk then
+    /// reads this array alone.
+    packed: Vec<u32>,
     prune: Vec<Prune>,
     any_prune: bool,
     /// Every location has exactly one frame (no inlining), the location's index in
@@ -243,6 +255,7 @@ impl Stacks {
         let any_prune = prune.iter().any(|p| *p != Prune::Keep);
         let one_each = frames.len() == spans.len();
         Ok(Stacks {
+            packed: packed(&spans, &frames),
             spans,
             frames,
             prune,
@@ -284,6 +297,7 @@ impl Stacks {
             spans.push((start, frames.len() as u32 - start));
         }
         Stacks {
+            packed: packed(&spans, &frames),
             spans,
             frames,
             prune: self.prune.clone(),
@@ -302,6 +316,19 @@ impl Stacks {
         self.spans.len()
     }
 
+    /// The frames of a location, read with one memory access when it has one or none.
+    #[inline]
+    pub(crate) fn location_frames(&self, location: u32) -> LocationFrames<'_> {
+        match self.packed[location as usize] {
+            NO_FRAME => LocationFrames::None,
+            SEVERAL_FRAMES => LocationFrames::Several(self.frames(location)),
+            one => LocationFrames::One(Frame {
+                name: one >> 1,
+                inlined: one & 1 == 1,
+            }),
+        }
+    }
+
     /// The frames of a location, innermost first.
     pub(crate) fn frames(&self, location: u32) -> &[Frame] {
         if self.one_each {
@@ -310,6 +337,31 @@ impl Stacks {
         let (start, len) = self.spans[location as usize];
         &self.frames[start as usize..(start + len) as usize]
     }
+}
+
+/// In [`Stacks::packed`], a location without frames.
+const NO_FRAME: u32 = u32::MAX;
+/// In [`Stacks::packed`], a location with several frames, or one whose name is too large
+/// a number to pack.
+const SEVERAL_FRAMES: u32 = u32::MAX - 1;
+
+/// Per location, its frames packed: a lone frame's name, shifted, and whether it was
+/// inlined in the low bit.
+fn packed(spans: &[(u32, u32)], frames: &[Frame]) -> Vec<u32> {
+    spans
+        .iter()
+        .map(|&(start, len)| match len {
+            0 => NO_FRAME,
+            1 => {
+                let frame = frames[start as usize];
+                match frame.name.checked_mul(2) {
+                    Some(shifted) if shifted < SEVERAL_FRAMES => shifted | u32::from(frame.inlined),
+                    _ => SEVERAL_FRAMES,
+                }
+            }
+            _ => SEVERAL_FRAMES,
+        })
+        .collect()
 }
 
 fn frame_patterns(profile: &Profile) -> Result<(Option<Regex>, Option<Regex>)> {
@@ -355,7 +407,43 @@ fn simplify_func(name: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{Names, simplify_func};
+    use super::{Frame, LocationFrames, Names, SEVERAL_FRAMES, Stacks, packed, simplify_func};
+
+    #[test]
+    fn a_location_reads_as_its_frames_packed_or_not() {
+        let frame = |name, inlined| Frame { name, inlined };
+        let frames = vec![
+            frame(7, false),
+            frame(3, true),
+            frame(4, false),
+            frame(5, true),
+            // Too large a name to pack.
+            frame(u32::MAX >> 1, false),
+        ];
+        let spans = vec![(0, 1), (1, 2), (3, 0), (3, 1), (4, 1)];
+        let stacks = Stacks {
+            packed: packed(&spans, &frames),
+            spans,
+            frames,
+            prune: Vec::new(),
+            any_prune: false,
+            one_each: false,
+        };
+        assert_eq!(stacks.packed[4], SEVERAL_FRAMES);
+        for location in 0..5 {
+            let read: Vec<(u32, bool)> = match stacks.location_frames(location) {
+                LocationFrames::None => Vec::new(),
+                LocationFrames::One(f) => vec![(f.name, f.inlined)],
+                LocationFrames::Several(fs) => fs.iter().map(|f| (f.name, f.inlined)).collect(),
+            };
+            let expected: Vec<(u32, bool)> = stacks
+                .frames(location)
+                .iter()
+                .map(|f| (f.name, f.inlined))
+                .collect();
+            assert_eq!(read, expected, "location {location}");
+        }
+    }
 
     #[test]
     fn names_are_numbered_in_the_order_first_interned_with_binaries() {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::decode::Profile;
 use crate::error::{Error, Result};
 use crate::parallel;
-use crate::stacks::{Names, Stacks};
+use crate::stacks::{Frame, LocationFrames, Names, Stacks};
 use crate::units;
 use crate::unsymbolized::Unsymbolized;
 
@@ -135,21 +135,27 @@ impl Added<'_> {
         // The sample each function last counted for: a function counts once per sample,
         // however many frames name it.
         let mut seen = vec![usize::MAX; names];
-        // Likewise for locations: a location met again in a sample, as in recursion,
-        // names only functions already counted.
+        // Likewise for locations of several frames: one met again in a sample, as in
+        // recursion, names only functions already counted.
         let mut seen_location = vec![usize::MAX; self.stacks.location_count()];
         for (sample, (v, locations)) in self.samples(part).enumerate() {
             sums.abs_total = sums.abs_total.wrapping_add(v.wrapping_abs());
-            for &loc in locations {
-                if std::mem::replace(&mut seen_location[loc as usize], sample) == sample {
-                    continue;
+            let mut count = |node: u32| {
+                let node = node as usize;
+                if seen[node] != sample {
+                    seen[node] = sample;
+                    sums.cum[node] = sums.cum[node].wrapping_add(v);
                 }
-                for frame in self.stacks.frames(loc) {
-                    let node = frame.name as usize;
-                    if seen[node] != sample {
-                        seen[node] = sample;
-                        sums.cum[node] = sums.cum[node].wrapping_add(v);
+            };
+            for &loc in locations {
+                match self.stacks.location_frames(loc) {
+                    LocationFrames::One(frame) => count(frame.name),
+                    LocationFrames::Several(frames) => {
+                        if std::mem::replace(&mut seen_location[loc as usize], sample) != sample {
+                            frames.iter().for_each(|frame| count(frame.name));
+                        }
                     }
+                    LocationFrames::None => {}
                 }
             }
             if let Some(&leaf) = locations.first() {
@@ -176,24 +182,29 @@ impl Added<'_> {
                 continue;
             }
             let mut parent: Option<u32> = None;
-            for &loc in locations.iter().rev() {
-                for frame in kept.frames(loc).iter().rev() {
-                    let node = frame.name;
-                    if let Some(p) = parent
-                        && p != node
-                    {
-                        let edge = edges.entry((p, node)).or_insert(Edge {
-                            inline: true,
-                            weight: 0,
-                            crossed_by: 0,
-                        });
-                        if edge.crossed_by != sample {
-                            edge.crossed_by = sample;
-                            edge.inline &= frame.inlined;
-                            edge.weight = edge.weight.wrapping_add(v);
-                        }
+            let mut cross = |frame: Frame| {
+                let node = frame.name;
+                if let Some(p) = parent
+                    && p != node
+                {
+                    let edge = edges.entry((p, node)).or_insert(Edge {
+                        inline: true,
+                        weight: 0,
+                        crossed_by: 0,
+                    });
+                    if edge.crossed_by != sample {
+                        edge.crossed_by = sample;
+                        edge.inline &= frame.inlined;
+                        edge.weight = edge.weight.wrapping_add(v);
                     }
-                    parent = Some(node);
+                }
+                parent = Some(node);
+            };
+            for &loc in locations.iter().rev() {
+                match kept.location_frames(loc) {
+                    LocationFrames::None => {}
+                    LocationFrames::One(frame) => cross(frame),
+                    LocationFrames::Several(frames) => frames.iter().rev().for_each(|&f| cross(f)),
                 }
             }
         }
