@@ -17,7 +17,7 @@ use crate::ids::IdIndex;
 use crate::legacy::{self, LegacyFormat, Outcome};
 use crate::parallel;
 use crate::proto;
-use crate::samples::{Fields, Samples, Split};
+use crate::samples::{Fields, Samples, Split, unknown_location};
 use crate::sniff::{self, Identified};
 use crate::unsymbolized::Unsymbolized;
 
@@ -321,7 +321,9 @@ impl Reading {
 const SAMPLES_STEP: usize = 64 << 10;
 
 /// The samples of a protobuf profile read as its bytes arrive, before its locations
-/// are: each location is kept as its id, to be resolved once all ids are known.
+/// are. Each location is kept as its id less one: the index it has when the locations
+/// are numbered 1, 2, 3 and so on, as Go and most writers number them. Otherwise it is
+/// resolved once all ids are known.
 struct EarlySamples {
     /// The samples read, from the first; `None` before it, and once a sample could not
     /// be read so: the samples are then read again with the locations known, which
@@ -331,6 +333,9 @@ struct EarlySamples {
     seen: usize,
     /// How many bytes the whole profile is expected to have.
     size_hint: usize,
+    /// The largest location kept, so that one comparison tells whether all are indices
+    /// of locations.
+    largest: u32,
 }
 
 impl EarlySamples {
@@ -339,14 +344,16 @@ impl EarlySamples {
             samples: None,
             seen: 0,
             size_hint,
+            largest: 0,
         }
     }
 
     /// The samples, when every one of `split`'s was read early, with as many values as
-    /// it declares sample types.
-    fn finish(self, split: &Split) -> Option<Samples> {
+    /// it declares sample types, and the largest location kept.
+    fn finish(self, split: &Split) -> Option<(Samples, u32)> {
         self.samples
             .filter(|s| self.seen == split.samples.len() && s.width() == split.sample_types)
+            .map(|samples| (samples, self.largest))
     }
 
     /// Reads the split's samples not read yet, until about `budget` bytes of them are;
@@ -372,8 +379,15 @@ impl EarlySamples {
             }
             read += range.len();
             self.seen += 1;
-            let as_id = |id: u64| u32::try_from(id).ok();
-            if samples.push_encoded(&data[range.clone()], &as_id).is_err() {
+            let as_index = |id: u64| u32::try_from(id.wrapping_sub(1)).ok();
+            if samples
+                .push_encoded(&data[range.clone()], &as_index)
+                .is_ok()
+            {
+                let sample = samples.get(samples.len() - 1);
+                let largest = sample.locations.iter().max().copied().unwrap_or(0);
+                self.largest = self.largest.max(largest);
+            } else {
                 self.samples = None;
                 self.seen = split.samples.len();
                 return false;
@@ -405,8 +419,14 @@ fn decode_protobuf(
             early.read(&split, data, usize::MAX);
             early.finish(&split)
         });
-        if let Some(mut samples) = early {
-            samples.resolve_locations(&index)?;
+        if let Some((mut samples, largest)) = early {
+            match index {
+                IdIndex::Consecutive { first: 1, len } if largest < len => {}
+                _ => samples.resolve_locations(|kept| {
+                    let id = u64::from(kept) + 1;
+                    index.get(id).ok_or_else(|| unknown_location(id))
+                })?,
+            }
             return Ok(samples);
         }
         let mut samples = Samples::new(split.sample_types);
@@ -536,6 +556,8 @@ mod tests {
                 encoded(6_000, |l| (l + 1) * 1_000_003, true),
                 true,
             ),
+            ("ids from 5", encoded(6_000, |l| l + 5, true), true),
+            ("ids backwards", encoded(6_000, |l| 300 - l, true), true),
         ];
         for (name, bytes, early) in cases {
             // Larger than the pieces unzipped at a time, so that it comes in several.
@@ -563,14 +585,16 @@ mod tests {
     #[test]
     fn a_gzipped_profile_is_refused_as_one_read_whole() {
         let mut unknown_location = encoded(6_000, |l| l + 1, true);
-        // A sample of location 999, which no location has.
-        unknown_location.extend([0x12, 0x08, 0x0a, 0x02, 0xe7, 0x07, 0x12, 0x02, 0x01, 0x01]);
+        // A sample of location 301, one past the last.
+        unknown_location.extend([0x12, 0x08, 0x0a, 0x02, 0xad, 0x02, 0x12, 0x02, 0x01, 0x01]);
+        let mut location_0 = encoded(6_000, |l| l + 1, true);
+        location_0.extend([0x12, 0x07, 0x0a, 0x01, 0x00, 0x12, 0x02, 0x01, 0x01]);
         let mut truncated = encoded(10, |l| l + 1, true);
         truncated.truncate(truncated.len() - 3);
         // A third sample type after the samples, which have two values each.
         let mut type_after = encoded(6_000, |l| l + 1, true);
         type_after.extend([0x0a, 0x04, 0x08, 0x01, 0x10, 0x02]);
-        for bytes in [unknown_location, truncated, type_after] {
+        for bytes in [unknown_location, location_0, truncated, type_after] {
             let whole = decoded(&bytes);
             assert!(whole.is_err());
             assert_eq!(decoded(&gzipped(bytes)), whole);

@@ -9,7 +9,6 @@ use std::ops::Range;
 
 use prost::Message as _;
 
-use crate::ids::IdIndex;
 use crate::parallel;
 use crate::proto;
 
@@ -166,30 +165,14 @@ impl Samples {
         }
     }
 
-    /// Turns each location, read as its id by [`Samples::push_encoded`] with the location
-    /// ids not yet known, into its index by `index`.
-    pub(crate) fn resolve_locations(&mut self, index: &IdIndex) -> Result<(), String> {
-        if let IdIndex::Consecutive { first, len } = *index
-            && let Ok(first) = u32::try_from(first)
-        {
-            // A subtraction each, with one check at the end, which the compiler can do
-            // for many locations at once: millions of them in a large profile.
-            let mut outside = false;
-            for location in &mut self.locations {
-                *location = location.wrapping_sub(first);
-                outside |= *location >= len;
-            }
-            if !outside {
-                return Ok(());
-            }
-            let i = self.locations.iter().find(|&&i| i >= len).copied();
-            return Err(unknown_location(u64::from(
-                i.unwrap_or(0).wrapping_add(first),
-            )));
-        }
+    /// Turns each location, kept by [`Samples::push_encoded`] as a number from its id
+    /// while the location ids were not yet known, into its index by `index`.
+    pub(crate) fn resolve_locations(
+        &mut self,
+        index: impl Fn(u32) -> Result<u32, String>,
+    ) -> Result<(), String> {
         for location in &mut self.locations {
-            let id = u64::from(*location);
-            *location = index.get(id).ok_or_else(|| unknown_location(id))?;
+            *location = index(*location)?;
         }
         Ok(())
     }
@@ -212,21 +195,15 @@ impl Samples {
         mut message: &[u8],
         location: &impl Fn(u64) -> Option<u32>,
     ) -> Result<(), String> {
-        let add_location = |locations: &mut Vec<u32>, id: u64| match location(id) {
-            Some(index) => {
-                locations.push(index);
-                Ok(())
-            }
-            None => Err(unknown_location(id)),
-        };
         while !message.is_empty() {
             match read_key(&mut message)? {
-                (1, WIRE_VARINT) => add_location(&mut self.locations, read_varint(&mut message)?)?,
+                (1, WIRE_VARINT) => {
+                    let id = read_varint(&mut message)?;
+                    self.locations
+                        .push(location(id).ok_or_else(|| unknown_location(id))?);
+                }
                 (1, WIRE_LEN) => {
-                    let mut packed = read_len(&mut message)?;
-                    while !packed.is_empty() {
-                        add_location(&mut self.locations, read_varint(&mut packed)?)?;
-                    }
+                    push_locations(&mut self.locations, read_len(&mut message)?, location)?;
                 }
                 (2, WIRE_VARINT) => self.values.push(read_varint(&mut message)? as i64),
                 (2, WIRE_LEN) => {
@@ -278,7 +255,38 @@ impl Samples {
     }
 }
 
-fn unknown_location(id: u64) -> String {
+/// Appends the location of each id in `packed`, the ids of a sample one after another:
+/// millions of them in a large profile.
+fn push_locations(
+    locations: &mut Vec<u32>,
+    mut packed: &[u8],
+    location: &impl Fn(u64) -> Option<u32>,
+) -> Result<(), String> {
+    let start = locations.len();
+    // Each id takes at least a byte: room for as many as there are bytes, written as a
+    // slice, not pushed, so that the count stays in a register, then cut to those read.
+    locations.resize(start + packed.len(), 0);
+    let room = &mut locations[start..];
+    let mut read = 0;
+    let result = loop {
+        if packed.is_empty() {
+            break Ok(());
+        }
+        let id = match read_varint(&mut packed) {
+            Ok(id) => id,
+            Err(e) => break Err(e),
+        };
+        match location(id) {
+            Some(index) => room[read] = index,
+            None => break Err(unknown_location(id)),
+        }
+        read += 1;
+    };
+    locations.truncate(start + read);
+    result
+}
+
+pub(crate) fn unknown_location(id: u64) -> String {
     format!("a sample refers to unknown location {id}")
 }
 
@@ -485,14 +493,17 @@ fn read_varint(b: &mut &[u8]) -> Result<u64, String> {
             u64::from(x & 0x7f) | u64::from(y & 0x7f) << 7 | u64::from(z) << 14,
             3,
         ),
-        _ => return read_long_varint(b),
+        // The slice is passed by value, so that callers' loops may keep theirs in
+        // registers.
+        _ => read_long_varint(b)?,
     };
     *b = &b[len..];
     Ok(value)
 }
 
+/// A varint of any length at the start of `b`, and how many bytes it takes.
 #[cold]
-fn read_long_varint(b: &mut &[u8]) -> Result<u64, String> {
+fn read_long_varint(b: &[u8]) -> Result<(u64, usize), String> {
     let mut value = 0u64;
     for (i, &byte) in b.iter().take(10).enumerate() {
         value |= u64::from(byte & 0x7f) << (7 * i);
@@ -500,8 +511,7 @@ fn read_long_varint(b: &mut &[u8]) -> Result<u64, String> {
             if i == 9 && byte > 1 {
                 break;
             }
-            *b = &b[i + 1..];
-            return Ok(value);
+            return Ok((value, i + 1));
         }
     }
     Err(if b.len() < 10 {
