@@ -25,8 +25,8 @@ impl IdIndex {
             && let Ok(len) = u32::try_from(ids.len())
             && ids
                 .clone()
-                .zip(first..)
-                .all(|(id, expected)| id == expected)
+                .enumerate()
+                .all(|(i, id)| first.checked_add(i as u64) == Some(id))
         {
             return IdIndex::Consecutive { first, len };
         }
@@ -64,9 +64,11 @@ mod tests {
 
     #[test]
     fn each_kind_of_index_finds_the_position_of_each_id_and_no_other() {
-        let cases: [(&[u64], &str); 5] = [
+        let cases: [(&[u64], &str); 7] = [
             (&[1, 2, 3, 4], "Consecutive"),
             (&[7, 8, 9], "Consecutive"),
+            (&[u64::MAX - 1, u64::MAX], "Consecutive"),
+            (&[u64::MAX, 0], "Sparse"),
             (&[1, 3, 2, 4], "Dense"),
             (&[5, 5, 6], "Dense"),
             (&[1, 1 << 40], "Sparse"),
@@ -85,7 +87,9 @@ mod tests {
                 .enumerate()
                 .map(|(i, &id)| (id, i as u32))
                 .collect();
-            let around = ids.iter().flat_map(|&id| [id - 1, id, id + 1]);
+            let around = ids
+                .iter()
+                .flat_map(|&id| [id.wrapping_sub(1), id, id.wrapping_add(1)]);
             for id in around.chain([0, u64::MAX]) {
                 assert_eq!(index.get(id), expected.get(&id).copied(), "{ids:?}: {id}");
             }
