@@ -400,8 +400,8 @@ impl EarlySamples {
 /// Decodes a split protobuf profile: prost for everything but the samples, while the
 /// samples are read straight into [`Samples`] with the location ids found beside them,
 /// or, when `early` has read most of them as the profile was unzipped, the last read
-/// there too and all resolved. That costs little: prost then decodes in two parts at
-/// once, to keep both cores busy.
+/// there too, and all resolved unless the locations are numbered from 1. That costs
+/// little: prost then decodes in two parts at once, to keep both cores busy.
 fn decode_protobuf(
     data: &[u8],
     split: Split,
