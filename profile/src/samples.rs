@@ -262,11 +262,11 @@ fn push_locations(
     mut packed: &[u8],
     location: &impl Fn(u64) -> Option<u32>,
 ) -> Result<(), String> {
-    let start = locations.len();
     // Each id takes at least a byte: room for as many as there are bytes, written as a
-    // slice, not pushed, so that the count stays in a register, then cut to those read.
-    locations.resize(start + packed.len(), 0);
-    let room = &mut locations[start..];
+    // slice, not pushed, so that the count stays in a register. The room is not zeroed
+    // first: that would touch more memory than the ids need, and a sample may be large.
+    locations.reserve(packed.len());
+    let room = &mut locations.spare_capacity_mut()[..packed.len()];
     let mut read = 0;
     let result = loop {
         if packed.is_empty() {
@@ -277,12 +277,14 @@ fn push_locations(
             Err(e) => break Err(e),
         };
         match location(id) {
-            Some(index) => room[read] = index,
+            Some(index) => room[read].write(index),
             None => break Err(unknown_location(id)),
-        }
+        };
         read += 1;
     };
-    locations.truncate(start + read);
+    // SAFETY: the first `read` ids after the length were written just above, within
+    // the capacity reserved.
+    unsafe { locations.set_len(locations.len() + read) };
     result
 }
 
@@ -779,6 +781,27 @@ mod tests {
                 .unwrap_err()
                 .contains("numbered 0")
         );
+    }
+
+    #[test]
+    fn a_sample_broken_after_some_of_its_ids_leaves_the_samples_before_it_whole() {
+        let index = |id: u64| (id < 200).then_some(id as u32);
+        let mut samples = Samples::new(1);
+        // Packed ids 1, 2 and 150 (two bytes), and one value.
+        samples
+            .push_encoded(&[0x0a, 4, 1, 2, 0x96, 0x01, 0x10, 7], &index)
+            .unwrap();
+        // Ids 3 and 4 read before 300, which is unknown; then a number cut short.
+        for broken in [&[0x0a, 4, 3, 4, 0xac, 0x02][..], &[0x0a, 3, 5, 6, 0x80]] {
+            assert!(samples.push_encoded(broken, &index).is_err());
+        }
+        samples
+            .push_encoded(&[0x0a, 1, 9, 0x10, 8], &index)
+            .unwrap();
+        assert_eq!(samples.len(), 2);
+        assert_eq!(samples.get(0).locations, [1, 2, 150]);
+        assert_eq!(samples.get(1).locations, [9]);
+        assert_eq!(samples.get(1).values, [8]);
     }
 
     #[test]
