@@ -791,9 +791,15 @@ mod tests {
         samples
             .push_encoded(&[0x0a, 4, 1, 2, 0x96, 0x01, 0x10, 7], &index)
             .unwrap();
-        // Ids 3 and 4 read before 300, which is unknown; then a number cut short.
-        for broken in [&[0x0a, 4, 3, 4, 0xac, 0x02][..], &[0x0a, 3, 5, 6, 0x80]] {
-            assert!(samples.push_encoded(broken, &index).is_err());
+        // Broken after two ids: by location 300, which is unknown, and by a number cut
+        // short.
+        let broken: [(&[u8], &str); 2] = [
+            (&[0x0a, 4, 3, 4, 0xac, 0x02], "unknown location 300"),
+            (&[0x0a, 3, 5, 6, 0x80], "middle of a number"),
+        ];
+        for (bytes, expected) in broken {
+            let error = samples.push_encoded(bytes, &index).unwrap_err();
+            assert!(error.contains(expected), "{error}");
         }
         samples
             .push_encoded(&[0x0a, 1, 9, 0x10, 8], &index)
