@@ -1198,6 +1198,34 @@ fn compiling_is_bounded_by_the_deadline() {
     }
 }
 
+/// A small module that a compiler needs gigabytes for (3 GiB within 10 s on a 2-core
+/// machine): compiling it stops at the compile memory limit, well before the deadline.
+#[cfg(target_os = "linux")]
+#[test]
+fn compiling_is_bounded_by_the_compile_memory_limit() {
+    let sb = Sandbox::new();
+    let wasm = sb.file(
+        "greedy_compile.wasm",
+        wat::parse_str(slow_to_compile(3000, 15_000)).unwrap(),
+    );
+    let config = sb.file("config.toml", "[plugins]\ncompile_mib = 128\n");
+    let run = sb.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "plugin",
+        "run",
+        wasm.to_str().unwrap(),
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(run.code, PLUGIN_LIMIT, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "error: plugin `greedy_compile` hit its compile memory limit of 128 MiB while being compiled; raise it with plugins.compile_mib in the config"
+    );
+    assert_within(&run, Duration::from_secs(10));
+}
+
 #[test]
 fn huge_modules_and_data_are_refused_before_they_cost_memory() {
     let sb = Sandbox::new();

@@ -520,7 +520,7 @@ impl Host {
         let (module, cache) = match (precompiled, bound) {
             (Some(module), _) => (module, CacheOutcome::Precompiled),
             (None, Some(limits)) => {
-                self.compile_bounded(&name, &origin, bytes, module_sha256, limits.deadline)?
+                self.compile_bounded(&name, &origin, bytes, module_sha256, limits)?
             }
             (None, None) => {
                 compile_module(&self.engine, self.cache.as_ref(), bytes, &module_sha256)
@@ -571,19 +571,22 @@ impl Host {
         })
     }
 
-    /// Compiles on a thread of its own and waits at most `deadline` (or until an
-    /// interruption). Cranelift cannot be stopped, so a compile past the deadline is
-    /// abandoned: its thread finishes on its own while the caller reports the breach.
+    /// Compiles on a thread of its own and waits at most the deadline, while gantry's
+    /// memory grows by at most the compile memory limit (or until an interruption).
+    /// Cranelift cannot be stopped, so a compile past a limit is abandoned: its thread
+    /// goes on while the caller reports the breach, and ends when gantry exits.
     fn compile_bounded(
         &self,
         name: &str,
         origin: &Origin,
         bytes: Arc<Vec<u8>>,
         module_sha: [u8; 32],
-        deadline: Duration,
+        limits: &Limits,
     ) -> Result<(Module, CacheOutcome), PluginError> {
         let _busy = Busy::enter();
+        let deadline = limits.deadline;
         let until = Instant::now() + deadline;
+        let resident_before = resident_bytes();
         let engine = self.engine.clone();
         let cache = self.cache.clone();
         let (tx, rx) = mpsc::channel();
@@ -622,6 +625,16 @@ impl Host {
                 return Err(PluginError::Limit {
                     plugin: name.to_string(),
                     breach: LimitBreach::CompileDeadline { deadline },
+                });
+            }
+            if let (Some(before), Some(now)) = (resident_before, resident_bytes())
+                && now.saturating_sub(before) > limits.compile_memory_bytes
+            {
+                return Err(PluginError::Limit {
+                    plugin: name.to_string(),
+                    breach: LimitBreach::CompileMemory {
+                        limit_bytes: limits.compile_memory_bytes,
+                    },
                 });
             }
         }
@@ -919,6 +932,21 @@ impl Write for LogWriter {
 }
 
 /// Compiles through the cache when there is one.
+/// This process's resident memory, in bytes, where the system tells it cheaply: the
+/// compile memory limit is measured with it.
+#[cfg(target_os = "linux")]
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    let kib = line.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn resident_bytes() -> Option<u64> {
+    None
+}
+
 fn compile_module(
     engine: &Engine,
     cache: Option<&ModuleCache>,
@@ -1011,6 +1039,16 @@ mod tests {
 
     fn origin() -> Origin {
         Origin::BuiltIn("precompiled".to_string())
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn resident_memory_grows_with_memory_touched() {
+        let before = resident_bytes().unwrap();
+        let touched = vec![1u8; 64 << 20];
+        let after = resident_bytes().unwrap();
+        assert!(after >= before + (60 << 20), "{before} then {after}");
+        assert!(touched.iter().all(|&b| b == 1));
     }
 
     #[test]

@@ -31,10 +31,15 @@ pub struct Limits {
     /// The largest module (`.wasm` file) gantry reads and compiles. Built-in plugins,
     /// which are part of gantry, are not held to it.
     pub module_bytes: u64,
+    /// Memory the compiler may take for a module: how far gantry's resident memory may
+    /// grow while it compiles. A small module can be made to need gigabytes. Measured
+    /// on Linux; elsewhere compiling is bounded by the deadline alone.
+    pub compile_memory_bytes: u64,
 }
 
 impl Default for Limits {
-    /// 128 MiB of memory, 10 s, 16 MiB of stdout, 1 MiB of stderr and 64 MiB modules.
+    /// 128 MiB of memory, 10 s, 16 MiB of stdout, 1 MiB of stderr, 64 MiB modules, and
+    /// 1 GiB for compiling one: compiling takes about 40 times a real module's size.
     fn default() -> Self {
         Limits {
             memory_bytes: 128 * MIB,
@@ -42,6 +47,7 @@ impl Default for Limits {
             stdout_bytes: 16 * MIB,
             stderr_bytes: MIB,
             module_bytes: 64 * MIB,
+            compile_memory_bytes: 1024 * MIB,
         }
     }
 }
@@ -75,6 +81,7 @@ impl Limits {
             stdout_bytes: self.stdout_bytes,
             stderr_bytes: self.stderr_bytes,
             module_bytes: self.module_bytes,
+            compile_memory_bytes: self.compile_memory_bytes,
         }
     }
 }
@@ -91,6 +98,9 @@ pub enum LimitBreach {
     Deadline { deadline: Duration },
     /// Compiling the module took longer than the deadline; the compile was abandoned.
     CompileDeadline { deadline: Duration },
+    /// Compiling the module took more than [`Limits::compile_memory_bytes`]; the compile
+    /// was abandoned.
+    CompileMemory { limit_bytes: u64 },
     /// The module file is larger than [`Limits::module_bytes`].
     ModuleSize { limit_bytes: u64, module_bytes: u64 },
     /// The plugin wrote more than allowed to stdout.
@@ -122,6 +132,11 @@ impl fmt::Display for LimitBreach {
                 f,
                 "deadline of {} while being compiled; raise it with --timeout or plugins.timeout in the config",
                 human_duration(*deadline)
+            ),
+            LimitBreach::CompileMemory { limit_bytes } => write!(
+                f,
+                "compile memory limit of {} while being compiled; raise it with plugins.compile_mib in the config",
+                human_bytes(*limit_bytes)
             ),
             LimitBreach::ModuleSize {
                 limit_bytes,

@@ -28,6 +28,8 @@ pub struct PluginConfig {
     pub stderr_kib: Option<u64>,
     /// The largest plugin module gantry reads and compiles.
     pub module_mib: Option<u64>,
+    /// How much memory compiling one plugin module may take.
+    pub compile_mib: Option<u64>,
     /// The most disk the compiled-module cache may take.
     pub cache_mib: Option<u64>,
 }

@@ -71,6 +71,9 @@ pub fn run_options(ctx: &Context, flags: &LimitArgs) -> RunOptions {
         module_bytes: config
             .module_mib
             .map_or(defaults.module_bytes, |mib| mib.saturating_mul(MIB)),
+        compile_memory_bytes: config
+            .compile_mib
+            .map_or(defaults.compile_memory_bytes, |mib| mib.saturating_mul(MIB)),
     };
     let log: Option<LogSink> =
         (ctx.verbose > 0).then(|| Arc::new(Mutex::new(std::io::stderr())) as LogSink);
