@@ -931,7 +931,6 @@ impl Write for LogWriter {
     }
 }
 
-/// Compiles through the cache when there is one.
 /// This process's resident memory, in bytes, where the system tells it cheaply: the
 /// compile memory limit is measured with it.
 #[cfg(target_os = "linux")]
@@ -947,6 +946,7 @@ fn resident_bytes() -> Option<u64> {
     None
 }
 
+/// Compiles through the cache when there is one.
 fn compile_module(
     engine: &Engine,
     cache: Option<&ModuleCache>,

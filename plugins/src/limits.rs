@@ -39,7 +39,7 @@ pub struct Limits {
 
 impl Default for Limits {
     /// 128 MiB of memory, 10 s, 16 MiB of stdout, 1 MiB of stderr, 64 MiB modules, and
-    /// 1 GiB for compiling one: compiling takes about 40 times a real module's size.
+    /// 1 GiB for compiling one: compiling takes about 36 times a real module's size.
     fn default() -> Self {
         Limits {
             memory_bytes: 128 * MIB,
