@@ -1209,12 +1209,13 @@ fn compiling_is_bounded_by_the_compile_memory_limit() {
         wat::parse_str(slow_to_compile(3000, 15_000)).unwrap(),
     );
     let config = sb.file("config.toml", "[plugins]\ncompile_mib = 128\n");
+    let (config, path) = (config.to_str().unwrap(), wasm.to_str().unwrap());
     let run = sb.run(&[
         "--config",
-        config.to_str().unwrap(),
+        config,
         "plugin",
         "run",
-        wasm.to_str().unwrap(),
+        path,
         "--timeout",
         "60s",
     ]);
