@@ -122,6 +122,25 @@ fn differential_flame_graph_shows_each_stacks_change() {
     );
 }
 
+/// A sample type without a name, as some writers leave it, gets no `Type:` line, as in
+/// pprof's table.
+#[test]
+fn a_sample_type_without_a_name_gets_no_type_line() {
+    use gantry_profile::proto;
+    use prost::Message as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut profile = proto::Profile::decode(inline_and_called(1_000).as_slice()).unwrap();
+    profile.sample_type[0].r#type = 0;
+    let path = write(dir.path(), "untyped.pb", profile.encode_to_vec());
+    assert_same_table(&path, &[], &[]);
+    let out = gantry(&["profile", "top", &path.display().to_string()]);
+    assert!(
+        !text(&out.stdout).contains("Type:"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 /// pprof drops edges lighter than 0.1% of the total (`-edgefraction`) from its graph
 /// before it marks rows inline, so a rare plain call does not make a row partial-inline.
 #[test]

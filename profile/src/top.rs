@@ -575,7 +575,10 @@ impl TopReport {
                 .filter(|c| !c.starts_with('#'))
                 .cloned(),
         );
-        lines.push(format!("Type: {}", self.sample_type));
+        // pprof leaves the line out for a sample type without a name.
+        if !self.sample_type.is_empty() {
+            lines.push(format!("Type: {}", self.sample_type));
+        }
         if let Some(url) = &self.doc_url {
             lines.push(format!("Doc: {url}"));
         }
