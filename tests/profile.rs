@@ -141,6 +141,29 @@ fn a_sample_type_without_a_name_gets_no_type_line() {
     );
 }
 
+/// A function name with control characters, which XML cannot hold, is drawn with U+FFFD
+/// in their place, so that the flame graph stays well-formed.
+#[test]
+fn a_flame_graph_of_names_with_control_characters_is_well_formed() {
+    use gantry_profile::proto;
+    use prost::Message as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut profile = proto::Profile::decode(inline_and_called(1_000).as_slice()).unwrap();
+    let callee = profile
+        .string_table
+        .iter()
+        .position(|s| s == "callee")
+        .unwrap();
+    profile.string_table[callee] = "call\u{1}ee\u{1f}\u{ffff}".into();
+    let path = write(dir.path(), "controls.pb", profile.encode_to_vec());
+    draw_flamegraph(
+        &path,
+        None,
+        &dir.path().join("controls.svg"),
+        "call\u{fffd}ee\u{fffd}\u{fffd}",
+    );
+}
+
 /// pprof drops edges lighter than 0.1% of the total (`-edgefraction`) from its graph
 /// before it marks rows inline, so a rare plain call does not make a row partial-inline.
 #[test]

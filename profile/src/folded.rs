@@ -54,7 +54,8 @@ fn collapse_at(profile: &Profile, frames_from: &Profile, index: usize) -> Result
     Ok(lines)
 }
 
-/// Joins frames with `;`, replacing characters that would break the folded format.
+/// Joins frames with `;`, replacing characters that would break the folded format, or
+/// the SVG drawn from it.
 fn fold_frames(frames: &[&str]) -> String {
     let mut out = String::new();
     for (i, frame) in frames.iter().enumerate() {
@@ -64,10 +65,20 @@ fn fold_frames(frames: &[&str]) -> String {
         out.extend(frame.chars().map(|c| match c {
             ';' => ':',
             '\n' | '\r' => ' ',
-            c => c,
+            c => drawable(c),
         }));
     }
     out
+}
+
+/// `c`, or U+FFFD for the characters XML cannot hold even escaped (most control
+/// characters, U+FFFE and U+FFFF), which a function name may carry.
+fn drawable(c: char) -> char {
+    match c {
+        '\t' | '\n' | '\r' => c,
+        '\0'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => char::REPLACEMENT_CHARACTER,
+        c => c,
+    }
 }
 
 /// Draws a flame graph of `profile`; with `base`, a differential one (red grew, blue
@@ -91,11 +102,13 @@ pub fn flamegraph(
     }
     let mut options = inferno::flamegraph::Options::default();
     options.title = title.to_string();
-    options.count_name = if unit.is_empty() || unit == "count" {
-        sample_type.clone()
+    let count_name = if unit.is_empty() || unit == "count" {
+        &sample_type
     } else {
-        unit
+        &unit
     };
+    options.count_name = count_name.chars().map(drawable).collect();
+    let sample_type: String = sample_type.chars().map(drawable).collect();
     options.subtitle = Some(format!("sample type: {sample_type}"));
     let mut svg = Vec::new();
     let result = match base {

@@ -340,6 +340,14 @@ pub fn assert_valid_svg(path: &Path, must_mention: &str) -> String {
         }
     }
     assert_eq!(root.as_deref(), Some("svg"));
+    // XML 1.0 cannot hold these even escaped; a parser stricter than the one above
+    // refuses the file.
+    let not_xml = |c: char| matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
+    assert!(
+        !svg.contains(not_xml),
+        "{} holds a character XML forbids",
+        path.display()
+    );
     assert!(
         svg.contains(must_mention),
         "{} lacks {must_mention}",

@@ -369,12 +369,13 @@ fn save(args: SaveArgs, ctx: &Context) -> anyhow::Result<u8> {
     };
     if write_output(&args.output_file, &bytes, ctx)? && !ctx.quiet {
         let (kind, _) = profile.sample_types().pop().unwrap_or_default();
+        let kind = if kind.is_empty() { kind } else { kind + " " };
         let converted = match format {
             Format::Protobuf => String::new(),
             Format::Legacy(legacy) => format!(" (converted from a {legacy})"),
         };
         eprintln!(
-            "saved a {kind} profile to {}{converted}",
+            "saved the {kind}profile to {}{converted}",
             args.output_file.display()
         );
     }
