@@ -121,10 +121,17 @@ alive() { [ -f "$RUN/pids/$1" ] && kill -0 "$(cat "$RUN/pids/$1")" 2>/dev/null; 
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Ports are picked below the range the kernel gives the local ends of outgoing
+# connections: a port nothing listens on may be taken by such a connection before the
+# server binds it, as a kube-scheduler once found.
 free_port() {
-    local p
+    local p first=10000 last=32767 ephemeral
+    read -r ephemeral _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral=32768
+    if [ "$ephemeral" -gt $((first + 1000)) ]; then
+        last=$((ephemeral - 1))
+    fi
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((first + RANDOM % (last - first + 1)))
         if port_free "$p" && ! grep -qx "$p" "$RUN/ports.taken" 2>/dev/null; then
             echo "$p" >>"$RUN/ports.taken"
             echo "$p"
