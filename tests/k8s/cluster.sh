@@ -123,17 +123,27 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Ports are picked below the range the kernel gives the local ends of outgoing
 # connections: a port nothing listens on may be taken by such a connection before the
-# server binds it, as a kube-scheduler once found.
+# server binds it, as a kube-scheduler once found. They are also written, with the time,
+# to a list every cluster of this user reads, so that two clusters started at once skip
+# each other's ports before either binds them; entries older than ten minutes are dropped.
 free_port() {
-    local p first=10000 last=32767 ephemeral
+    local p first=10000 last=32767 ephemeral now ports="$CACHE/ports"
     read -r ephemeral _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral=32768
     if [ "$ephemeral" -gt $((first + 1000)) ]; then
         last=$((ephemeral - 1))
     fi
+    mkdir -p "$CACHE"
+    exec 8>>"$ports.lock"
+    flock 8
+    now=$(date +%s)
+    touch "$ports"
+    awk -v since=$((now - 600)) '$2 >= since' "$ports" >"$ports.new"
+    mv "$ports.new" "$ports"
     for _ in $(seq 1 200); do
         p=$((first + RANDOM % (last - first + 1)))
-        if port_free "$p" && ! grep -qx "$p" "$RUN/ports.taken" 2>/dev/null; then
-            echo "$p" >>"$RUN/ports.taken"
+        if port_free "$p" && ! grep -q "^$p " "$ports"; then
+            echo "$p $now" >>"$ports"
+            exec 8>&-
             echo "$p"
             return
         fi
@@ -236,7 +246,7 @@ cmd_up() {
     fi
     cmd_build
     stop_all
-    rm -rf "$RUN/etcd" "$RUN/pki" "$RUN/logs" "$RUN/pids" "$RUN/ports.taken" "$RUN"/kubeconfig*
+    rm -rf "$RUN/etcd" "$RUN/pki" "$RUN/logs" "$RUN/pids" "$RUN"/kubeconfig*
     mkdir -p "$RUN/logs" "$RUN/pids"
     make_pki
     local etcd_client etcd_peer
