@@ -621,22 +621,23 @@ impl Host {
                     plugin: name.to_string(),
                 });
             }
-            if Instant::now() >= until {
-                return Err(PluginError::Limit {
-                    plugin: name.to_string(),
-                    breach: LimitBreach::CompileDeadline { deadline },
-                });
-            }
-            if let (Some(before), Some(now)) = (resident_before, resident_bytes())
-                && now.saturating_sub(before) > limits.compile_memory_bytes
-            {
-                return Err(PluginError::Limit {
-                    plugin: name.to_string(),
-                    breach: LimitBreach::CompileMemory {
-                        limit_bytes: limits.compile_memory_bytes,
-                    },
-                });
-            }
+            let grown = match (resident_before, resident_bytes()) {
+                (Some(before), Some(now)) => now.saturating_sub(before),
+                _ => 0,
+            };
+            let breach = if Instant::now() >= until {
+                LimitBreach::CompileDeadline { deadline }
+            } else if grown > limits.compile_memory_bytes {
+                LimitBreach::CompileMemory {
+                    limit_bytes: limits.compile_memory_bytes,
+                }
+            } else {
+                continue;
+            };
+            return Err(PluginError::Limit {
+                plugin: name.to_string(),
+                breach,
+            });
         }
     }
 
