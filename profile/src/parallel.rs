@@ -202,10 +202,10 @@ fn hand<'a, T: Send + 'a>(f: impl FnOnce() -> T + Send + 'a) -> Handed<'a, T> {
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         *lock(&slot) = Some(ran);
     });
-    // SAFETY: only the lifetime changes. The work runs, or is dropped unrun, before 'a
-    // ends: the `Handed` returned lives no longer than 'a, is never leaked (this module
-    // finishes or drops each one), and its drop returns only once the work has run here
-    // or on the thread that took it.
+    // SAFETY: only the lifetime changes. The work has run before 'a ends: the `Handed`
+    // returned lives no longer than 'a, is never leaked (this module finishes or drops
+    // each one), and both return only once the work has run, here or on the thread that
+    // took it. The work never unwinds: its panic is caught and kept for the caller.
     let work: Work = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Work>(work) };
     let job = Arc::new(Job {
         work: Mutex::new(Some(work)),
