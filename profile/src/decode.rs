@@ -119,8 +119,9 @@ impl Profile {
             Outcome::Decoded(format, decoded) => {
                 let (raw, samples) = *decoded;
                 let format = Format::Legacy(format);
+                let renames = demangle::simplified_names(&raw);
                 Ok(Profile {
-                    raw: checked(raw, &origin, format)?,
+                    raw: checked(raw, renames, &origin, format)?,
                     samples,
                     origin,
                     format,
@@ -289,10 +290,15 @@ fn check(p: &proto::Profile, origin: &Origin, format: Format) -> Result<()> {
 }
 
 /// `raw` when it passes [`check`], its function names rewritten as pprof's symbolizer
-/// rewrites them before any report (see [`crate::demangle`]).
-fn checked(mut raw: proto::Profile, origin: &Origin, format: Format) -> Result<proto::Profile> {
+/// rewrites them before any report: `renames`, from [`demangle::simplified_names`].
+fn checked(
+    mut raw: proto::Profile,
+    renames: Vec<(usize, String)>,
+    origin: &Origin,
+    format: Format,
+) -> Result<proto::Profile> {
     check(&raw, origin, format)?;
-    demangle::simplify_function_names(&mut raw);
+    demangle::rename(&mut raw, renames);
     Ok(raw)
 }
 
@@ -439,16 +445,23 @@ fn decode_protobuf(
     };
     let decode_rest = || {
         let decode = |part: &Fields| part.decode(data).map_err(|e| e.to_string());
-        let (places, rest) = if in_two_parts {
-            parallel::join(|| decode(&split.places), || decode(&split.rest))
-        } else {
-            (decode(&split.places), decode(&split.rest))
+        // The names are simplified beside the locations: they need only the rest.
+        let rest_and_names = || {
+            decode(&split.rest).map(|rest| {
+                let renames = demangle::simplified_names(&rest);
+                (rest, renames)
+            })
         };
-        let mut raw = rest?;
+        let (places, rest) = if in_two_parts {
+            parallel::join(|| decode(&split.places), rest_and_names)
+        } else {
+            (decode(&split.places), rest_and_names())
+        };
+        let (mut raw, renames) = rest?;
         let places = places?;
         raw.mapping = places.mapping;
         raw.location = places.location;
-        Ok::<_, String>(checked(raw, origin, Format::Protobuf))
+        Ok::<_, String>(checked(raw, renames, origin, Format::Protobuf))
     };
     let (raw, samples) = parallel::join(decode_rest, read_samples);
     // The errors in the order one pass meets them: the rest, the samples, the check.

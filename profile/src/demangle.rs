@@ -11,15 +11,19 @@ use std::fmt;
 
 use crate::proto;
 
-/// Rewrites the profile's function names as pprof's default demangling does.
-pub(crate) fn simplify_function_names(raw: &mut proto::Profile) {
-    let proto::Profile {
-        function,
-        string_table,
-        ..
-    } = raw;
-    for f in function.iter_mut() {
-        let text = |i: i64| usize::try_from(i).ok().and_then(|i| string_table.get(i));
+/// The names pprof's default demangling gives the profile's functions, where they differ
+/// from the names they have: each function's index and its new name, in order, for
+/// [`rename`]. It needs only the functions and the strings, so it can run before the
+/// profile is checked; a string index out of range, which the check refuses, is passed
+/// over.
+pub(crate) fn simplified_names(raw: &proto::Profile) -> Vec<(usize, String)> {
+    let text = |i: i64| {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| raw.string_table.get(i))
+    };
+    let mut renames = Vec::new();
+    for (index, f) in raw.function.iter().enumerate() {
         let (Some(name), Some(system)) = (text(f.name), text(f.system_name)) else {
             continue;
         };
@@ -29,9 +33,18 @@ pub(crate) fn simplify_function_names(raw: &mut proto::Profile) {
         }
         let shown = display_name(system);
         if shown != *name {
-            let shown = shown.into_owned();
-            f.name = string_table.len() as i64;
-            string_table.push(shown);
+            renames.push((index, shown.into_owned()));
+        }
+    }
+    renames
+}
+
+/// Gives functions the names [`simplified_names`] found, added to the string table.
+pub(crate) fn rename(raw: &mut proto::Profile, renames: Vec<(usize, String)>) {
+    for (index, shown) in renames {
+        if let Some(f) = raw.function.get_mut(index) {
+            f.name = raw.string_table.len() as i64;
+            raw.string_table.push(shown);
         }
     }
 }
