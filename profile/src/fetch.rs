@@ -1,7 +1,7 @@
 //! Getting profile bytes: from a pprof HTTP endpoint (with headers, a bearer token, a CA
 //! file or no verification, and timeouts that allow for the capture), a file, or stdin.
 
-use std::io::{Read as _, Seek as _, SeekFrom};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,7 +10,6 @@ use url::Url;
 
 use crate::decode::{Profile, looks_like_html};
 use crate::error::{Error, Origin, Result};
-use crate::parallel;
 
 /// What `SOURCE` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,12 +319,12 @@ fn connect_message(detail: &str) -> String {
 }
 
 /// Reads the raw bytes of a source (an URL is resolved first).
-pub fn fetch_bytes(source: &Source, options: &FetchOptions) -> Result<(Vec<u8>, Origin)> {
+pub fn fetch_bytes(source: &Source, options: &FetchOptions) -> Result<(Bytes, Origin)> {
     match source {
         Source::Url(url) => {
             let url = resolve_url(url, options);
             let body = Client::new(options)?.get(&url)?;
-            Ok((body, Origin::Url(url)))
+            Ok((Bytes::Received(body), Origin::Url(url)))
         }
         Source::File(path) => {
             let bytes = read_file(path).map_err(|source| Error::ReadFile {
@@ -340,45 +339,57 @@ pub fn fetch_bytes(source: &Source, options: &FetchOptions) -> Result<(Vec<u8>, 
                 .lock()
                 .read_to_end(&mut bytes)
                 .map_err(Error::ReadStdin)?;
-            Ok((bytes, Origin::Stdin))
+            Ok((Bytes::Received(bytes), Origin::Stdin))
         }
     }
 }
 
-/// Bytes per thread when a large file is read on several.
-const READ_PER_THREAD: usize = 4 << 20;
+/// A profile's raw bytes: a file mapped into memory, or bytes received.
+pub enum Bytes {
+    Mapped(memmap2::Mmap),
+    Received(Vec<u8>),
+}
 
-/// Reads the whole file at `path`. A large one is read in parts, one thread each: for a
-/// file the system has cached, copying it and first touching the new memory are the
-/// time, and both cores can do that.
-fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
-    let size = std::fs::metadata(path)?.len();
-    let parts = parallel::parts(usize::try_from(size).unwrap_or(0), READ_PER_THREAD);
-    if parts <= 1 {
-        return std::fs::read(path);
+impl Bytes {
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Bytes::Mapped(map) => map.to_vec(),
+            Bytes::Received(bytes) => bytes,
+        }
     }
-    let mut bytes = vec![0u8; size as usize];
-    let part_size = bytes.len().div_ceil(parts);
-    let jobs: Vec<(usize, &mut [u8])> = bytes
-        .chunks_mut(part_size)
-        .enumerate()
-        .map(|(i, chunk)| (i * part_size, chunk))
-        .collect();
-    let read = parallel::map(jobs, |(offset, chunk)| {
-        let mut file = std::fs::File::open(path)?;
-        file.seek(SeekFrom::Start(offset as u64))?;
-        file.read_exact(chunk)
-    });
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(map) => map,
+            Bytes::Received(bytes) => bytes,
+        }
+    }
+}
+
+/// Reads the whole file at `path`. A regular file is mapped, not copied: for a file the
+/// system has cached, copying it into new memory, and first touching that memory, took
+/// most of the time spent reading it. Anything else (a pipe, an empty or a `/proc` file)
+/// is read.
+fn read_file(path: &Path) -> std::io::Result<Bytes> {
     let mut file = std::fs::File::open(path)?;
-    file.seek(SeekFrom::Start(size))?;
-    let grew = file.read_to_end(&mut bytes)? > 0;
-    match read.into_iter().collect::<std::io::Result<()>>() {
-        // A file that grew was written while read: its parts may not match.
-        Ok(()) if !grew => Ok(bytes),
-        // One that shrank, or changed: read it again, as one.
-        Err(e) if e.kind() != std::io::ErrorKind::UnexpectedEof => Err(e),
-        _ => std::fs::read(path),
+    let metadata = file.metadata()?;
+    if metadata.is_file() && metadata.len() > 0 {
+        // SAFETY: the map is read-only. Another process that truncates the file while
+        // it is mapped would make reads of the pages cut off fault, as with any tool
+        // that maps the files it reads (ripgrep and git among them); profiles are
+        // written whole, and gantry saves its own with a rename, which leaves the
+        // mapped file as it was.
+        if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+            return Ok(Bytes::Mapped(map));
+        }
     }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(Bytes::Received(bytes))
 }
 
 /// Fetches and decodes a profile.
@@ -392,17 +403,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_large_file_read_in_parts_is_read_whole_and_in_order() {
+    fn files_are_read_whole_mapped_or_not() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("large.prof");
-        // Not a multiple of the part size, and different at every offset.
-        let bytes: Vec<u8> = (0..3 * READ_PER_THREAD as u64 + 12_345)
+        let path = dir.path().join("cpu.prof");
+        let bytes: Vec<u8> = (0..100_003u64)
             .map(|i| (i.wrapping_mul(0x9e37_79b9) >> 24) as u8)
             .collect();
         std::fs::write(&path, &bytes).unwrap();
-        assert!(read_file(&path).unwrap() == bytes);
-        std::fs::write(&path, b"small").unwrap();
-        assert_eq!(read_file(&path).unwrap(), b"small");
+        let read = read_file(&path).unwrap();
+        assert!(matches!(read, Bytes::Mapped(_)));
+        assert!(*read == bytes);
+        // An empty file cannot be mapped, and a device is not a regular file.
+        std::fs::write(&path, b"").unwrap();
+        assert!(read_file(&path).unwrap().is_empty());
+        #[cfg(unix)]
+        assert!(matches!(
+            read_file(Path::new("/dev/null")).unwrap(),
+            Bytes::Received(_)
+        ));
         assert!(read_file(&dir.path().join("missing")).is_err());
     }
 

@@ -233,7 +233,7 @@ fn fetch_bytes(
     source: &Source,
     options: &FetchOptions,
     ctx: &Context,
-) -> anyhow::Result<(Vec<u8>, gantry_profile::Origin)> {
+) -> anyhow::Result<(gantry_profile::fetch::Bytes, gantry_profile::Origin)> {
     let capture = match source {
         Source::Url(url) => {
             let resolved = gantry_profile::fetch::resolve_url(url, options);
@@ -364,7 +364,7 @@ fn save(args: SaveArgs, ctx: &Context) -> anyhow::Result<u8> {
     let profile = Profile::decode(&bytes, origin).map_err(fail)?;
     let format = profile.format();
     let bytes = match format {
-        Format::Protobuf => gantry_profile::gzip::gzipped(bytes),
+        Format::Protobuf => gantry_profile::gzip::gzipped(bytes.into_vec()),
         Format::Legacy(_) => profile.to_gzipped_protobuf(),
     };
     if write_output(&args.output_file, &bytes, ctx)? && !ctx.quiet {
