@@ -910,3 +910,49 @@ fn ctrl_c_during_capture_leaves_nothing_behind() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "files left behind: {left:?}");
 }
+
+/// Whether the process `pid` handles `signal`, from the mask of caught signals in its
+/// status.
+#[cfg(target_os = "linux")]
+fn handles_signal(pid: u32, signal: i32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
+}
+
+/// A profile file truncated while mapped raises SIGBUS on the pages cut off; the
+/// command ends with one line and `usage`. A real truncation needs luck in its timing,
+/// so the signal is sent as the kernel would send it, once gantry handles it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_cut_short_while_read_ends_with_one_line() {
+    // Reading stdin that never ends keeps the command waiting.
+    let mut child = Command::new(GANTRY)
+        .args(["profile", "top", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !handles_signal(child.id(), libc::SIGBUS) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "SIGBUS is never handled"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGBUS) }, 0);
+    let stdin = child.stdin.take();
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_exit(&output, 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cut short while it was read"), "{stderr}");
+}

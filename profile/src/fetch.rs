@@ -378,11 +378,11 @@ fn read_file(path: &Path) -> std::io::Result<Bytes> {
     let mut file = std::fs::File::open(path)?;
     let metadata = file.metadata()?;
     if metadata.is_file() && metadata.len() > 0 {
-        // SAFETY: the map is read-only. Another process that truncates the file while
-        // it is mapped would make reads of the pages cut off fault, as with any tool
-        // that maps the files it reads (ripgrep and git among them); profiles are
-        // written whole, and gantry saves its own with a rename, which leaves the
-        // mapped file as it was.
+        // SAFETY: the map is read-only, and nothing here writes the file. Another
+        // process that truncates it while it is mapped makes reads of the pages cut off
+        // raise SIGBUS, as for any tool that maps the files it reads (ripgrep and git
+        // among them); the CLI turns that into a one-line error. A file replaced by a
+        // rename, as gantry saves its own, leaves the mapped one as it was.
         if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
             return Ok(Bytes::Mapped(map));
         }

@@ -165,6 +165,8 @@ pub struct LeaksArgs {
 
 pub fn run(args: ProfileArgs, ctx: &Context) -> anyhow::Result<u8> {
     install_interrupt_handler();
+    #[cfg(unix)]
+    exit_cleanly_on_a_file_cut_short();
     match args.command {
         ProfileCommand::Top(a) => top(a, ctx),
         ProfileCommand::Flamegraph(a) => flamegraph(a, ctx),
@@ -181,6 +183,28 @@ fn install_interrupt_handler() {
         base::error_line("interrupted", None, &[]);
         std::process::exit(i32::from(Exit::Interrupted.code()));
     });
+}
+
+/// Profile files are mapped into memory, not copied (see `gantry_profile::fetch`). If
+/// another process truncates one while it is read, the pages cut off raise SIGBUS: that
+/// ends the command with one line and `usage`, as a file that cannot be read does,
+/// rather than with a crash. No output file is pending then: `save` writes once the
+/// input has been read whole.
+#[cfg(unix)]
+fn exit_cleanly_on_a_file_cut_short() {
+    extern "C" fn cut_short(_signal: libc::c_int) {
+        const MESSAGE: &[u8] = b"error: a profile file was cut short while it was read; \
+            run the command again once it is written whole\n";
+        // SAFETY: write(2) and _exit(2) are async-signal-safe, and MESSAGE is static.
+        unsafe {
+            libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+            libc::_exit(i32::from(Exit::Usage.code()));
+        }
+    }
+    let handler: extern "C" fn(libc::c_int) = cut_short;
+    // SAFETY: the handler only calls async-signal-safe functions; nothing else in a
+    // profile command handles SIGBUS.
+    unsafe { libc::signal(libc::SIGBUS, handler as libc::sighandler_t) };
 }
 
 /// Maps a library error to gantry's exit codes, keeping its hint.
