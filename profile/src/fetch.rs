@@ -344,13 +344,16 @@ pub fn fetch_bytes(source: &Source, options: &FetchOptions) -> Result<(Bytes, Or
     }
 }
 
-/// A profile's raw bytes: a file mapped into memory, or bytes received.
+/// A profile's raw bytes, read as `&[u8]`.
 pub enum Bytes {
+    /// A regular file, mapped into memory.
     Mapped(memmap2::Mmap),
+    /// Bytes from a server, stdin, or a file that cannot be mapped.
     Received(Vec<u8>),
 }
 
 impl Bytes {
+    /// The bytes as a vector of their own: a mapped file is copied.
     pub fn into_vec(self) -> Vec<u8> {
         match self {
             Bytes::Mapped(map) => map.to_vec(),
