@@ -32,9 +32,11 @@ mod large {
 
     const PAGE: usize = 4 << 10;
 
-    /// Whether a block of `size` bytes, aligned to `align`, is mapped here.
+    /// Whether a block of `size` bytes, aligned to `align`, is mapped here. A block
+    /// that `mremap` moves is aligned to a page only, so larger alignments are left to
+    /// the system allocator.
     pub(super) fn is_large(size: usize, align: usize) -> bool {
-        size >= FROM && align <= HUGE_PAGE
+        size >= FROM && align <= PAGE
     }
 
     /// The length of the mapping of a block of `size` bytes.
@@ -276,11 +278,18 @@ mod tests {
     }
 
     #[test]
-    fn large_blocks_with_large_alignment_are_aligned() {
+    fn large_blocks_with_large_alignment_stay_aligned_as_they_grow() {
         #[repr(align(4096))]
         struct Page([u8; 4096]);
-        let pages: Vec<Page> = (0..2048).map(|_| Page([1; 4096])).collect();
+        #[repr(align(65536))]
+        struct Wide([u8; 65536]);
+        let mut pages: Vec<Page> = (0..2048).map(|_| Page([1; 4096])).collect();
+        pages.extend((0..3000).map(|_| Page([1; 4096])));
         assert_eq!(pages.as_ptr() as usize % 4096, 0);
         assert!(pages.iter().all(|p| p.0.iter().all(|&b| b == 1)));
+        let mut wide: Vec<Wide> = (0..70).map(|_| Wide([2; 65536])).collect();
+        wide.extend((0..200).map(|_| Wide([2; 65536])));
+        assert_eq!(wide.as_ptr() as usize % 65536, 0);
+        assert!(wide.iter().all(|w| w.0.iter().all(|&b| b == 2)));
     }
 }
