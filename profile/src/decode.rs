@@ -19,13 +19,16 @@ use crate::parallel;
 use crate::proto;
 use crate::samples::{Fields, Samples, Split, unknown_location};
 use crate::sniff::{self, Identified};
+use crate::strings::StringTable;
 use crate::unsymbolized::Unsymbolized;
 
 /// A decoded profile whose references have been checked.
 #[derive(Debug, Clone)]
 pub struct Profile {
-    /// Everything but the samples, which are in `samples`: `raw.sample` stays empty.
+    /// Everything but the samples and the strings, which are in `samples` and `strings`:
+    /// `raw.sample` and `raw.string_table` stay empty.
     pub(crate) raw: proto::Profile,
+    pub(crate) strings: StringTable,
     pub(crate) samples: Samples,
     pub origin: Origin,
     format: Format,
@@ -117,11 +120,13 @@ impl Profile {
         };
         match legacy::decode(&data, unsymbolized) {
             Outcome::Decoded(format, decoded) => {
-                let (raw, samples) = *decoded;
+                let (raw, strings, samples) = *decoded;
                 let format = Format::Legacy(format);
-                let renames = demangle::simplified_names(&raw);
+                let renames = demangle::simplified_names(&raw, &strings);
+                let (raw, strings) = checked(raw, strings, renames, &origin, format)?;
                 Ok(Profile {
-                    raw: checked(raw, renames, &origin, format)?,
+                    raw,
+                    strings,
                     samples,
                     origin,
                     format,
@@ -160,16 +165,14 @@ impl Profile {
     /// pprof` reads. A legacy profile comes out converted, with the same numbers.
     pub fn to_gzipped_protobuf(&self) -> Vec<u8> {
         let mut bytes = self.raw.encode_to_vec();
+        self.strings.encode(&mut bytes);
         self.samples.encode(&self.raw.location, &mut bytes);
         gzipped(bytes)
     }
 
     /// The string at index `i` of the string table (checked in [`Profile::decode`]).
     pub(crate) fn str(&self, i: i64) -> &str {
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| self.raw.string_table.get(i))
-            .map_or("", String::as_str)
+        self.strings.get(i).unwrap_or_default()
     }
 
     /// The sample types as (type, unit) pairs, in order.
@@ -223,14 +226,14 @@ impl Profile {
 
 /// Checks what the rest of the crate relies on. Bytes without a profile's shape are
 /// no profile; a profile whose parts refer to parts it lacks is a malformed one.
-fn check(p: &proto::Profile, origin: &Origin, format: Format) -> Result<()> {
+fn check(p: &proto::Profile, strings: &StringTable, origin: &Origin, format: Format) -> Result<()> {
     let not_profile = |detail: &str| {
         Err(Error::Decode {
             origin: origin.clone(),
             detail: detail.into(),
         })
     };
-    if p.string_table.first().is_none_or(|s| !s.is_empty()) {
+    if strings.get(0) != Some("") {
         return not_profile("its string table does not start with the empty string");
     }
     if p.sample_type.is_empty() {
@@ -243,8 +246,7 @@ fn check(p: &proto::Profile, origin: &Origin, format: Format) -> Result<()> {
             detail,
         })
     };
-    let strings = p.string_table.len() as i64;
-    let bad_str = |i: i64| !(0..strings).contains(&i);
+    let bad_str = |i: i64| strings.get(i).is_none();
     let types = p.sample_type.iter().chain(p.period_type.as_ref());
     if types
         .into_iter()
@@ -289,17 +291,19 @@ fn check(p: &proto::Profile, origin: &Origin, format: Format) -> Result<()> {
     Ok(())
 }
 
-/// `raw` when it passes [`check`], its function names rewritten as pprof's symbolizer
-/// rewrites them before any report: `renames`, from [`demangle::simplified_names`].
+/// `raw` and `strings` when they pass [`check`], the function names rewritten as pprof's
+/// symbolizer rewrites them before any report: `renames`, from
+/// [`demangle::simplified_names`].
 fn checked(
     mut raw: proto::Profile,
+    mut strings: StringTable,
     renames: Vec<(usize, String)>,
     origin: &Origin,
     format: Format,
-) -> Result<proto::Profile> {
-    check(&raw, origin, format)?;
-    demangle::rename(&mut raw, renames);
-    Ok(raw)
+) -> Result<(proto::Profile, StringTable)> {
+    check(&raw, &strings, origin, format)?;
+    demangle::rename(&mut raw, &mut strings, renames);
+    Ok((raw, strings))
 }
 
 /// A gzipped protobuf profile read as it is unzipped: its fields split, and its samples
@@ -403,17 +407,19 @@ impl EarlySamples {
     }
 }
 
-/// Decodes a split protobuf profile: prost for everything but the samples, while the
-/// samples are read straight into [`Samples`] with the location ids found beside them,
-/// or, when `early` has read most of them as the profile was unzipped, the last read
-/// there too, and all resolved unless the locations are numbered from 1. That costs
-/// little: prost then decodes in two parts at once, to keep both cores busy.
+/// Decodes a split protobuf profile: prost for everything but the samples and the strings
+/// (copied as they were split), while the samples are read straight into [`Samples`]
+/// with the location ids found beside them, or, when `early` has read most of them as
+/// the profile was unzipped, the last read there too, and all resolved unless the
+/// locations are numbered from 1. That costs little: prost then decodes in two parts at
+/// once, to keep both cores busy.
 fn decode_protobuf(
     data: &[u8],
-    split: Split,
+    mut split: Split,
     early: Option<EarlySamples>,
     origin: &Origin,
 ) -> Result<Profile> {
+    let strings = std::mem::take(&mut split.strings);
     let not_protobuf = |detail: String| Error::Decode {
         origin: origin.clone(),
         detail,
@@ -448,7 +454,7 @@ fn decode_protobuf(
         // The names are simplified beside the locations: they need only the rest.
         let rest_and_names = || {
             decode(&split.rest).map(|rest| {
-                let renames = demangle::simplified_names(&rest);
+                let renames = demangle::simplified_names(&rest, &strings);
                 (rest, renames)
             })
         };
@@ -461,14 +467,16 @@ fn decode_protobuf(
         let places = places?;
         raw.mapping = places.mapping;
         raw.location = places.location;
-        Ok::<_, String>(checked(raw, renames, origin, Format::Protobuf))
+        Ok::<_, String>(checked(raw, strings, renames, origin, Format::Protobuf))
     };
     let (raw, samples) = parallel::join(decode_rest, read_samples);
     // The errors in the order one pass meets them: the rest, the samples, the check.
     let raw = raw.map_err(not_protobuf)?;
     let samples = samples.map_err(not_protobuf)?;
+    let (raw, strings) = raw?;
     Ok(Profile {
-        raw: raw?,
+        raw,
+        strings,
         samples,
         origin: origin.clone(),
         format: Format::Protobuf,

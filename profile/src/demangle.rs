@@ -10,21 +10,20 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::proto;
+use crate::strings::StringTable;
 
 /// The names pprof's default demangling gives the profile's functions, where they differ
 /// from the names they have: each function's index and its new name, in order, for
 /// [`rename`]. It needs only the functions and the strings, so it can run before the
 /// profile is checked; a string index out of range, which the check refuses, is passed
 /// over.
-pub(crate) fn simplified_names(raw: &proto::Profile) -> Vec<(usize, String)> {
-    let text = |i: i64| {
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| raw.string_table.get(i))
-    };
+pub(crate) fn simplified_names(
+    raw: &proto::Profile,
+    strings: &StringTable,
+) -> Vec<(usize, String)> {
     let mut renames = Vec::new();
     for (index, f) in raw.function.iter().enumerate() {
-        let (Some(name), Some(system)) = (text(f.name), text(f.system_name)) else {
+        let (Some(name), Some(system)) = (strings.get(f.name), strings.get(f.system_name)) else {
             continue;
         };
         // A name that differs from the system name was demangled already.
@@ -32,7 +31,7 @@ pub(crate) fn simplified_names(raw: &proto::Profile) -> Vec<(usize, String)> {
             continue;
         }
         let shown = display_name(system);
-        if shown != *name {
+        if shown != name {
             renames.push((index, shown.into_owned()));
         }
     }
@@ -40,11 +39,14 @@ pub(crate) fn simplified_names(raw: &proto::Profile) -> Vec<(usize, String)> {
 }
 
 /// Gives functions the names [`simplified_names`] found, added to the string table.
-pub(crate) fn rename(raw: &mut proto::Profile, renames: Vec<(usize, String)>) {
+pub(crate) fn rename(
+    raw: &mut proto::Profile,
+    strings: &mut StringTable,
+    renames: Vec<(usize, String)>,
+) {
     for (index, shown) in renames {
         if let Some(f) = raw.function.get_mut(index) {
-            f.name = raw.string_table.len() as i64;
-            raw.string_table.push(shown);
+            f.name = strings.push(&shown);
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod proto;
 mod samples;
 mod sniff;
 mod stacks;
+mod strings;
 pub mod top;
 pub mod units;
 mod unsymbolized;

@@ -11,6 +11,7 @@ use prost::Message as _;
 
 use crate::parallel;
 use crate::proto;
+use crate::strings::{self, StringTable};
 
 /// The samples of one profile.
 #[derive(Debug, Clone, Default)]
@@ -312,17 +313,15 @@ const MAPPING: u64 = 3;
 const LOCATION: u64 = 4;
 /// `Profile.function`.
 const FUNCTION: u64 = 5;
-/// `Profile.string_table`.
-const STRING_TABLE: u32 = 6;
 
-/// An encoded `Profile` split into its `sample` messages and the rest, which is the same
-/// message without them, for prost to decode in two parts on two threads. The bytes may
-/// be read as they arrive, as far as they go each time (see [`Split::read`]).
+/// An encoded `Profile` split into its `sample` messages, its strings, its mappings and
+/// locations, and the rest, for the parts to be read on two threads. The bytes may be
+/// read as they arrive, as far as they go each time (see [`Split::read`]).
 ///
 /// Refuses what pprof's own decoder refuses: truncated fields, field number 0, and wire
 /// types other than varint, 64-bit, length-delimited and 32-bit. A string that is not
-/// UTF-8 is made so in the rest, its bad bytes replaced by U+FFFD: pprof reads strings as
-/// bytes, where prost would refuse the whole profile.
+/// UTF-8 is made so, its bad bytes replaced by U+FFFD: pprof reads strings as bytes,
+/// where prost would refuse the whole profile.
 #[derive(Debug, Default)]
 pub(crate) struct Split {
     /// Where each `sample` message lies in the bytes.
@@ -334,7 +333,9 @@ pub(crate) struct Split {
     pub(crate) location_ids: Vec<u64>,
     /// The `mapping` and `location` fields, a `Profile` of their own.
     pub(crate) places: Fields,
-    /// The other fields but the samples.
+    /// The string table, copied as it is read.
+    pub(crate) strings: StringTable,
+    /// The other fields.
     pub(crate) rest: Fields,
     /// How far the bytes have been read: whole fields only.
     read: usize,
@@ -343,21 +344,13 @@ pub(crate) struct Split {
 }
 
 /// Some of the fields of an encoded `Profile`, in order, decoded as one message: runs of
-/// the profile's bytes, which are not copied, and fields made anew.
+/// the profile's bytes, which are not copied.
 #[derive(Debug, Default)]
 pub(crate) struct Fields {
-    pieces: Vec<Piece>,
-    /// How many locations, functions and strings the fields hold, to make room for all
-    /// at once.
+    runs: Vec<Range<usize>>,
+    /// How many locations and functions the fields hold, to make room for all at once.
     locations: usize,
     functions: usize,
-    strings: usize,
-}
-
-#[derive(Debug)]
-enum Piece {
-    Run(Range<usize>),
-    Made(Vec<u8>),
 }
 
 impl Fields {
@@ -367,12 +360,12 @@ impl Fields {
         if run.is_empty() {
             return;
         }
-        if let Some(Piece::Run(last)) = self.pieces.last_mut()
+        if let Some(last) = self.runs.last_mut()
             && last.end == run.start
         {
             last.end = run.end;
         } else {
-            self.pieces.push(Piece::Run(run));
+            self.runs.push(run);
         }
     }
 
@@ -382,12 +375,8 @@ impl Fields {
         let mut profile = proto::Profile::default();
         profile.location.reserve_exact(self.locations);
         profile.function.reserve_exact(self.functions);
-        profile.string_table.reserve_exact(self.strings);
-        for piece in &self.pieces {
-            profile.merge(match piece {
-                Piece::Run(run) => &data[run.clone()],
-                Piece::Made(bytes) => bytes.as_slice(),
-            })?;
+        for run in &self.runs {
+            profile.merge(&data[run.clone()])?;
         }
         Ok(profile)
     }
@@ -423,22 +412,10 @@ impl Split {
             } else if field == SAMPLE_TYPE {
                 read_len(&mut b)?;
                 self.sample_types += 1;
-            } else if field == u64::from(STRING_TABLE) {
+            } else if field == u64::from(strings::FIELD) {
                 let text = read_len(&mut b)?;
-                self.rest.strings += 1;
-                if std::str::from_utf8(text).is_err() {
-                    self.cut(field_start, data.len() - b.len());
-                    let repaired = String::from_utf8_lossy(text);
-                    let mut field = Vec::new();
-                    prost::encoding::encode_key(
-                        STRING_TABLE,
-                        prost::encoding::WireType::LengthDelimited,
-                        &mut field,
-                    );
-                    prost::encoding::encode_varint(repaired.len() as u64, &mut field);
-                    field.extend_from_slice(repaired.as_bytes());
-                    self.rest.pieces.push(Piece::Made(field));
-                }
+                self.cut(field_start, data.len() - b.len());
+                self.strings.push(&String::from_utf8_lossy(text));
             } else {
                 read_len(&mut b)?;
                 if field == FUNCTION {
@@ -587,13 +564,15 @@ mod tests {
         let data = wire(vec![sample.clone(), sample.clone()]);
         let Split {
             samples: messages,
+            strings,
             rest,
             ..
         } = Split::default().finish(&data).unwrap();
         assert_eq!(messages.len(), 2);
         let decoded = rest.decode(&data).unwrap();
         assert!(decoded.sample.is_empty());
-        assert_eq!(decoded.string_table.len(), 2);
+        assert!(decoded.string_table.is_empty());
+        assert_eq!(strings, ["", "x"].into_iter().collect());
 
         let index = |id: u64| [3, 1, 300].iter().position(|&l| l == id).map(|i| i as u32);
         let mut samples = Samples::new(2);
@@ -668,25 +647,27 @@ mod tests {
         // the rest.
         let data = profile.encode_to_vec();
         let split = Split::default().finish(&data).unwrap();
-        assert_eq!(split.places.pieces.len(), 1, "{:?}", split.places);
-        assert_eq!(split.rest.pieces.len(), 2, "{:?}", split.rest);
+        assert_eq!(split.places.runs.len(), 1, "{:?}", split.places);
+        // The sample types, the functions, and the time after the strings.
+        assert_eq!(split.rest.runs.len(), 3, "{:?}", split.rest);
         let places = split.places.decode(&data).unwrap();
         let rest = split.rest.decode(&data).unwrap();
         assert_eq!(places.mapping, profile.mapping);
         assert_eq!(places.location, profile.location);
+        assert_eq!(split.strings, profile.string_table.iter().collect());
         assert_eq!(
             rest,
             proto::Profile {
                 sample: Vec::new(),
                 mapping: Vec::new(),
                 location: Vec::new(),
+                string_table: Vec::new(),
                 ..profile
             }
         );
         // Each list is made at its size once, not grown.
         assert_eq!(places.location.capacity(), 3);
         assert_eq!(rest.function.capacity(), 3);
-        assert_eq!(rest.string_table.capacity(), 6);
     }
 
     #[test]
@@ -698,14 +679,15 @@ mod tests {
         assert!(proto::Profile::decode(data.as_slice()).is_err());
         let Split {
             samples: messages,
+            strings,
             rest,
             ..
         } = Split::default().finish(&data).unwrap();
         assert_eq!(messages.len(), 1);
         assert_eq!(messages[0], 10..12);
         assert_eq!(data[10..12], [0x08, 1]);
-        let decoded = rest.decode(&data).unwrap();
-        assert_eq!(decoded.string_table, ["", "caf\u{fffd}", "ok"]);
+        assert_eq!(strings, ["", "caf\u{fffd}", "ok"].into_iter().collect());
+        assert!(rest.runs.is_empty());
     }
 
     #[test]

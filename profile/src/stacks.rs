@@ -167,7 +167,7 @@ impl Stacks {
         let mut prune_cache: HashMap<i64, bool> = HashMap::new();
         // Many lines share a function, and many functions a name: look each name up once,
         // by its index in the string table.
-        let mut name_ids = vec![u32::MAX; raw.string_table.len()];
+        let mut name_ids = vec![u32::MAX; profile.strings.len()];
         let mut name_id = |names: &mut Names, string: i64| {
             let slot = name_ids.get_mut(usize::try_from(string).ok()?)?;
             if *slot == u32::MAX {

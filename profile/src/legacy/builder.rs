@@ -10,6 +10,7 @@ use super::frames;
 use super::maps::{self, Mapping};
 use crate::proto;
 use crate::samples::Samples;
+use crate::strings::StringTable;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Location {
@@ -184,7 +185,7 @@ impl Builder {
     }
 
     /// The finished profile, and its samples.
-    pub(crate) fn into_proto(mut self) -> (proto::Profile, Samples) {
+    pub(crate) fn into_proto(mut self) -> (proto::Profile, StringTable, Samples) {
         let mut strings = Strings::default();
         let sample_type = self
             .sample_types
@@ -265,10 +266,9 @@ impl Builder {
             duration_nanos: self.duration_nanos,
             period_type,
             period: self.period,
-            string_table: strings.table,
             ..proto::Profile::default()
         };
-        (profile, self.samples)
+        (profile, strings.table, self.samples)
     }
 }
 
@@ -315,21 +315,20 @@ fn frame_filters(types: &[&str]) -> (&'static str, &'static str) {
 /// A string table under construction; index 0 is the empty string.
 #[derive(Default)]
 struct Strings {
-    table: Vec<String>,
+    table: StringTable,
     index: HashMap<String, i64>,
 }
 
 impl Strings {
     fn intern(&mut self, s: &str) -> i64 {
         if self.table.is_empty() {
-            self.table.push(String::new());
+            self.table.push("");
             self.index.insert(String::new(), 0);
         }
         if let Some(&i) = self.index.get(s) {
             return i;
         }
-        let i = self.table.len() as i64;
-        self.table.push(s.to_string());
+        let i = self.table.push(s);
         self.index.insert(s.to_string(), i);
         i
     }

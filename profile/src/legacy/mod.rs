@@ -22,6 +22,7 @@ use std::fmt;
 
 use crate::proto;
 use crate::samples::Samples;
+use crate::strings::StringTable;
 use crate::unsymbolized::Unsymbolized;
 
 pub(crate) use builder::Builder;
@@ -113,7 +114,7 @@ pub(crate) enum Outcome {
     Unrecognized,
     /// This format, but broken.
     Malformed(LegacyFormat, String),
-    Decoded(LegacyFormat, Box<(proto::Profile, Samples)>),
+    Decoded(LegacyFormat, Box<(proto::Profile, StringTable, Samples)>),
 }
 
 impl Outcome {
