@@ -547,7 +547,7 @@ mod tests {
 
     fn decoded(bytes: &[u8]) -> std::result::Result<String, String> {
         Profile::decode(bytes, Origin::Stdin)
-            .map(|p| format!("{:?} {:?}", p.raw, p.samples))
+            .map(|p| format!("{:?} {:?} {:?}", p.raw, p.strings, p.samples))
             .map_err(|e| e.to_string())
     }
 
@@ -597,7 +597,8 @@ mod tests {
                 assert_eq!(read.finish(&split).is_some(), expected, "{case}");
                 let (split, read) = read_early(&bytes, piece, shown);
                 let profile = decode_protobuf(&bytes, split, Some(read), &Origin::Stdin);
-                let profile = profile.map(|p| format!("{:?} {:?}", p.raw, p.samples));
+                let profile =
+                    profile.map(|p| format!("{:?} {:?} {:?}", p.raw, p.strings, p.samples));
                 assert_eq!(profile.map_err(|e| e.to_string()), whole, "{case}");
             }
         }
