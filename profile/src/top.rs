@@ -135,8 +135,9 @@ impl Added<'_> {
         // The sample each function last counted for: a function counts once per sample,
         // however many frames name it.
         let mut seen = vec![usize::MAX; names];
-        // Likewise for locations of several frames: one met again in a sample, as in
-        // recursion, names only functions already counted.
+        // Likewise per location: one met again in a sample, as in recursion, names only
+        // functions already counted. Checked first, it spares most frames of a deep
+        // recursive stack the lookup of their function.
         let mut seen_location = vec![usize::MAX; self.stacks.location_count()];
         for (sample, (v, locations)) in self.samples(part).enumerate() {
             sums.abs_total = sums.abs_total.wrapping_add(v.wrapping_abs());
@@ -148,12 +149,13 @@ impl Added<'_> {
                 }
             };
             for &loc in locations {
+                if std::mem::replace(&mut seen_location[loc as usize], sample) == sample {
+                    continue;
+                }
                 match self.stacks.location_frames(loc) {
                     LocationFrames::One(frame) => count(frame.name),
                     LocationFrames::Several(frames) => {
-                        if std::mem::replace(&mut seen_location[loc as usize], sample) != sample {
-                            frames.iter().for_each(|frame| count(frame.name));
-                        }
+                        frames.iter().for_each(|frame| count(frame.name));
                     }
                     LocationFrames::None => {}
                 }
