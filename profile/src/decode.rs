@@ -406,9 +406,10 @@ impl EarlySamples {
     }
 }
 
-/// The largest of `locations`, 0 for none. Taken eight lanes at a time, each on its
-/// own: one running maximum waits on every comparison before it, and the processors
-/// Rust builds for by default have no instruction for the maximum of many at once.
+/// The largest of `locations`, 0 for none. Kept in eight lanes of their own: one running
+/// maximum waits on each comparison before it, while eight let the compiler compare
+/// several ids at once in vector registers (compare and select, as x86-64's baseline has
+/// no unsigned 32-bit maximum).
 fn largest(locations: &[u32]) -> u32 {
     let mut lanes = [0; 8];
     let mut chunks = locations.chunks_exact(lanes.len());
