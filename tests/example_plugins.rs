@@ -23,7 +23,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The directory `cli/build.rs` builds the bundled guests into: `<target>/wasm-guest`,
+/// The directory `plugins/bundled/build.rs` builds the bundled guests into: `<target>/wasm-guest`,
 /// beside the profile directory that holds this test's `OUT_DIR`.
 fn guest_release_dir() -> PathBuf {
     Path::new(env!("OUT_DIR"))
@@ -100,7 +100,7 @@ fn hello_go_builds_with_go_and_runs_with_its_manifest_beside_it() {
 
 fn naive_forecast() -> (Host, gantry_plugins::Plugin) {
     let wasm = std::fs::read(guest_release_dir().join("naive-forecast.wasm"))
-        .expect("cli/build.rs builds naive-forecast.wasm");
+        .expect("plugins/bundled/build.rs builds naive-forecast.wasm");
     let host = Host::new(None).unwrap();
     let plugin = host
         .load_bytes(&wasm, Origin::BuiltIn("naive-forecast".into()))

@@ -1183,7 +1183,7 @@ fn predict_with_a_forecaster_plugin_and_with_broken_ones() {
             .output()
             .expect("running gantry")
     };
-    // The example forecaster, built by cli/build.rs from wasm-guest/examples/naive-forecast.
+    // The example forecaster, built by plugins/bundled/build.rs from wasm-guest/examples/naive-forecast.
     let naive = Path::new(env!("OUT_DIR"))
         .ancestors()
         .nth(4)

@@ -1,5 +1,5 @@
 //! The one wasmtime configuration of gantry: the plugin host's engine runs with it, and
-//! `cli/build.rs` precompiles the bundled inference guest with it. Machine code loads
+//! `cli/build.rs` precompiles the bundled forecaster with it. Machine code loads
 //! only into an engine whose settings match those it was compiled with, so both sides
 //! take them from here.
 
