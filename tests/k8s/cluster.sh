@@ -258,6 +258,8 @@ cmd_up() {
     stop_all
     rm -rf "$RUN/etcd" "$RUN/pki" "$RUN/logs" "$RUN/pids" "$RUN"/kubeconfig*
     mkdir -p "$RUN/logs" "$RUN/pids"
+    # A start that fails half-way stops what it started: nothing follows the owner yet.
+    trap stop_all EXIT
     make_pki
     local etcd_client etcd_peer
     etcd_client=$(free_port)
@@ -343,6 +345,7 @@ YAML
             watchdog "$GANTRY_K8S_OWNER_PID" "$SELF" >"$RUN/logs/watchdog.log" 2>&1 </dev/null 9>&- &
         echo $! >"$RUN/pids/watchdog"
     fi
+    trap - EXIT
     log "ready"
     print_env
 }
