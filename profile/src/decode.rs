@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use prost::Message as _;
 
@@ -19,6 +21,7 @@ use crate::parallel;
 use crate::proto;
 use crate::samples::{Fields, Samples, Split, unknown_location};
 use crate::sniff::{self, Identified};
+use crate::stacks::Prebuilt;
 use crate::strings::StringTable;
 use crate::unsymbolized::Unsymbolized;
 
@@ -30,6 +33,8 @@ pub struct Profile {
     pub(crate) raw: proto::Profile,
     pub(crate) strings: StringTable,
     pub(crate) samples: Samples,
+    /// The stacks `top` makes first, when they were made while the samples were read.
+    pub(crate) prebuilt: Option<Arc<Prebuilt>>,
     pub origin: Origin,
     format: Format,
 }
@@ -112,7 +117,7 @@ impl Profile {
                     origin: origin.clone(),
                     detail,
                 })
-                .and_then(|split| decode_protobuf(&data, split, early, &origin));
+                .and_then(|split| decode_protobuf(&data, split, early, &origin, unsymbolized));
             match decoded {
                 Ok(profile) => return Ok(profile),
                 Err(e) => e,
@@ -128,6 +133,7 @@ impl Profile {
                     raw,
                     strings,
                     samples,
+                    prebuilt: None,
                     origin,
                     format,
                 })
@@ -358,18 +364,24 @@ impl EarlySamples {
         }
     }
 
-    /// The samples, when every one of `split`'s was read early, with as many values as
-    /// it declares sample types, and the largest location kept.
-    fn finish(self, split: &Split) -> Option<(Samples, u32)> {
+    /// The samples, when every one of `split`'s before `end` was read early, with as
+    /// many values as it declares sample types, and the largest location kept.
+    fn finish(self, split: &Split, end: usize) -> Option<(Samples, u32)> {
         self.samples
-            .filter(|s| self.seen == split.samples.len() && s.width() == split.sample_types)
+            .filter(|s| self.seen == end && s.width() == split.sample_types)
             .map(|samples| (samples, self.largest))
     }
 
     /// Reads the split's samples not read yet, until about `budget` bytes of them are;
     /// returns whether any are left.
     fn read(&mut self, split: &Split, data: &[u8], budget: usize) -> bool {
-        let new = &split.samples[self.seen..];
+        self.read_until(split, data, split.samples.len(), budget)
+    }
+
+    /// [`EarlySamples::read`] of the samples before `end` only.
+    fn read_until(&mut self, split: &Split, data: &[u8], end: usize, budget: usize) -> bool {
+        // Nothing, once given up.
+        let new = split.samples.get(self.seen..end).unwrap_or_default();
         if self.seen == 0 && !new.is_empty() {
             // The sample types come before the samples, as Go and others write them; when
             // more come later, the widths differ and the samples are read again.
@@ -389,9 +401,8 @@ impl EarlySamples {
             }
             read += range.len();
             self.seen += 1;
-            let as_index = |id: u64| u32::try_from(id.wrapping_sub(1)).ok();
             if samples
-                .push_encoded(&data[range.clone()], &as_index)
+                .push_encoded(&data[range.clone()], &id_as_index)
                 .is_ok()
             {
                 let sample = samples.get(samples.len() - 1);
@@ -404,6 +415,83 @@ impl EarlySamples {
         }
         false
     }
+}
+
+/// A location id as the index it has when locations are numbered 1, 2, 3 and so on.
+fn id_as_index(id: u64) -> Option<u32> {
+    u32::try_from(id.wrapping_sub(1)).ok()
+}
+
+/// Samples handed out in runs from both ends of a range, so that two threads read them
+/// at once, each as long as it has time: the thread that reads from the back starts
+/// once it has decoded the rest of the profile.
+struct Claims(Mutex<Range<usize>>);
+
+/// How many samples are claimed at a time: enough that claiming costs nothing to speak
+/// of, few enough that the two ends meet at about the same moment.
+const CLAIM: usize = 128;
+
+impl Claims {
+    fn front(&self) -> Option<Range<usize>> {
+        let mut left = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let end = left.end.min(left.start + CLAIM);
+        let run = left.start..end;
+        left.start = end;
+        (!run.is_empty()).then_some(run)
+    }
+
+    fn any_left(&self) -> bool {
+        !self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+
+    fn back(&self) -> Option<Range<usize>> {
+        let mut left = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let start = left.start.max(left.end.saturating_sub(CLAIM));
+        let run = start..left.end;
+        left.end = start;
+        (!run.is_empty()).then_some(run)
+    }
+}
+
+/// Reads the runs of samples that `claims` hands out from the back, until the ends
+/// meet, each into samples of its own, last first, with the largest location kept.
+/// Stops at the first sample it cannot read.
+fn read_from_back(
+    claims: &Claims,
+    split: &Split,
+    data: &[u8],
+    location: &impl Fn(u64) -> Option<u32>,
+) -> Result<Vec<(Samples, u32)>, String> {
+    let mut runs = Vec::new();
+    while let Some(run) = claims.back() {
+        let mut samples = Samples::new(split.sample_types);
+        let most = read_run(&mut samples, split, data, run, location)?;
+        runs.push((samples, most));
+    }
+    Ok(runs)
+}
+
+/// Adds the split's samples in `run` to `samples`; returns the largest location kept.
+fn read_run(
+    samples: &mut Samples,
+    split: &Split,
+    data: &[u8],
+    run: Range<usize>,
+    location: &impl Fn(u64) -> Option<u32>,
+) -> Result<u32, String> {
+    let messages = &split.samples[run];
+    // Each location id takes at least a byte.
+    samples.reserve_locations(messages.iter().map(|m| m.len()).sum());
+    let mut most = 0;
+    for message in messages {
+        samples.push_encoded(&data[message.clone()], location)?;
+        most = most.max(largest(samples.get(samples.len() - 1).locations));
+    }
+    Ok(most)
 }
 
 /// The largest of `locations`, 0 for none. Kept in eight lanes of their own: one running
@@ -427,12 +515,15 @@ fn largest(locations: &[u32]) -> u32 {
 /// with the location ids found beside them, or, when `early` has read most of them as
 /// the profile was unzipped, the last read there too, and all resolved unless the
 /// locations are numbered from 1. That costs little: prost then decodes in two parts at
-/// once, to keep both cores busy.
+/// once, to keep both cores busy. On a large profile the samples take longest: the
+/// thread that decoded the rest then makes `top`'s stacks, for reports by function, and
+/// reads samples from the back while this one reads them from the front.
 fn decode_protobuf(
     data: &[u8],
     mut split: Split,
     early: Option<EarlySamples>,
     origin: &Origin,
+    unsymbolized: Unsymbolized,
 ) -> Result<Profile> {
     let strings = std::mem::take(&mut split.strings);
     let not_protobuf = |detail: String| Error::Decode {
@@ -440,29 +531,29 @@ fn decode_protobuf(
         detail,
     };
     let index = IdIndex::new(split.location_ids.iter().copied());
+    let by_index = |id: u64| index.get(id);
     let in_two_parts = early.is_some();
-    let read_samples = || {
-        let early = early.and_then(|mut early| {
-            early.read(&split, data, usize::MAX);
-            early.finish(&split)
-        });
-        if let Some((mut samples, largest)) = early {
-            match index {
-                IdIndex::Consecutive { first: 1, len } if largest < len => {}
-                _ => samples.resolve_locations(|kept| {
-                    let id = u64::from(kept) + 1;
-                    index.get(id).ok_or_else(|| unknown_location(id))
-                })?,
+    // Kept as numbered from 1 when read early; else resolved by the ids as read.
+    let early_ids = early.is_some();
+    let claims = &Claims(Mutex::new(
+        early.as_ref().map_or(0, |early| early.seen)..split.samples.len(),
+    ));
+    let read_front = || match early {
+        Some(mut early) => {
+            let mut end = early.seen;
+            while let Some(run) = claims.front() {
+                end = run.end;
+                early.read_until(&split, data, end, usize::MAX);
             }
-            return Ok(samples);
+            Ok(early.finish(&split, end))
         }
-        let mut samples = Samples::new(split.sample_types);
-        // Each location id takes at least a byte.
-        samples.reserve_locations(split.samples.iter().map(|m| m.len()).sum());
-        for message in &split.samples {
-            samples.push_encoded(&data[message.clone()], &|id| index.get(id))?;
+        None => {
+            let mut samples = Samples::new(split.sample_types);
+            while let Some(run) = claims.front() {
+                read_run(&mut samples, &split, data, run, &by_index)?;
+            }
+            Ok::<_, String>(Some((samples, 0)))
         }
-        Ok::<_, String>(samples)
     };
     let decode_rest = || {
         let decode = |part: &Fields| part.decode(data).map_err(|e| e.to_string());
@@ -484,7 +575,61 @@ fn decode_protobuf(
         raw.location = places.location;
         Ok::<_, String>(checked(raw, strings, renames, origin, Format::Protobuf))
     };
-    let (raw, samples) = parallel::join(decode_rest, read_samples);
+    let decode_rest_then_read = || {
+        let rest = decode_rest();
+        // With samples still to read on the other thread, `top`'s stacks are made here
+        // meanwhile; else they would only keep it waiting.
+        let prebuilt = match &rest {
+            Ok(Ok((raw, strings)))
+                if unsymbolized == Unsymbolized::ByBinary && claims.any_left() =>
+            {
+                Prebuilt::new(raw, strings).map(Arc::new)
+            }
+            _ => None,
+        };
+        let back = if early_ids {
+            read_from_back(claims, &split, data, &id_as_index)
+        } else {
+            read_from_back(claims, &split, data, &by_index)
+        };
+        (rest, prebuilt, back)
+    };
+    let ((raw, prebuilt, back), front) = parallel::join(decode_rest_then_read, read_front);
+    let read_again = || {
+        let mut samples = Samples::new(split.sample_types);
+        read_run(
+            &mut samples,
+            &split,
+            data,
+            0..split.samples.len(),
+            &by_index,
+        )?;
+        Ok::<_, String>(samples)
+    };
+    // The front's error, if any, is the first in the profile; else the back's.
+    let samples = match (front, back) {
+        (Ok(Some((mut samples, most))), Ok(back)) => {
+            let mut largest = most;
+            for (run, most) in back.iter().rev() {
+                samples.append(run);
+                largest = largest.max(*most);
+            }
+            match index {
+                _ if !early_ids => Ok(samples),
+                IdIndex::Consecutive { first: 1, len } if largest < len => Ok(samples),
+                _ => samples
+                    .resolve_locations(|kept| {
+                        let id = u64::from(kept) + 1;
+                        index.get(id).ok_or_else(|| unknown_location(id))
+                    })
+                    .map(|()| samples),
+            }
+        }
+        (Err(front), _) => Err(front),
+        (Ok(_), Err(back)) if !early_ids => Err(back),
+        // Read early as if numbered from 1, and some could not be: read again.
+        _ => read_again(),
+    };
     // The errors in the order one pass meets them: the rest, the samples, the check.
     let raw = raw.map_err(not_protobuf)?;
     let samples = samples.map_err(not_protobuf)?;
@@ -493,6 +638,7 @@ fn decode_protobuf(
         raw,
         strings,
         samples,
+        prebuilt,
         origin: origin.clone(),
         format: Format::Protobuf,
     })
@@ -621,14 +767,85 @@ mod tests {
                 // Read from the start once every sample type is known, the samples of a
                 // profile whose types come last are read early too.
                 let expected = early || (shown == 0 && name == "types last");
-                assert_eq!(read.finish(&split).is_some(), expected, "{case}");
+                let end = split.samples.len();
+                assert_eq!(read.finish(&split, end).is_some(), expected, "{case}");
                 let (split, read) = read_early(&bytes, piece, shown);
-                let profile = decode_protobuf(&bytes, split, Some(read), &Origin::Stdin);
+                let profile = decode_protobuf(
+                    &bytes,
+                    split,
+                    Some(read),
+                    &Origin::Stdin,
+                    Unsymbolized::ByAddress,
+                );
                 let profile =
                     profile.map(|p| format!("{:?} {:?} {:?}", p.raw, p.strings, p.samples));
                 assert_eq!(profile.map_err(|e| e.to_string()), whole, "{case}");
             }
         }
+    }
+
+    #[test]
+    fn claims_from_both_ends_hand_out_every_sample_once() {
+        for len in [0, 1, CLAIM - 1, CLAIM, 5 * CLAIM + 3] {
+            let claims = Claims(Mutex::new(2..2 + len));
+            let (mut front, mut back) = (Vec::new(), Vec::new());
+            for turn in 0.. {
+                let run = if turn % 3 == 0 {
+                    claims.back()
+                } else {
+                    claims.front()
+                };
+                match run {
+                    Some(run) if turn % 3 == 0 => back.push(run),
+                    Some(run) => front.push(run),
+                    None if claims.any_left() => {}
+                    None => break,
+                }
+            }
+            let order: Vec<usize> = front
+                .into_iter()
+                .chain(back.into_iter().rev())
+                .flatten()
+                .collect();
+            assert_eq!(order, (2..2 + len).collect::<Vec<_>>(), "{len}");
+        }
+    }
+
+    #[test]
+    fn samples_read_from_both_ends_are_those_of_the_profile_in_order() {
+        let bytes = encoded(6_000, |l| 300 - l, true);
+        let wire = proto::Profile::decode(bytes.as_slice()).unwrap();
+        for bytes in [gzipped(bytes.clone()), bytes] {
+            let profile = Profile::decode_for_functions(&bytes, Origin::Stdin).unwrap();
+            assert_eq!(profile.samples.len(), wire.sample.len());
+            for (read, sample) in profile.samples.iter().zip(&wire.sample) {
+                let ids: Vec<u64> = read
+                    .locations
+                    .iter()
+                    .map(|&l| profile.raw.location[l as usize].id)
+                    .collect();
+                assert_eq!(ids, sample.location_id);
+                assert_eq!(read.values, sample.value);
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_bad_sample_is_reported_wherever_it_lies() {
+        let mut wire = proto::Profile::decode(encoded(6_000, |l| l + 1, true).as_slice()).unwrap();
+        wire.sample[2_500].location_id.push(301);
+        wire.sample[4_000].location_id.push(302);
+        wire.sample[5_900].value.push(1);
+        let bytes = wire.encode_to_vec();
+        let whole = decoded(&bytes).unwrap_err();
+        assert!(whole.contains("unknown location 301"), "{whole}");
+        assert_eq!(decoded(&gzipped(bytes)).unwrap_err(), whole);
+        wire.sample[2_500].location_id.pop();
+        wire.sample[4_000].location_id.pop();
+        let bytes = wire.encode_to_vec();
+        let whole = decoded(&bytes).unwrap_err();
+        assert!(whole.contains("3 values"), "{whole}");
+        assert_eq!(decoded(&gzipped(bytes)).unwrap_err(), whole);
     }
 
     #[test]

@@ -113,6 +113,20 @@ impl Samples {
         self.locations.reserve(n);
     }
 
+    /// Adds `other`'s samples after these; both have the same width.
+    pub(crate) fn append(&mut self, other: &Samples) {
+        debug_assert_eq!(self.width, other.width);
+        let (locations, labels) = (self.locations.len(), self.labels.len());
+        self.locations.extend_from_slice(&other.locations);
+        self.values.extend_from_slice(&other.values);
+        self.labels.extend_from_slice(&other.labels);
+        let shifted = |by: usize| move |&(start, end): &(usize, usize)| (start + by, end + by);
+        self.spans
+            .extend(other.spans.iter().map(shifted(locations)));
+        self.label_spans
+            .extend(other.label_spans.iter().map(shifted(labels)));
+    }
+
     /// Adds a sample. `values` must hold one value per sample type.
     pub(crate) fn push(
         &mut self,

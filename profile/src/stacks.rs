@@ -14,11 +14,12 @@ use crate::error::{Error, Result};
 use crate::ids::IdIndex;
 use crate::legacy::text::base_name;
 use crate::proto;
+use crate::strings::StringTable;
 use crate::unsymbolized::Unsymbolized;
 
 /// Function names shared by the profiles of one report, so that a profile and its base
 /// agree on ids.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Names {
     /// The id of each function name: bare numbers into `names`, so that the table stays
     /// small enough for the cache over millions of lookups, and each name is held once.
@@ -31,7 +32,7 @@ pub(crate) struct Names {
 
 /// Strings numbered from 0, held back to back: one allocation for the tens of
 /// thousands of names of a large profile, not one each.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Texts {
     text: String,
     /// Per string: where it ends in `text`; it starts where the one before ends.
@@ -108,6 +109,27 @@ impl Names {
     }
 }
 
+/// A profile's stacks as `top` makes them first (names by binary for frames without
+/// symbols, its own drop and keep patterns, names numbered from none), made by the
+/// decoder as soon as the locations and functions are in, while the samples are still
+/// being read. On a large profile that takes them off the path that everything waits on.
+#[derive(Debug)]
+pub(crate) struct Prebuilt {
+    pub(crate) names: Names,
+    pub(crate) stacks: Stacks,
+}
+
+impl Prebuilt {
+    /// `None` when the patterns do not compile: [`Stacks::new`] then reports it where it
+    /// always has.
+    pub(crate) fn new(raw: &proto::Profile, strings: &StringTable) -> Option<Prebuilt> {
+        let patterns = frame_patterns(raw, strings).ok()?;
+        let mut names = Names::default();
+        let stacks = Stacks::of_parts(raw, strings, patterns, &mut names, Unsymbolized::ByBinary);
+        Some(Prebuilt { names, stacks })
+    }
+}
+
 /// One frame of a stack: a name id, and whether it was inlined into its caller.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Frame {
@@ -124,6 +146,7 @@ pub(crate) enum LocationFrames<'s> {
 }
 
 /// Precomputed frames per location, for fast walks over many samples.
+#[derive(Debug, Clone)]
 pub(crate) struct Stacks {
     /// Per location: start and length in `frames`, innermost frame first.
     spans: Vec<(u32, u32)>,
@@ -157,8 +180,25 @@ impl Stacks {
         names: &mut Names,
         unsymbolized: Unsymbolized,
     ) -> Result<Stacks> {
-        let raw = &profile.raw;
-        let (drop, keep) = frame_patterns(frames_from)?;
+        let patterns = frame_patterns(&frames_from.raw, &frames_from.strings)?;
+        Ok(Stacks::of_parts(
+            &profile.raw,
+            &profile.strings,
+            patterns,
+            names,
+            unsymbolized,
+        ))
+    }
+
+    /// [`Stacks::new`] from the parts of a profile, before it is whole.
+    fn of_parts(
+        raw: &proto::Profile,
+        strings: &StringTable,
+        (drop, keep): (Option<Regex>, Option<Regex>),
+        names: &mut Names,
+        unsymbolized: Unsymbolized,
+    ) -> Stacks {
+        let str = |i: i64| strings.get(i).unwrap_or_default();
         let function_index = IdIndex::new(raw.function.iter().map(|f| f.id));
         names.reserve(raw.function.len());
         let function = |id: u64| function_index.get(id).map(|i| &raw.function[i as usize]);
@@ -167,11 +207,11 @@ impl Stacks {
         let mut prune_cache: HashMap<i64, bool> = HashMap::new();
         // Many lines share a function, and many functions a name: look each name up once,
         // by its index in the string table.
-        let mut name_ids = vec![u32::MAX; profile.strings.len()];
+        let mut name_ids = vec![u32::MAX; strings.len()];
         let mut name_id = |names: &mut Names, string: i64| {
             let slot = name_ids.get_mut(usize::try_from(string).ok()?)?;
             if *slot == u32::MAX {
-                let name = profile.str(string);
+                let name = str(string);
                 if name.is_empty() {
                     return None;
                 }
@@ -188,7 +228,7 @@ impl Stacks {
             let objfile = || {
                 mappings
                     .get(&loc.mapping_id)
-                    .map(|m| profile.str(m.filename))
+                    .map(|m| str(m.filename))
                     .filter(|f| !f.is_empty())
             };
             // Unsymbolized frames named by binary are the same name for every location
@@ -214,7 +254,7 @@ impl Stacks {
                     let Some(f) = function(line.function_id) else {
                         return false;
                     };
-                    let name = profile.str(f.name);
+                    let name = str(f.name);
                     !name.is_empty()
                         && *prune_cache.entry(f.name).or_insert_with(|| {
                             let simple = simplify_func(name);
@@ -254,14 +294,14 @@ impl Stacks {
         }
         let any_prune = prune.iter().any(|p| *p != Prune::Keep);
         let one_each = frames.len() == spans.len();
-        Ok(Stacks {
+        Stacks {
             packed: packed(&spans, &frames),
             spans,
             frames,
             prune,
             any_prune,
             one_each,
-        })
+        }
     }
 
     /// The location indices of a sample (leaf first) after pruning: a suffix of them,
@@ -364,18 +404,23 @@ fn packed(spans: &[(u32, u32)], frames: &[Frame]) -> Vec<u32> {
         .collect()
 }
 
-fn frame_patterns(profile: &Profile) -> Result<(Option<Regex>, Option<Regex>)> {
+/// The profile's `drop_frames` and `keep_frames` patterns, compiled.
+fn frame_patterns(
+    raw: &proto::Profile,
+    strings: &StringTable,
+) -> Result<(Option<Regex>, Option<Regex>)> {
+    let str = |i: i64| strings.get(i).unwrap_or_default();
     let compile = |pattern: &str| {
         Regex::new(&format!("^({pattern})$")).map_err(|e| Error::FramePattern {
             pattern: pattern.to_string(),
             message: e.to_string(),
         })
     };
-    let drop = profile.str(profile.raw.drop_frames);
+    let drop = str(raw.drop_frames);
     if drop.is_empty() {
         return Ok((None, None));
     }
-    let keep = profile.str(profile.raw.keep_frames);
+    let keep = str(raw.keep_frames);
     let keep = if keep.is_empty() {
         None
     } else {

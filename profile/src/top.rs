@@ -2,6 +2,7 @@
 //! `go tool pprof -top` does it, optionally as a diff against a base profile
 //! (`-diff_base`: the base's values are subtracted and percentages are of the base total).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -101,7 +102,7 @@ pub(crate) struct Aggregate<'p> {
 
 struct Added<'p> {
     profile: &'p Profile,
-    stacks: Stacks,
+    stacks: Cow<'p, Stacks>,
     index: usize,
     sign: i64,
     /// The samples split for walking on several threads at once.
@@ -248,12 +249,20 @@ impl<'p> Aggregate<'p> {
         sign: i64,
         is_base: bool,
     ) -> Result<()> {
-        let stacks = Stacks::new(
-            profile,
-            frames_from,
-            &mut self.names,
-            Unsymbolized::ByBinary,
-        )?;
+        // The decoder made the first profile's stacks already, with names numbered from
+        // none: the same as made here.
+        let stacks = match &profile.prebuilt {
+            Some(prebuilt) if self.names.len() == 0 && std::ptr::eq(profile, frames_from) => {
+                self.names = prebuilt.names.clone();
+                Cow::Borrowed(&prebuilt.stacks)
+            }
+            _ => Cow::Owned(Stacks::new(
+                profile,
+                frames_from,
+                &mut self.names,
+                Unsymbolized::ByBinary,
+            )?),
+        };
         let n = self.names.len();
         self.flat.resize(n, 0);
         self.cum.resize(n, 0);
