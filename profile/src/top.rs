@@ -87,7 +87,9 @@ struct Node {
 
 /// Sample values per function for one sample type, over a profile and optionally its base.
 pub(crate) struct Aggregate<'p> {
-    names: Names,
+    /// The first profile's names as the decoder made them, if it did; copied only when
+    /// a base adds its own.
+    names: Cow<'p, Names>,
     flat: Vec<i64>,
     cum: Vec<i64>,
     inline_in: Vec<bool>,
@@ -229,7 +231,7 @@ const FRAMES_PER_THREAD: usize = 1 << 19;
 impl<'p> Aggregate<'p> {
     pub(crate) fn new() -> Aggregate<'p> {
         Aggregate {
-            names: Names::default(),
+            names: Cow::Owned(Names::default()),
             flat: Vec::new(),
             cum: Vec::new(),
             inline_in: Vec::new(),
@@ -253,13 +255,13 @@ impl<'p> Aggregate<'p> {
         // none: the same as made here.
         let stacks = match &profile.prebuilt {
             Some(prebuilt) if self.names.len() == 0 && std::ptr::eq(profile, frames_from) => {
-                self.names = prebuilt.names.clone();
+                self.names = Cow::Borrowed(&prebuilt.names);
                 Cow::Borrowed(&prebuilt.stacks)
             }
             _ => Cow::Owned(Stacks::new(
                 profile,
                 frames_from,
-                &mut self.names,
+                self.names.to_mut(),
                 Unsymbolized::ByBinary,
             )?),
         };
