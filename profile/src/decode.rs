@@ -532,9 +532,9 @@ fn decode_protobuf(
     };
     let index = IdIndex::new(split.location_ids.iter().copied());
     let by_index = |id: u64| index.get(id);
-    let in_two_parts = early.is_some();
-    // Kept as numbered from 1 when read early; else resolved by the ids as read.
-    let early_ids = early.is_some();
+    // Read as the profile was unzipped: then prost decodes in two parts, and the samples
+    // keep their ids as if numbered from 1 until all ids are known.
+    let read_early = early.is_some();
     let claims = &Claims(Mutex::new(
         early.as_ref().map_or(0, |early| early.seen)..split.samples.len(),
     ));
@@ -564,7 +564,7 @@ fn decode_protobuf(
                 (rest, renames)
             })
         };
-        let (places, rest) = if in_two_parts {
+        let (places, rest) = if read_early {
             parallel::join(|| decode(&split.places), rest_and_names)
         } else {
             (decode(&split.places), rest_and_names())
@@ -587,7 +587,7 @@ fn decode_protobuf(
             }
             _ => None,
         };
-        let back = if early_ids {
+        let back = if read_early {
             read_from_back(claims, &split, data, &id_as_index)
         } else {
             read_from_back(claims, &split, data, &by_index)
@@ -615,7 +615,7 @@ fn decode_protobuf(
                 largest = largest.max(*most);
             }
             match index {
-                _ if !early_ids => Ok(samples),
+                _ if !read_early => Ok(samples),
                 IdIndex::Consecutive { first: 1, len } if largest < len => Ok(samples),
                 _ => samples
                     .resolve_locations(|kept| {
@@ -626,7 +626,7 @@ fn decode_protobuf(
             }
         }
         (Err(front), _) => Err(front),
-        (Ok(_), Err(back)) if !early_ids => Err(back),
+        (Ok(_), Err(back)) if !read_early => Err(back),
         // Read early as if numbered from 1, and some could not be: read again.
         _ => read_again(),
     };
