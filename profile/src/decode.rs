@@ -458,40 +458,38 @@ impl Claims {
 }
 
 /// Reads the runs of samples that `claims` hands out from the back, until the ends
-/// meet, each into samples of its own, last first, with the largest location kept.
-/// Stops at the first sample it cannot read.
+/// meet, each into samples of its own, last first. Stops at the first sample it cannot
+/// read.
 fn read_from_back(
     claims: &Claims,
     split: &Split,
     data: &[u8],
     location: &impl Fn(u64) -> Option<u32>,
-) -> Result<Vec<(Samples, u32)>, String> {
+) -> Result<Vec<Samples>, String> {
     let mut runs = Vec::new();
     while let Some(run) = claims.back() {
         let mut samples = Samples::new(split.sample_types);
-        let most = read_run(&mut samples, split, data, run, location)?;
-        runs.push((samples, most));
+        read_run(&mut samples, split, data, run, location)?;
+        runs.push(samples);
     }
     Ok(runs)
 }
 
-/// Adds the split's samples in `run` to `samples`; returns the largest location kept.
+/// Adds the split's samples in `run` to `samples`.
 fn read_run(
     samples: &mut Samples,
     split: &Split,
     data: &[u8],
     run: Range<usize>,
     location: &impl Fn(u64) -> Option<u32>,
-) -> Result<u32, String> {
+) -> Result<(), String> {
     let messages = &split.samples[run];
     // Each location id takes at least a byte.
     samples.reserve_locations(messages.iter().map(|m| m.len()).sum());
-    let mut most = 0;
     for message in messages {
         samples.push_encoded(&data[message.clone()], location)?;
-        most = most.max(largest(samples.get(samples.len() - 1).locations));
     }
-    Ok(most)
+    Ok(())
 }
 
 /// The largest of `locations`, 0 for none. Kept in eight lanes of their own: one running
@@ -608,15 +606,19 @@ fn decode_protobuf(
     };
     // The front's error, if any, is the first in the profile; else the back's.
     let samples = match (front, back) {
-        (Ok(Some((mut samples, most))), Ok(back)) => {
-            let mut largest = most;
-            for (run, most) in back.iter().rev() {
+        (Ok(Some((mut samples, largest_in_front))), Ok(back)) => {
+            let front_locations = samples.location_count();
+            for run in back.iter().rev() {
                 samples.append(run);
-                largest = largest.max(*most);
             }
             match index {
                 _ if !read_early => Ok(samples),
-                IdIndex::Consecutive { first: 1, len } if largest < len => Ok(samples),
+                IdIndex::Consecutive { first: 1, len }
+                    if largest_in_front.max(largest(samples.locations_from(front_locations)))
+                        < len =>
+                {
+                    Ok(samples)
+                }
                 _ => samples
                     .resolve_locations(|kept| {
                         let id = u64::from(kept) + 1;

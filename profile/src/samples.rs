@@ -85,6 +85,11 @@ impl Samples {
         self.locations.len()
     }
 
+    /// The location indices of every sample, back to back, from the `start`th on.
+    pub(crate) fn locations_from(&self, start: usize) -> &[u32] {
+        &self.locations[start..]
+    }
+
     /// Splits the samples into `parts` ranges (at least one) of about as many
     /// locations each.
     pub(crate) fn split(&self, parts: usize) -> Vec<Range<usize>> {
