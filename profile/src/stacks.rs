@@ -369,6 +369,16 @@ impl Stacks {
         }
     }
 
+    /// The name of a location's innermost frame, if it has any.
+    #[inline]
+    pub(crate) fn innermost(&self, location: u32) -> Option<u32> {
+        match self.location_frames(location) {
+            LocationFrames::None => None,
+            LocationFrames::One(frame) => Some(frame.name),
+            LocationFrames::Several(frames) => frames.first().map(|frame| frame.name),
+        }
+    }
+
     /// The frames of a location, innermost first.
     pub(crate) fn frames(&self, location: u32) -> &[Frame] {
         if self.one_each {

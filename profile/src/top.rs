@@ -130,31 +130,33 @@ impl Added<'_> {
     }
 
     fn sums(&self, part: Range<usize>, names: usize) -> Sums {
-        let mut sums = Sums {
-            flat: vec![0; names],
-            cum: vec![0; names],
-            abs_total: 0,
-        };
-        // The sample each function last counted for: a function counts once per sample,
-        // however many frames name it.
-        let mut seen = vec![usize::MAX; names];
+        let mut flat = vec![0i64; names];
+        // Per function: its sum, and the sample it last counted for (a function counts
+        // once per sample, however many frames name it), side by side, so that counting
+        // a function touches memory once.
+        let mut cum = vec![(0i64, usize::MAX); names];
+        let mut abs_total = 0i64;
         // Likewise per location: one met again in a sample, as in recursion, names only
         // functions already counted. Checked first, it spares most frames of a deep
         // recursive stack the lookup of their function.
         let mut seen_location = vec![usize::MAX; self.stacks.location_count()];
         for (sample, (v, locations)) in self.samples(part).enumerate() {
-            sums.abs_total = sums.abs_total.wrapping_add(v.wrapping_abs());
+            abs_total = abs_total.wrapping_add(v.wrapping_abs());
             let mut count = |node: u32| {
-                let node = node as usize;
-                if seen[node] != sample {
-                    seen[node] = sample;
-                    sums.cum[node] = sums.cum[node].wrapping_add(v);
+                let (sum, counted_in) = &mut cum[node as usize];
+                if *counted_in != sample {
+                    *counted_in = sample;
+                    *sum = sum.wrapping_add(v);
                 }
             };
             for &loc in locations {
-                if std::mem::replace(&mut seen_location[loc as usize], sample) == sample {
+                // Written only when it changes: a store on every frame, read again
+                // frames later in a recursive stack, costs more than the compare.
+                let met = &mut seen_location[loc as usize];
+                if *met == sample {
                     continue;
                 }
+                *met = sample;
                 match self.stacks.location_frames(loc) {
                     LocationFrames::One(frame) => count(frame.name),
                     LocationFrames::Several(frames) => {
@@ -163,12 +165,18 @@ impl Added<'_> {
                     LocationFrames::None => {}
                 }
             }
-            if let Some(&leaf) = locations.first() {
-                let leaf = self.stacks.frames(leaf)[0].name as usize;
-                sums.flat[leaf] = sums.flat[leaf].wrapping_add(v);
+            if let Some(leaf) = locations
+                .first()
+                .and_then(|&loc| self.stacks.innermost(loc))
+            {
+                flat[leaf as usize] = flat[leaf as usize].wrapping_add(v);
             }
         }
-        sums
+        Sums {
+            flat,
+            cum: cum.into_iter().map(|(sum, _)| sum).collect(),
+            abs_total,
+        }
     }
 
     /// The edges between kept functions that the samples of `part` cross, of those
