@@ -42,6 +42,10 @@ impl IdIndex {
         }
     }
 
+    // Inlined into the sample reader, which looks up every location id of every sample
+    // of a profile not read as it was unzipped: a call per id cost a tenth of `top`'s
+    // time on a large one.
+    #[inline]
     pub(crate) fn get(&self, id: u64) -> Option<u32> {
         match *self {
             IdIndex::Consecutive { first, len } => id

@@ -152,11 +152,13 @@ impl Crew {
         loop {
             let mut idle_since = Instant::now();
             let mut pause = Pause::default();
-            while idle_since.elapsed() < STAY_AWAKE {
+            loop {
                 if self.run_queued() {
                     idle_since = Instant::now();
-                } else {
-                    pause.once();
+                } else if pause.once() && idle_since.elapsed() >= STAY_AWAKE {
+                    // The clock is read at each yield only: read at every turn, it
+                    // took more of the idle helper's time than looking for work.
+                    break;
                 }
             }
             let mut queue = lock(&self.queue);
@@ -176,13 +178,16 @@ impl Crew {
 struct Pause(u32);
 
 impl Pause {
-    fn once(&mut self) {
+    /// Pauses once; whether it yielded.
+    fn once(&mut self) -> bool {
         self.0 = self.0.wrapping_add(1);
-        if self.0.is_multiple_of(64) {
+        let yields = self.0.is_multiple_of(64);
+        if yields {
             std::thread::yield_now();
         } else {
             std::hint::spin_loop();
         }
+        yields
     }
 }
 
