@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use prost::Message as _;
 
@@ -178,7 +178,7 @@ impl Profile {
 
     /// The string at index `i` of the string table (checked in [`Profile::decode`]).
     pub(crate) fn str(&self, i: i64) -> &str {
-        self.strings.get(i).unwrap_or_default()
+        self.strings.str(i)
     }
 
     /// The sample types as (type, unit) pairs, in order.
@@ -433,7 +433,7 @@ const CLAIM: usize = 128;
 
 impl Claims {
     fn front(&self) -> Option<Range<usize>> {
-        let mut left = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut left = parallel::lock(&self.0);
         let end = left.end.min(left.start + CLAIM);
         let run = left.start..end;
         left.start = end;
@@ -441,15 +441,11 @@ impl Claims {
     }
 
     fn any_left(&self) -> bool {
-        !self
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_empty()
+        !parallel::lock(&self.0).is_empty()
     }
 
     fn back(&self) -> Option<Range<usize>> {
-        let mut left = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut left = parallel::lock(&self.0);
         let start = left.start.max(left.end.saturating_sub(CLAIM));
         let run = start..left.end;
         left.end = start;

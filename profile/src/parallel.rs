@@ -255,9 +255,9 @@ impl<T> Drop for Handed<'_, T> {
     }
 }
 
-/// Locks `mutex`, whose data stays whole even if a holder panicked: every holder only
-/// takes or puts a value.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `mutex`, whose data stays whole even if a holder panicked: every holder changes
+/// it only in steps that cannot panic.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

@@ -198,7 +198,6 @@ impl Stacks {
         names: &mut Names,
         unsymbolized: Unsymbolized,
     ) -> Stacks {
-        let str = |i: i64| strings.get(i).unwrap_or_default();
         let function_index = IdIndex::new(raw.function.iter().map(|f| f.id));
         names.reserve(raw.function.len());
         let function = |id: u64| function_index.get(id).map(|i| &raw.function[i as usize]);
@@ -211,7 +210,7 @@ impl Stacks {
         let mut name_id = |names: &mut Names, string: i64| {
             let slot = name_ids.get_mut(usize::try_from(string).ok()?)?;
             if *slot == u32::MAX {
-                let name = str(string);
+                let name = strings.str(string);
                 if name.is_empty() {
                     return None;
                 }
@@ -228,7 +227,7 @@ impl Stacks {
             let objfile = || {
                 mappings
                     .get(&loc.mapping_id)
-                    .map(|m| str(m.filename))
+                    .map(|m| strings.str(m.filename))
                     .filter(|f| !f.is_empty())
             };
             // Unsymbolized frames named by binary are the same name for every location
@@ -254,7 +253,7 @@ impl Stacks {
                     let Some(f) = function(line.function_id) else {
                         return false;
                     };
-                    let name = str(f.name);
+                    let name = strings.str(f.name);
                     !name.is_empty()
                         && *prune_cache.entry(f.name).or_insert_with(|| {
                             let simple = simplify_func(name);
@@ -419,18 +418,17 @@ fn frame_patterns(
     raw: &proto::Profile,
     strings: &StringTable,
 ) -> Result<(Option<Regex>, Option<Regex>)> {
-    let str = |i: i64| strings.get(i).unwrap_or_default();
     let compile = |pattern: &str| {
         Regex::new(&format!("^({pattern})$")).map_err(|e| Error::FramePattern {
             pattern: pattern.to_string(),
             message: e.to_string(),
         })
     };
-    let drop = str(raw.drop_frames);
+    let drop = strings.str(raw.drop_frames);
     if drop.is_empty() {
         return Ok((None, None));
     }
-    let keep = str(raw.keep_frames);
+    let keep = strings.str(raw.keep_frames);
     let keep = if keep.is_empty() {
         None
     } else {

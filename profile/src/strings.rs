@@ -32,6 +32,12 @@ impl StringTable {
         Some(&self.text[start..end])
     }
 
+    /// The string at index `i`, empty when there is none: a reference out of range reads
+    /// as no name, as pprof reads it.
+    pub(crate) fn str(&self, i: i64) -> &str {
+        self.get(i).unwrap_or_default()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
