@@ -19,9 +19,9 @@ use crate::ids::IdIndex;
 use crate::legacy::{self, LegacyFormat, Outcome};
 use crate::parallel;
 use crate::proto;
-use crate::samples::{Fields, Samples, Split, unknown_location};
+use crate::samples::{Samples, Split, unknown_location};
 use crate::sniff::{self, Identified};
-use crate::stacks::Prebuilt;
+use crate::stacks::{self, Names, Prebuilt};
 use crate::strings::StringTable;
 use crate::unsymbolized::Unsymbolized;
 
@@ -440,10 +440,6 @@ impl Claims {
         (!run.is_empty()).then_some(run)
     }
 
-    fn any_left(&self) -> bool {
-        !parallel::lock(&self.0).is_empty()
-    }
-
     fn back(&self) -> Option<Range<usize>> {
         let mut left = parallel::lock(&self.0);
         let start = left.start.max(left.end.saturating_sub(CLAIM));
@@ -550,45 +546,48 @@ fn decode_protobuf(
         }
     };
     let decode_rest = || {
-        let decode = |part: &Fields| part.decode(data).map_err(|e| e.to_string());
-        // The names are simplified beside the locations: they need only the rest.
+        let places = || split.places.decode_places(data);
+        // The functions' names are simplified, and numbered for `top`, beside the
+        // locations: they need only the functions.
         let rest_and_names = || {
-            decode(&split.rest).map(|rest| {
-                let renames = demangle::simplified_names(&rest, &strings);
-                (rest, renames)
-            })
+            let mut strings = strings;
+            let mut rest = split.rest.decode(data).map_err(|e| e.to_string())?;
+            rest.function = split.functions.decode_functions(data)?;
+            let renames = demangle::simplified_names(&rest, &strings);
+            demangle::rename(&mut rest, &mut strings, renames);
+            let top_names = (unsymbolized == Unsymbolized::ByBinary).then(|| {
+                let mut names = Names::default();
+                let ids = stacks::function_names(&rest.function, &strings, &mut names);
+                (names, ids)
+            });
+            Ok::<_, String>((rest, strings, top_names))
         };
         let (places, rest) = if read_early {
-            parallel::join(|| decode(&split.places), rest_and_names)
+            parallel::join(places, rest_and_names)
         } else {
-            (decode(&split.places), rest_and_names())
+            (places(), rest_and_names())
         };
-        let (mut raw, renames) = rest?;
-        let places = places?;
-        raw.mapping = places.mapping;
-        raw.location = places.location;
-        Ok::<_, String>(checked(raw, strings, renames, origin, Format::Protobuf))
+        let (mut raw, strings, top_names) = rest?;
+        (raw.mapping, raw.location) = places?;
+        if let Err(e) = check(&raw, &strings, origin, Format::Protobuf) {
+            return Ok(Err(e));
+        }
+        // `top`'s stacks, made here while the other thread may still be reading samples.
+        let prebuilt = top_names
+            .and_then(|(names, ids)| Prebuilt::new(&raw, &strings, names, &ids))
+            .map(Arc::new);
+        Ok::<_, String>(Ok((raw, strings, prebuilt)))
     };
     let decode_rest_then_read = || {
         let rest = decode_rest();
-        // With samples still to read on the other thread, `top`'s stacks are made here
-        // meanwhile; else they would only keep it waiting.
-        let prebuilt = match &rest {
-            Ok(Ok((raw, strings)))
-                if unsymbolized == Unsymbolized::ByBinary && claims.any_left() =>
-            {
-                Prebuilt::new(raw, strings).map(Arc::new)
-            }
-            _ => None,
-        };
         let back = if read_early {
             read_from_back(claims, &split, data, &id_as_index)
         } else {
             read_from_back(claims, &split, data, &by_index)
         };
-        (rest, prebuilt, back)
+        (rest, back)
     };
-    let ((raw, prebuilt, back), front) = parallel::join(decode_rest_then_read, read_front);
+    let ((raw, back), front) = parallel::join(decode_rest_then_read, read_front);
     let read_again = || {
         let mut samples = Samples::new(split.sample_types);
         read_run(
@@ -631,7 +630,7 @@ fn decode_protobuf(
     // The errors in the order one pass meets them: the rest, the samples, the check.
     let raw = raw.map_err(not_protobuf)?;
     let samples = samples.map_err(not_protobuf)?;
-    let (raw, strings) = raw?;
+    let (raw, strings, prebuilt) = raw?;
     Ok(Profile {
         raw,
         strings,
@@ -796,7 +795,7 @@ mod tests {
                 match run {
                     Some(run) if turn % 3 == 0 => back.push(run),
                     Some(run) => front.push(run),
-                    None if claims.any_left() => {}
+                    None if !parallel::lock(&claims.0).is_empty() => {}
                     None => break,
                 }
             }

@@ -120,14 +120,44 @@ pub(crate) struct Prebuilt {
 }
 
 impl Prebuilt {
-    /// `None` when the patterns do not compile: [`Stacks::new`] then reports it where it
-    /// always has.
-    pub(crate) fn new(raw: &proto::Profile, strings: &StringTable) -> Option<Prebuilt> {
+    /// The stacks of `raw`, whose functions' names are `function_names` in `names`, made
+    /// by [`function_names`] from names numbered from none. `None` when the patterns do
+    /// not compile: [`Stacks::new`] then reports it where it always has.
+    pub(crate) fn new(
+        raw: &proto::Profile,
+        strings: &StringTable,
+        mut names: Names,
+        function_names: &[Option<u32>],
+    ) -> Option<Prebuilt> {
         let patterns = frame_patterns(raw, strings).ok()?;
-        let mut names = Names::default();
-        let stacks = Stacks::of_parts(raw, strings, patterns, &mut names, Unsymbolized::ByBinary);
+        let stacks = Stacks::of_parts(
+            raw,
+            strings,
+            patterns,
+            &mut names,
+            function_names,
+            Unsymbolized::ByBinary,
+        );
         Some(Prebuilt { names, stacks })
     }
+}
+
+/// The id of each function's name in `names`, by the function's index; `None` for a
+/// function without a name, whose frames are named by their binary. It needs only the
+/// functions, so that a decoder can make it while the locations are still being read.
+pub(crate) fn function_names(
+    functions: &[proto::Function],
+    strings: &StringTable,
+    names: &mut Names,
+) -> Vec<Option<u32>> {
+    names.reserve(functions.len());
+    functions
+        .iter()
+        .map(|f| {
+            let name = strings.str(f.name);
+            (!name.is_empty()).then(|| names.intern(name))
+        })
+        .collect()
 }
 
 /// One frame of a stack: a name id, and whether it was inlined into its caller.
@@ -181,43 +211,32 @@ impl Stacks {
         unsymbolized: Unsymbolized,
     ) -> Result<Stacks> {
         let patterns = frame_patterns(&frames_from.raw, &frames_from.strings)?;
+        let function_names = function_names(&profile.raw.function, &profile.strings, names);
         Ok(Stacks::of_parts(
             &profile.raw,
             &profile.strings,
             patterns,
             names,
+            &function_names,
             unsymbolized,
         ))
     }
 
-    /// [`Stacks::new`] from the parts of a profile, before it is whole.
+    /// [`Stacks::new`] from the parts of a profile, before it is whole, its functions'
+    /// names made by [`function_names`].
     fn of_parts(
         raw: &proto::Profile,
         strings: &StringTable,
         (drop, keep): (Option<Regex>, Option<Regex>),
         names: &mut Names,
+        function_names: &[Option<u32>],
         unsymbolized: Unsymbolized,
     ) -> Stacks {
         let function_index = IdIndex::new(raw.function.iter().map(|f| f.id));
-        names.reserve(raw.function.len());
         let function = |id: u64| function_index.get(id).map(|i| &raw.function[i as usize]);
         let mappings: HashMap<u64, &proto::Mapping, FxBuildHasher> =
             raw.mapping.iter().map(|m| (m.id, m)).collect();
         let mut prune_cache: HashMap<i64, bool> = HashMap::new();
-        // Many lines share a function, and many functions a name: look each name up once,
-        // by its index in the string table.
-        let mut name_ids = vec![u32::MAX; strings.len()];
-        let mut name_id = |names: &mut Names, string: i64| {
-            let slot = name_ids.get_mut(usize::try_from(string).ok()?)?;
-            if *slot == u32::MAX {
-                let name = strings.str(string);
-                if name.is_empty() {
-                    return None;
-                }
-                *slot = names.intern(name);
-            }
-            Some(*slot)
-        };
         let mut binary_names: HashMap<u64, u32, FxBuildHasher> = HashMap::default();
         let mut spans = Vec::with_capacity(raw.location.len());
         let mut frames = Vec::with_capacity(raw.location.len() * 2);
@@ -278,7 +297,9 @@ impl Stacks {
                 });
             }
             for (i, line) in lines.iter().enumerate() {
-                let named = function(line.function_id).and_then(|f| name_id(names, f.name));
+                let named = function_index
+                    .get(line.function_id)
+                    .and_then(|i| function_names[i as usize]);
                 let id = match named {
                     Some(id) => id,
                     None => fallback(names),
