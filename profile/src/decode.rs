@@ -33,7 +33,8 @@ pub struct Profile {
     pub(crate) raw: proto::Profile,
     pub(crate) strings: StringTable,
     pub(crate) samples: Samples,
-    /// The stacks `top` makes first, when they were made while the samples were read.
+    /// The stacks `top` makes first, made while the samples were read, for a protobuf
+    /// profile decoded for `top` ([`Profile::decode_for_functions`]).
     pub(crate) prebuilt: Option<Arc<Prebuilt>>,
     pub origin: Origin,
     format: Format,

@@ -111,8 +111,9 @@ impl Names {
 
 /// A profile's stacks as `top` makes them first (names by binary for frames without
 /// symbols, its own drop and keep patterns, names numbered from none), made by the
-/// decoder as soon as the locations and functions are in, while the samples are still
-/// being read. On a large profile that takes them off the path that everything waits on.
+/// decoder while the samples are still being read: the functions' names as soon as the
+/// functions are in, beside the locations, and the stacks once both are. On a large
+/// profile that takes them off the path that everything waits on.
 #[derive(Debug)]
 pub(crate) struct Prebuilt {
     pub(crate) names: Names,
