@@ -179,13 +179,14 @@ impl Added<'_> {
         }
     }
 
-    /// The edges between kept functions that the samples of `part` cross, of those
-    /// samples that have a location where `has_target`; `kept` is this profile's stacks
-    /// with the frames of kept functions only.
+    /// The edges between kept functions into a function of `targets` that the samples
+    /// of `part` cross, of those samples that have a location where `has_target`; `kept`
+    /// is this profile's stacks with the frames of kept functions only.
     fn edges(
         &self,
         part: Range<usize>,
         kept: &Stacks,
+        targets: &[bool],
         has_target: &[bool],
     ) -> HashMap<(u32, u32), Edge, FxBuildHasher> {
         let mut edges: HashMap<(u32, u32), Edge, FxBuildHasher> = HashMap::default();
@@ -197,8 +198,10 @@ impl Added<'_> {
             let mut parent: Option<u32> = None;
             let mut cross = |frame: Frame| {
                 let node = frame.name;
+                // An edge into any other function cannot mark a row: it is not looked up.
                 if let Some(p) = parent
                     && p != node
+                    && targets[node as usize]
                 {
                     let edge = edges.entry((p, node)).or_insert(Edge {
                         inline: true,
@@ -308,20 +311,20 @@ impl<'p> Aggregate<'p> {
     /// graph: an edge from the nearest kept caller is inline only if the first crossing
     /// of it in every sample was an inlined frame, and weighs the values of the samples
     /// that cross it. A frame naming the same function as the one before it makes no
-    /// edge. Every edge into a kept function inlined somewhere is collected, which is
-    /// all that marks rows; others may be left out.
+    /// edge. Only edges into the functions of `rows` that are inlined somewhere are
+    /// collected: those are all that mark rows.
     pub(crate) fn mark_inlining(
         &self,
         kept: &[bool],
+        rows: &[bool],
         edges: &mut HashMap<(u32, u32), Edge, FxBuildHasher>,
     ) {
-        // Only edges into a kept function that is inlined somewhere can mark a row; the
-        // samples with none of those functions need not be walked, and when there is
-        // none at all, no sample is.
-        let mut targets = vec![false; kept.len()];
+        // The samples with none of those functions need not be walked, and when there
+        // is none at all, no sample is.
+        let mut targets = vec![false; rows.len()];
         for added in &self.added {
             for name in added.stacks.inlined_names() {
-                if kept.get(name as usize).copied().unwrap_or(false) {
+                if rows.get(name as usize).copied().unwrap_or(false) {
                     targets[name as usize] = true;
                 }
             }
@@ -336,7 +339,7 @@ impl<'p> Aggregate<'p> {
                 .map(|loc| kept.frames(loc).iter().any(|f| targets[f.name as usize]))
                 .collect();
             let parts = parallel::map(added.parts.clone(), |part| {
-                added.edges(part, &kept, &has_target)
+                added.edges(part, &kept, &targets, &has_target)
             });
             for part in parts {
                 for (key, edge) in part {
@@ -418,16 +421,21 @@ pub fn top(profile: &Profile, base: Option<&Profile>, options: &TopOptions) -> R
     if truncated {
         nodes.truncate(options.node_count);
     }
+    let mut rows = vec![false; agg.names.len()];
+    for n in &nodes {
+        rows[n.name as usize] = true;
+    }
     // pprof rebuilds its graph from the nodes it keeps only when it drops some. Until
     // then the edges of its first graph stand, and that graph has every function, even
     // one whose values cancel out in a diff: an edge from such a caller still marks a
     // row inline.
-    let mut kept = vec![dropped_nodes == 0 && !truncated; agg.names.len()];
-    for n in &nodes {
-        kept[n.name as usize] = true;
-    }
+    let kept = if dropped_nodes == 0 && !truncated {
+        vec![true; agg.names.len()]
+    } else {
+        rows.clone()
+    };
     let mut edges = HashMap::default();
-    agg.mark_inlining(&kept, &mut edges);
+    agg.mark_inlining(&kept, &rows, &mut edges);
     let edge_cutoff = ((graph_total as f64 * EDGE_FRACTION) as i64).wrapping_abs();
     for ((_, to), edge) in edges {
         if edge.weight.wrapping_abs() < edge_cutoff {
