@@ -489,7 +489,12 @@ impl Split {
             } else if field == u64::from(strings::FIELD) {
                 let text = read_len(&mut b)?;
                 self.cut(field_start, data.len() - b.len());
-                self.strings.push(&String::from_utf8_lossy(text));
+                // Checked first as it is: the lossy copy costs more on the tens of
+                // thousands of strings of a large profile, nearly all valid.
+                match std::str::from_utf8(text) {
+                    Ok(text) => self.strings.push(text),
+                    Err(_) => self.strings.push(&String::from_utf8_lossy(text)),
+                };
             } else {
                 read_len(&mut b)?;
             }
