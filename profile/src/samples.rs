@@ -334,8 +334,8 @@ const LOCATION: u64 = 4;
 const FUNCTION: u64 = 5;
 
 /// An encoded `Profile` split into its `sample` messages, its strings, its mappings and
-/// locations, its functions, and the rest, for the parts to be read on two threads. The bytes may be
-/// read as they arrive, as far as they go each time (see [`Split::read`]).
+/// locations, its functions, and the rest, for the parts to be read on two threads. The
+/// bytes may be read as they arrive, as far as they go each time (see [`Split::read`]).
 ///
 /// Refuses what pprof's own decoder refuses: truncated fields, field number 0, and wire
 /// types other than varint, 64-bit, length-delimited and 32-bit. A string that is not
@@ -414,6 +414,7 @@ impl Fields {
             if field == LOCATION {
                 locations.push(decode_location(message, &mut lines)?);
             } else {
+                // The places hold mappings and locations only.
                 mappings.push(proto::Mapping::decode(message).map_err(|e| e.to_string())?);
             }
             Ok(())

@@ -228,9 +228,9 @@ impl Added<'_> {
     }
 }
 
-/// Whether any of `locations` is marked. Most samples have none, and are read whole:
-/// each chunk's marks are gathered without a branch, so that the reads of a chunk do not
-/// wait on each other's tests.
+/// Whether any of `locations` is marked. A sample with none is read whole: each chunk's
+/// marks are gathered without a branch, so that the reads of a chunk do not wait on each
+/// other's tests.
 fn any_marked(locations: &[u32], marked: &[bool]) -> bool {
     let mut chunks = locations.chunks_exact(16);
     for chunk in &mut chunks {
