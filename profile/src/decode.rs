@@ -126,10 +126,10 @@ impl Profile {
         };
         match legacy::decode(&data, unsymbolized) {
             Outcome::Decoded(format, decoded) => {
-                let (raw, strings, samples) = *decoded;
+                let (mut raw, mut strings, samples) = *decoded;
                 let format = Format::Legacy(format);
-                let renames = demangle::simplified_names(&raw, &strings);
-                let (raw, strings) = checked(raw, strings, renames, &origin, format)?;
+                demangle::simplify_names(&mut raw.function, &mut strings);
+                check(&raw, &strings, &origin, format)?;
                 Ok(Profile {
                     raw,
                     strings,
@@ -296,21 +296,6 @@ fn check(p: &proto::Profile, strings: &StringTable, origin: &Origin, format: For
         }
     }
     Ok(())
-}
-
-/// `raw` and `strings` when they pass [`check`], the function names rewritten as pprof's
-/// symbolizer rewrites them before any report: `renames`, from
-/// [`demangle::simplified_names`].
-fn checked(
-    mut raw: proto::Profile,
-    mut strings: StringTable,
-    renames: Vec<(usize, String)>,
-    origin: &Origin,
-    format: Format,
-) -> Result<(proto::Profile, StringTable)> {
-    check(&raw, &strings, origin, format)?;
-    demangle::rename(&mut raw, &mut strings, renames);
-    Ok((raw, strings))
 }
 
 /// A gzipped protobuf profile read as it is unzipped: its fields split, and its samples
@@ -554,8 +539,7 @@ fn decode_protobuf(
             let mut strings = strings;
             let mut rest = split.rest.decode(data).map_err(|e| e.to_string())?;
             rest.function = split.functions.decode_functions(data)?;
-            let renames = demangle::simplified_names(&rest, &strings);
-            demangle::rename(&mut rest, &mut strings, renames);
+            demangle::simplify_names(&mut rest.function, &mut strings);
             let top_names = (unsymbolized == Unsymbolized::ByBinary).then(|| {
                 let mut names = Names::default();
                 let ids = stacks::function_names(&rest.function, &strings, &mut names);

@@ -12,17 +12,12 @@ use std::fmt;
 use crate::proto;
 use crate::strings::StringTable;
 
-/// The names pprof's default demangling gives the profile's functions, where they differ
-/// from the names they have: each function's index and its new name, in order, for
-/// [`rename`]. It needs only the functions and the strings, so it can run before the
-/// profile is checked; a string index out of range, which the check refuses, is passed
-/// over.
-pub(crate) fn simplified_names(
-    raw: &proto::Profile,
-    strings: &StringTable,
-) -> Vec<(usize, String)> {
-    let mut renames = Vec::new();
-    for (index, f) in raw.function.iter().enumerate() {
+/// Gives the profile's functions the names pprof's default demangling gives them, where
+/// they differ, each added to the string table. It needs only the functions and the
+/// strings, so it can run before the profile is checked; a string index out of range,
+/// which the check refuses, is passed over.
+pub(crate) fn simplify_names(functions: &mut [proto::Function], strings: &mut StringTable) {
+    for f in functions {
         let (Some(name), Some(system)) = (strings.get(f.name), strings.get(f.system_name)) else {
             continue;
         };
@@ -32,20 +27,7 @@ pub(crate) fn simplified_names(
         }
         let shown = display_name(system);
         if shown != name {
-            renames.push((index, shown.into_owned()));
-        }
-    }
-    renames
-}
-
-/// Gives functions the names [`simplified_names`] found, added to the string table.
-pub(crate) fn rename(
-    raw: &mut proto::Profile,
-    strings: &mut StringTable,
-    renames: Vec<(usize, String)>,
-) {
-    for (index, shown) in renames {
-        if let Some(f) = raw.function.get_mut(index) {
+            let shown = shown.into_owned();
             f.name = strings.push(&shown);
         }
     }
